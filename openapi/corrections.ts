@@ -130,11 +130,13 @@ export const openMetalSchemaFixes: readonly SchemaFix[] = [
     }
   },
   {
-    why: 'cloud_state, power_state and release_status are answers whose value set OpenMetal controls; read them as strings',
+    why: 'cloud_state, power_state, release_status and a prefix\'s usage and status are answers whose value set OpenMetal controls; read them as strings',
     apply (doc) {
       widenEnum(doc, 'PENDING-DELETE')
       widenEnum(doc, 'rebooting')
       widenEnum(doc, 'pre-release')
+      widenEnum(doc, 'unused')
+      widenEnum(doc, 'PROVISIONING')
     }
   },
   {

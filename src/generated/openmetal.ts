@@ -81,5 +81,8 @@ export type PrefixCreateRequest = Static<typeof PrefixCreateRequest>
 export const IpAddress = Type.Object({ "id": Type.Optional(Type.Integer()), "ip": Type.Optional(Type.String()), "label": Type.Optional(Type.String()), "assigned_host": Type.Optional(Type.String()) })
 export type IpAddress = Static<typeof IpAddress>
 
+export const PrefixDetailed = Type.Object({ "id": Type.Integer(), "cidr": Type.String(), "description": Type.Optional(Type.String()), "prefix_type": Type.Enum(["private","routed","allocation"]), "usage": Type.String(), "status": Type.String(), "managed_addressing": Type.Optional(Type.Enum(["off","all","pool"])), "vlan_id": Type.Optional(Type.Integer()), "parent_id": Type.Optional(Type.Integer()), "children": Type.Optional(Type.Array(Type.Unknown())), "ip_addrs": Type.Optional(Type.Array(IpAddress)) })
+export type PrefixDetailed = Static<typeof PrefixDetailed>
+
 export const CreateIpAddressRequest = Type.Object({ "ip": Type.Optional(Type.String()), "label": Type.Optional(Type.String()), "assigned_host": Type.Optional(Type.String()) })
 export type CreateIpAddressRequest = Static<typeof CreateIpAddressRequest>

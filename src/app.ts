@@ -1,0 +1,164 @@
+/**
+ * buildApp(config, deps): the Fastify application. The IAL routes, Cycle's error envelope
+ * everywhere, request IDs and one log line per request, probes, metrics, the adapter's own
+ * OpenAPI document, and the hardening an internet-facing service needs. It never listens.
+ */
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { Config } from './config.ts'
+import { toAdapterError, Errors } from './errors.ts'
+import { OpenMetalClient, type OpenMetalClientOptions } from './openmetal/client.ts'
+import { OpenMetalTransport } from './openmetal/transport.ts'
+import { SharedLookup } from './openmetal/shared-lookup.ts'
+import { ServerDirectory } from './ial/servers.ts'
+import type { IalDeps } from './ial/deps.ts'
+import { authRoutes } from './ial/routes/auth.ts'
+import { providerRoutes } from './ial/routes/provider.ts'
+import { locationRoutes } from './ial/routes/location.ts'
+import { serverRoutes } from './ial/routes/server.ts'
+import { ipRoutes } from './ial/routes/ip.ts'
+import { loggerOptions } from './observability/logger.ts'
+import { createMetrics, type Metrics } from './observability/metrics.ts'
+
+export interface AppDeps {
+  /** an injected client (tests); by default one is built from the config */
+  readonly client?: OpenMetalClient
+  readonly now?: () => number
+  readonly clientOptions?: OpenMetalClientOptions
+  /** where log lines go (tests capture them); default stdout */
+  readonly logStream?: NodeJS.WritableStream
+  readonly metrics?: Metrics
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const READINESS_TIMEOUT_MS = 2000
+const READINESS_TTL_MS = 5000
+
+export function createClient (config: Config, metrics?: Metrics, options: OpenMetalClientOptions = {}): OpenMetalClient {
+  const transport = new OpenMetalTransport({
+    baseUrl: config.openMetalApiUrl,
+    connections: config.upstreamConnections,
+    attemptTimeoutMs: config.upstreamTimeoutMs,
+    maxAttempts: config.upstreamMaxAttempts,
+    retryBaseDelayMs: 200,
+    retryMaxDelayMs: 3000,
+    ...(metrics === undefined ? {} : { observer: metrics.upstream })
+  })
+  return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, ...(metrics === undefined ? {} : { tokenObserver: metrics.tokens }), ...options })
+}
+
+function hubOf (request: FastifyRequest): string | undefined {
+  const hubId = (request.body as { auth?: { cycle?: { hub_id?: unknown } } } | null | undefined)?.auth?.cycle?.hub_id
+  return typeof hubId === 'string' ? hubId.slice(0, 64) : undefined
+}
+
+export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config, deps.logStream),
+    // one line per request, written in onResponse with what the request did upstream
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    ajv: { customOptions: { strict: false, coerceTypes: false } },
+    ...(config.tls === undefined ? {} : { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } })
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  // Cycle's Go client sends the {auth, request} wrapper with GET requests too
+  app.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
+
+  const metrics = deps.metrics ?? createMetrics()
+  const client = deps.client ?? createClient(config, metrics, deps.clientOptions)
+  const ialDeps: IalDeps = { config, client, servers: new ServerDirectory(client), now: deps.now ?? Date.now }
+
+  app.decorateRequest('deadline', null as unknown as AbortSignal)
+  app.decorateRequest('upstreamCalls', null as unknown as [])
+  app.addHook('onRequest', async (request, reply) => {
+    request.deadline = AbortSignal.timeout(config.requestDeadlineMs)
+    request.upstreamCalls = []
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+      hub: hubOf(request),
+      upstream: request.upstreamCalls
+    }, 'request')
+  })
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const failure = toAdapterError(error)
+    if (failure.status >= 500) request.log.error({ code: failure.code, failure: failure.cause instanceof Error ? failure.cause.message : failure.message }, failure.title)
+    if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter))
+    return reply.code(failure.status).send({ error: failure.toBody(), data: null })
+  })
+  app.setNotFoundHandler(async (request, reply) => {
+    const failure = Errors.routeNotFound({ detail: `${request.method} ${request.url.split('?')[0]?.slice(0, 200) ?? ''} is not an endpoint of this adapter` })
+    return reply.code(404).send({ error: failure.toBody(), data: null })
+  })
+
+  await app.register(helmet, { contentSecurityPolicy: false, strictTransportSecurity: config.tls !== undefined })
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_request, context) => Errors.rateLimited({ detail: `more than ${context.max} requests per minute from this address`, retryAfter: Math.ceil(context.ttl / 1000) })
+    })
+  }
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Cycle IAL adapter for OpenMetal', version: '1.0.0', description: 'The ten Cycle Infrastructure Abstraction Layer endpoints, served for OpenMetal bare metal.' }
+    },
+    hideUntagged: true
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { config: { rateLimit: false } }, async () => app.swagger())
+
+  metrics.register(app)
+  const readiness = new SharedLookup<string | undefined>()
+  app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { config: { rateLimit: false } }, async (_request, reply) => {
+    const problem = await readiness.get('openmetal', READINESS_TTL_MS, async () => {
+      try {
+        await client.reachable(READINESS_TIMEOUT_MS)
+        return undefined
+      } catch (error) {
+        return toAdapterError(error).detail ?? 'OpenMetal is not reachable'
+      }
+    })
+    if (problem === undefined) return { status: 'ready' }
+    return reply.code(503).send({ status: 'not-ready', reason: problem })
+  })
+
+  await app.register(async (ial) => {
+    if (config.allowedHubIds.length > 0) {
+      const allowed = new Set(config.allowedHubIds)
+      ial.addHook('preHandler', async (request) => {
+        const hubId = hubOf(request)
+        if (hubId === undefined || !allowed.has(hubId)) throw Errors.permissions({ detail: 'this Cycle hub is not allowed to use this adapter', source: '/auth/cycle/hub_id' })
+      })
+    }
+    await ial.register(authRoutes, ialDeps)
+    await ial.register(providerRoutes, ialDeps)
+    await ial.register(locationRoutes, ialDeps)
+    await ial.register(serverRoutes, ialDeps)
+    await ial.register(ipRoutes, ialDeps)
+  })
+
+  app.addHook('onClose', async () => {
+    if (deps.client === undefined) await client.close()
+  })
+  return app
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+/**
+ * ial-inventory: everything this adapter bought at OpenMetal (orders, clouds, IPs carrying
+ * the Cycle tag), with anything stuck or orphaned flagged, so nothing billable is forgotten.
+ * Read-only: it never changes anything.
+ *
+ *   OPENMETAL_CLIENT_ID=... OPENMETAL_CLIENT_SECRET=... ial-inventory [--hub HUB_ID] [--json]
+ *   (or OPENMETAL_API_KEY=...; OPENMETAL_API_URL selects the API, default production)
+ */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { createClient } from '../app.ts'
+import { loadConfig, ConfigError } from '../config.ts'
+import type { Credentials } from '../openmetal/auth.ts'
+import { inventoryReport, type InventoryReport } from '../mapping/inventory.ts'
+
+const USAGE = 'usage: ial-inventory [--hub HUB_ID] [--json] [--api-url URL]\ncredentials: OPENMETAL_CLIENT_ID + OPENMETAL_CLIENT_SECRET, or OPENMETAL_API_KEY'
+
+function credentialsFromEnv (env: NodeJS.ProcessEnv): Credentials | undefined {
+  if (env.OPENMETAL_CLIENT_ID !== undefined && env.OPENMETAL_CLIENT_SECRET !== undefined) return { kind: 'oauth', clientId: env.OPENMETAL_CLIENT_ID, secret: env.OPENMETAL_CLIENT_SECRET }
+  if (env.OPENMETAL_API_KEY !== undefined) return { kind: 'api-key', apiKey: env.OPENMETAL_API_KEY }
+  return undefined
+}
+
+export async function collectInventory (apiUrl: string, credentials: Credentials, hubId: string | undefined, now = Date.now()): Promise<InventoryReport> {
+  const client = createClient(loadConfig({ OPENMETAL_API_URL: apiUrl }))
+  try {
+    const context = { credentials }
+    const [orders, clouds, prefixes] = await Promise.all([client.listOrders(context), client.listClouds(context), client.listPrefixes(context)])
+    const routed = prefixes.filter((prefix) => prefix.fields.prefix_type === 'routed')
+    const details = await Promise.all(routed.map(async (prefix) => ({ prefixId: prefix.id, detail: await client.getPrefixAddresses(prefix.id, context) })))
+    const addresses = details.flatMap(({ prefixId, detail }) => (detail?.ip_addrs ?? []).map((address) => ({ prefixId, address })))
+    return inventoryReport({ orders, clouds, addresses, now, hubId })
+  } finally {
+    await client.close()
+  }
+}
+
+export function renderInventory (report: InventoryReport): string {
+  const lines = ['SERVERS', 'order        hub                       cycle server              state           cloud        age(h)  findings']
+  for (const row of report.servers) {
+    lines.push([row.orderId.padEnd(12), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.state.padEnd(15), (row.cloudId ?? '-').padEnd(12), String(row.ageHours).padStart(6), row.findings.join(',') || '-'].join(' '))
+  }
+  lines.push('', 'IP ADDRESSES', 'prefix       ip               hub                       cycle server              findings')
+  for (const row of report.ips) {
+    lines.push([row.prefixId.padEnd(12), (row.ip ?? '-').padEnd(16), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.findings.join(',') || '-'].join(' '))
+  }
+  lines.push('', `${report.servers.length} server(s), ${report.ips.length} IP address(es), ${report.findings} finding(s)`)
+  return lines.join('\n')
+}
+
+async function main (): Promise<number> {
+  let args
+  try {
+    args = parseArgs({ options: { hub: { type: 'string' }, json: { type: 'boolean' }, 'api-url': { type: 'string' }, help: { type: 'boolean' } } })
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`)
+    return 2
+  }
+  if (args.values.help === true) {
+    console.log(USAGE)
+    return 0
+  }
+  const credentials = credentialsFromEnv(process.env)
+  if (credentials === undefined) {
+    console.error(USAGE)
+    return 2
+  }
+  const apiUrl = args.values['api-url'] ?? process.env.OPENMETAL_API_URL ?? loadConfig({}).openMetalApiUrl
+  try {
+    const report = await collectInventory(apiUrl, credentials, args.values.hub)
+    console.log(args.values.json === true ? JSON.stringify(report, null, 2) : renderInventory(report))
+    return report.findings > 0 ? 1 : 0
+  } catch (error) {
+    console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `inventory failed: ${(error as Error).message}`)
+    return 2
+  }
+}
+
+// run as a command (also through the npm bin symlink), not when imported by tests
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = await main()

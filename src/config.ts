@@ -1,0 +1,136 @@
+/**
+ * The adapter's configuration: read from the environment once, validated, and failed fast
+ * with a message that names the variable. Nothing else reads process.env.
+ */
+
+export const PRODUCTION_API_URL = 'https://api.central.openmetal.io'
+export const SANDBOX_API_URL = 'https://sandbox.api.central.openmetal.io'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  readonly logLevel: LogLevel
+  readonly openMetalApiUrl: string
+  readonly deploymentConfiguration: string | undefined
+  readonly sshPublicKey: string | undefined
+  readonly sshKeyIds: readonly string[]
+  readonly upstreamTimeoutMs: number
+  readonly upstreamConnections: number
+  readonly upstreamMaxAttempts: number
+  readonly requestDeadlineMs: number
+  readonly catalogTtlMs: number
+  readonly bodyLimitBytes: number
+  readonly rateLimitPerMinute: number
+  readonly allowedHubIds: readonly string[]
+  readonly tls: { readonly certFile: string, readonly keyFile: string } | undefined
+  readonly shutdownGraceMs: number
+  readonly logPretty: boolean
+}
+
+/** Every variable the loader reads, with its default ('' = unset) and meaning (kept in step with .env.example by a test). */
+export const ENVIRONMENT = {
+  PORT: ['8080', 'TCP port to listen on'],
+  HOST: ['0.0.0.0', 'interface to listen on'],
+  LOG_LEVEL: ['info', 'pino level: fatal, error, warn, info, debug, trace or silent'],
+  OPENMETAL_API_URL: [PRODUCTION_API_URL, `OpenMetal Central API base URL (sandbox: ${SANDBOX_API_URL})`],
+  OPENMETAL_DEPLOYMENT_CONFIGURATION: ['', 'ID of the OpenMetal deployment configuration (CycleOS ramdisk) used for new servers'],
+  OPENMETAL_SSH_PUBLIC_KEY: ['', 'SSH public key installed on new servers'],
+  OPENMETAL_SSH_KEY_IDS: ['', 'comma-separated IDs of SSH keys saved at OpenMetal (alternative to OPENMETAL_SSH_PUBLIC_KEY)'],
+  OPENMETAL_TIMEOUT_MS: ['10000', 'timeout of one attempt of one OpenMetal call'],
+  OPENMETAL_CONNECTIONS: ['32', 'keep-alive connections to OpenMetal per replica'],
+  OPENMETAL_MAX_ATTEMPTS: ['3', 'attempts for calls that are safe to repeat'],
+  REQUEST_DEADLINE_MS: ['25000', 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout'],
+  CATALOG_TTL_MS: ['60000', 'how long the public catalog (pods, products, stock) is reused'],
+  BODY_LIMIT_BYTES: ['1048576', 'largest accepted request body'],
+  RATE_LIMIT_PER_MINUTE: ['1200', 'requests per minute per client IP (0 disables the limit)'],
+  IAL_ALLOWED_HUB_IDS: ['', 'comma-separated Cycle hub IDs allowed to call; empty allows every hub'],
+  TLS_CERT_FILE: ['', 'PEM certificate for native HTTPS (with TLS_KEY_FILE); empty serves plain HTTP'],
+  TLS_KEY_FILE: ['', 'PEM private key for native HTTPS (with TLS_CERT_FILE)'],
+  SHUTDOWN_GRACE_MS: ['10000', 'on SIGTERM/SIGINT, how long in-flight requests may take to finish'],
+  LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)']
+} as const satisfies Record<string, readonly [string, string]>
+
+export type EnvName = keyof typeof ENVIRONMENT
+
+export class ConfigError extends Error {
+  constructor (variable: EnvName, problem: string) {
+    super(`${variable} ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+function read (env: Env, name: EnvName): string {
+  const value = env[name]?.trim()
+  return value === undefined || value === '' ? ENVIRONMENT[name][0] : value
+}
+
+function integer (env: Env, name: EnvName, min: number, max: number): number {
+  const text = read(env, name)
+  const value = Number(text)
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${text}"`)
+  return value
+}
+
+function url (env: Env, name: EnvName): string {
+  const text = read(env, name)
+  let parsed: URL
+  try {
+    parsed = new URL(text)
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL, got "${text}"`)
+  }
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.pathname !== '/' || parsed.search !== '' || parsed.username !== '') {
+    throw new ConfigError(name, `must be an http(s) origin without path, query or credentials, got "${text}"`)
+  }
+  return parsed.origin
+}
+
+function list (env: Env, name: EnvName, pattern: RegExp): string[] {
+  const items = read(env, name).split(',').map((item) => item.trim()).filter((item) => item !== '')
+  const bad = items.find((item) => !pattern.test(item))
+  if (bad !== undefined) throw new ConfigError(name, `has an invalid entry "${bad}"`)
+  return items
+}
+
+export function loadConfig (env: Env): Config {
+  const logLevel = read(env, 'LOG_LEVEL')
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
+  const sshKeyIds = list(env, 'OPENMETAL_SSH_KEY_IDS', /^[A-Za-z0-9_-]{1,64}$/)
+  const sshPublicKey = read(env, 'OPENMETAL_SSH_PUBLIC_KEY')
+  if (sshPublicKey !== '' && !/^(ssh|ecdsa)-\S+ \S+/.test(sshPublicKey)) throw new ConfigError('OPENMETAL_SSH_PUBLIC_KEY', 'must be an OpenSSH public key line (ssh-ed25519 AAAA...)')
+  const deploymentConfiguration = read(env, 'OPENMETAL_DEPLOYMENT_CONFIGURATION')
+  if (deploymentConfiguration !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(deploymentConfiguration)) {
+    throw new ConfigError('OPENMETAL_DEPLOYMENT_CONFIGURATION', `must be an OpenMetal configuration ID, got "${deploymentConfiguration}"`)
+  }
+  const allowedHubIds = list(env, 'IAL_ALLOWED_HUB_IDS', /^[A-Za-z0-9_-]{1,64}$/)
+  const certFile = read(env, 'TLS_CERT_FILE')
+  const keyFile = read(env, 'TLS_KEY_FILE')
+  if ((certFile === '') !== (keyFile === '')) throw new ConfigError(certFile === '' ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE', 'must be set together with its pair (TLS_CERT_FILE and TLS_KEY_FILE)')
+  const logFormat = read(env, 'LOG_FORMAT')
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT', `must be json or pretty, got "${logFormat}"`)
+  return {
+    port: integer(env, 'PORT', 0, 65_535),
+    host: read(env, 'HOST'),
+    logLevel: logLevel as LogLevel,
+    openMetalApiUrl: url(env, 'OPENMETAL_API_URL'),
+    deploymentConfiguration: deploymentConfiguration === '' ? undefined : deploymentConfiguration,
+    sshPublicKey: sshPublicKey === '' ? undefined : sshPublicKey,
+    sshKeyIds,
+    upstreamTimeoutMs: integer(env, 'OPENMETAL_TIMEOUT_MS', 100, 120_000),
+    upstreamConnections: integer(env, 'OPENMETAL_CONNECTIONS', 1, 1024),
+    upstreamMaxAttempts: integer(env, 'OPENMETAL_MAX_ATTEMPTS', 1, 10),
+    requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 1000, 300_000),
+    catalogTtlMs: integer(env, 'CATALOG_TTL_MS', 0, 3_600_000),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024),
+    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 0, 1_000_000),
+    allowedHubIds,
+    tls: certFile === '' ? undefined : { certFile, keyFile },
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 0, 600_000),
+    logPretty: logFormat === 'pretty'
+  }
+}

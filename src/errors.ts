@@ -1,0 +1,128 @@
+/**
+ * The error catalog: every failure the adapter reports, as Cycle sees it. One entry per
+ * Cycle code; routes and the client throw these, the envelope writer renders them.
+ */
+
+import { OpenMetalHttpError, OpenMetalTransportError } from './openmetal/transport.ts'
+
+export interface CycleErrorBody {
+  status: number
+  code: string
+  title: string
+  detail?: string
+  source?: string
+}
+
+export class AdapterError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly title: string
+  readonly detail: string | undefined
+  readonly source: string | undefined
+  /** seconds after which the caller may retry (sent as Retry-After) */
+  readonly retryAfter: number | undefined
+
+  constructor (status: number, code: string, title: string, options: { detail?: string, source?: string, retryAfter?: number, cause?: unknown } = {}) {
+    super(options.detail === undefined ? title : `${title}: ${options.detail}`, { cause: options.cause })
+    this.name = 'AdapterError'
+    this.status = status
+    this.code = code
+    this.title = title
+    this.detail = options.detail
+    this.source = options.source
+    this.retryAfter = options.retryAfter
+  }
+
+  toBody (): CycleErrorBody {
+    const body: CycleErrorBody = { status: this.status, code: this.code, title: this.title }
+    if (this.detail !== undefined) body.detail = this.detail
+    if (this.source !== undefined) body.source = this.source
+    return body
+  }
+}
+
+interface Detail { detail?: string, source?: string, retryAfter?: number, cause?: unknown }
+
+function entry (status: number, slug: string, title: string) {
+  return (options: Detail = {}): AdapterError => new AdapterError(status, `${status}.${slug}`, title, options)
+}
+
+export const Errors = {
+  invalidSyntax: entry(400, 'invalid-syntax', 'The request body is not valid JSON'),
+  authInvalid: entry(401, 'auth-invalid', 'OpenMetal rejected the credentials'),
+  permissions: entry(403, 'permissions', 'Not permitted'),
+  serverNotFound: entry(404, 'infrastructure.server', 'Server not found'),
+  locationNotFound: entry(404, 'infrastructure.location', 'Location not found'),
+  modelNotFound: entry(404, 'infrastructure.model', 'Server model not found'),
+  routeNotFound: entry(404, 'not-found', 'No such endpoint'),
+  methodNotAllowed: entry(405, 'method-not-allowed', 'Method not allowed on this endpoint'),
+  conflict: entry(409, 'conflict', 'The resource is busy'),
+  payloadTooLarge: entry(413, 'payload-too-large', 'The request body is too large'),
+  invalidContentType: entry(415, 'invalid-content-type', 'The request body must be application/json'),
+  missingArgument: entry(422, 'missing-argument', 'A required argument is missing'),
+  invalidArgument: entry(422, 'invalid-argument', 'An argument is invalid'),
+  invalidInput: entry(422, 'invalid-input', 'The request does not match the IAL schema'),
+  notCompatible: entry(422, 'not-compatible', 'Not supported by OpenMetal'),
+  rateLimited: entry(429, 'rate-limiting', 'Too many requests'),
+  unknown: entry(500, 'unknown', 'Internal error'),
+  upstreamMalformed: entry(502, 'upstream-malformed', 'OpenMetal answered in an unexpected shape'),
+  notReady: entry(503, 'not-ready', 'OpenMetal is not available right now'),
+  notAvailable: entry(504, 'not-available', 'OpenMetal did not answer in time')
+} as const
+
+/**
+ * Every other failure, as Cycle should see it. Upstream bodies never reach the envelope:
+ * only the status and the operation name do.
+ */
+export function toAdapterError (error: unknown): AdapterError {
+  if (error instanceof AdapterError) return error
+  if (error instanceof OpenMetalHttpError) return fromUpstreamStatus(error)
+  if (error instanceof OpenMetalTransportError) {
+    const detail = `OpenMetal ${error.operation}: ${error.kind}`
+    if (error.kind === 'malformed') return Errors.upstreamMalformed({ detail, cause: error })
+    if (error.kind === 'network') return Errors.notReady({ detail: `${detail} (connection failed)`, retryAfter: 5, cause: error })
+    return Errors.notAvailable({ detail: `${detail} (no answer in time)`, cause: error })
+  }
+  return fromFastify(error) ?? Errors.unknown({ cause: error })
+}
+
+function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
+  const detail = `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamRequestId === undefined ? '' : ` (request ${error.upstreamRequestId})`}`
+  const options = { detail, cause: error }
+  switch (error.status) {
+    case 400: return Errors.invalidInput({ ...options, detail: `${detail}: OpenMetal rejected the request` })
+    case 401: return Errors.authInvalid(options)
+    case 403: return Errors.permissions({ ...options, detail: `${detail}: the credentials lack permission for this action` })
+    case 404: return Errors.serverNotFound(options)
+    case 409: return Errors.conflict({ ...options, retryAfter: 60 })
+    case 429: return Errors.rateLimited({ ...options, retryAfter: error.retryAfter ?? 5 })
+    case 504: return Errors.notAvailable(options)
+    default: return Errors.notReady({ ...options, retryAfter: error.retryAfter ?? 5 })
+  }
+}
+
+interface FastifyLikeError { code?: unknown, statusCode?: unknown, validation?: unknown, validationContext?: unknown, message?: unknown }
+
+function fromFastify (error: unknown): AdapterError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const { code, statusCode, validation } = error as FastifyLikeError
+  if (Array.isArray(validation)) {
+    const first = validation[0] as { instancePath?: string, message?: string, params?: { missingProperty?: string } } | undefined
+    const missing = first?.params?.missingProperty
+    const source = `${first?.instancePath ?? ''}${missing === undefined ? '' : `/${missing}`}`
+    const detail = missing === undefined ? `${source === '' ? 'the body' : source} ${first?.message ?? 'is invalid'}` : `${source} is required`
+    return missing === undefined ? Errors.invalidInput({ detail, source: source === '' ? '/' : source }) : Errors.missingArgument({ detail, source })
+  }
+  switch (code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return Errors.invalidContentType({ detail: 'send the {auth, request} wrapper as application/json' })
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return Errors.payloadTooLarge()
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return Errors.invalidSyntax({ detail: 'the body is empty; send the {auth, request} wrapper' })
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return Errors.invalidSyntax()
+    default: break
+  }
+  if (error instanceof SyntaxError && statusCode === 400) return Errors.invalidSyntax()
+  if (typeof statusCode === 'number' && statusCode === 429) return Errors.rateLimited({ retryAfter: 60 })
+  if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return new AdapterError(statusCode, `${statusCode}.invalid-request`, 'The request was refused')
+  return undefined
+}

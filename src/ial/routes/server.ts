@@ -1,0 +1,140 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { GetOrder } from '../../generated/openmetal.ts'
+import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSchema } from '../schemas.ts'
+import { ialCall, type IalCall } from '../context.ts'
+import type { IalDeps } from '../deps.ts'
+import { podsOf } from '../../mapping/catalog.ts'
+import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
+import { orderRequestFor } from '../../mapping/order.ts'
+import { provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
+import { credentialKey } from '../../openmetal/auth.ts'
+import { OpenMetalHttpError, OpenMetalTransportError } from '../../openmetal/transport.ts'
+import { SharedLookup } from '../../openmetal/shared-lookup.ts'
+import { Errors } from '../../errors.ts'
+
+/** The create may have happened although we saw no answer. */
+function ambiguous (error: unknown): boolean {
+  return (error instanceof OpenMetalTransportError && error.ambiguous) || (error instanceof OpenMetalHttpError && error.status >= 500)
+}
+
+function hubOf (call: IalCall): string {
+  if (call.hubId === undefined || call.hubId === '') throw Errors.missingArgument({ detail: 'auth.cycle.hub_id is required to tell whose server this is', source: '/auth/cycle/hub_id' })
+  return call.hubId
+}
+
+export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, config, now }) => {
+  const provisions = new SharedLookup<GetOrder>()
+
+  async function findOrder (tag: string, call: IalCall): Promise<GetOrder | undefined> {
+    const orders = await client.listOrders(call)
+    return orders.find((order) => order.label === tag && order.is_active)
+  }
+
+  /** 5. provision: one baremetal order, found again by its tag instead of bought twice. */
+  app.post('/v1/infrastructure/server/provision', { schema: provisionSchema }, async (request) => {
+    const { auth, request: body } = request.body
+    const call = ialCall(request, auth)
+    const hubId = hubOf(call)
+    const [catalog, pods] = await Promise.all([client.products(call), client.locations(call).then(podsOf)])
+    if (catalog.hardware[body.model_id] === undefined) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${body.model_id.slice(0, 64)}"`, source: '/request/model_id' })
+    const pod = pods.find((known) => known.id === body.location_id)
+    if (pod === undefined) throw Errors.locationNotFound({ detail: `OpenMetal has no location "${body.location_id.slice(0, 64)}"`, source: '/request/location_id' })
+    if (!pod.released) throw Errors.notCompatible({ detail: `${pod.id} is a pre-release OpenMetal location`, source: '/request/location_id' })
+    const deploymentConfiguration = call.hubConfig.deployment_configuration ?? config.deploymentConfiguration
+    if (deploymentConfiguration === undefined) throw Errors.missingArgument({ detail: 'no deployment configuration: set OPENMETAL_DEPLOYMENT_CONFIGURATION or deployment_configuration in auth.config', source: '/auth/config' })
+    const sshPublicKey = call.hubConfig.ssh_public_key ?? (call.hubConfig.ssh_key_ids === undefined ? config.sshPublicKey : undefined)
+    const sshKeyIds = call.hubConfig.ssh_key_ids ?? (call.hubConfig.ssh_public_key === undefined ? config.sshKeyIds : [])
+    if (sshPublicKey === undefined && sshKeyIds.length === 0) throw Errors.missingArgument({ detail: 'no SSH key: set OPENMETAL_SSH_PUBLIC_KEY or OPENMETAL_SSH_KEY_IDS, or ssh_public_key / ssh_key_ids in auth.config', source: '/auth/config' })
+
+    const tag = cycleTag.forServer(hubId, body.cycle.server_id)
+    const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, async () => {
+      const existing = await findOrder(tag, call)
+      if (existing !== undefined) return existing
+      const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod: pod.id, deploymentConfiguration, sshPublicKey, sshKeyIds }
+      try {
+        return await client.createOrder(orderRequestFor(plan), call)
+      } catch (error) {
+        if (!ambiguous(error)) throw error
+        // the answer was lost, not necessarily the order: look before anyone buys again
+        const created = await findOrder(tag, { ...call, signal: AbortSignal.timeout(config.upstreamTimeoutMs) })
+        if (created !== undefined) return created
+        throw error
+      }
+    })
+    const orderPod = order.fields.items[0]?.location ?? pod.id
+    const cloudId = order.fields.clouds_deployed?.[0]?.id
+    return {
+      data: {
+        server_id: serverIdCodec.encode({ orderId: order.id, pod: orderPod, cloudId }),
+        extra: { order_id: order.id, pod: orderPod, ...(cloudId === undefined ? {} : { cloud_id: cloudId }) }
+      }
+    }
+  })
+
+  /** 6. provision-status: order -> cloud -> stats; GET with a JSON body (Cycle's way) or POST. */
+  const statusOptions = {
+    exposeHeadRoute: false,
+    preValidation: async (request: FastifyRequest) => {
+      if (request.body === undefined || request.body === null) {
+        throw Errors.missingArgument({ detail: 'provision-status needs the {auth, request} wrapper as a JSON body (GET with a body, or POST): without it there are no credentials to ask OpenMetal with', source: '/' })
+      }
+    }
+  }
+  for (const method of ['GET', 'POST'] as const) {
+    app.route({
+      method,
+      url: '/v1/infrastructure/server/provision-status',
+      ...statusOptions,
+      schema: { ...provisionStatusSchema, operationId: `${method.toLowerCase()}ProvisionServerStatus` },
+      handler: async (request) => {
+        const { auth, request: body } = request.body
+        const call = ialCall(request, auth)
+        const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra, withCloud: true })
+        let status
+        try {
+          status = provisionStatus({ order: server.order, cloud: server.cloud, stats: server.stats, now: now() })
+        } catch (error) {
+          if (error instanceof ServerGone) throw Errors.serverNotFound({ detail: error.message, source: '/request/server_id' })
+          throw error
+        }
+        return { data: { server_id: body.server_id, provisioned: status.provisioned, auth: status.auth, extra: { ...status.extra, pod: server.ref.pod } } }
+      }
+    })
+  }
+
+  /** 7. decommission: delete the server's cloud; already gone or pending delete is done. */
+  app.post('/v1/infrastructure/server/decommission', { schema: decommissionSchema }, async (request) => {
+    const { auth, request: body } = request.body
+    const call = ialCall(request, auth)
+    const server = await servers.ownedOrGone(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra })
+    if (server === undefined) return { data: true }
+    if (server.cloudId === undefined) {
+      throw Errors.notReady({ detail: 'OpenMetal has not deployed this order\'s cloud yet, so there is nothing to delete; decommission again in a few minutes', retryAfter: 60 })
+    }
+    const cloud = await client.getCloud(server.cloudId, call)
+    if (cloud === undefined || cloud.fields?.pending_delete === true) return { data: true }
+    await client.deleteCloud(server.cloudId, call)
+    return { data: true }
+  })
+
+  /** 8. restart: reboot the cloud's node; a node locked by another power action is a retryable conflict. */
+  app.post('/v1/infrastructure/server/restart', { schema: restartSchema }, async (request) => {
+    const { auth, request: body } = request.body
+    const call = ialCall(request, auth)
+    const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra, withCloud: true })
+    const node = server.stats?.nodes?.find((candidate) => candidate.uuid !== undefined)
+    if (server.cloudId === undefined || node?.uuid === undefined) {
+      throw Errors.notReady({ detail: 'the server is still being provisioned; restart it once it is provisioned', retryAfter: 60 })
+    }
+    try {
+      await client.setPower(server.cloudId, node.uuid, 'rebooting', call)
+    } catch (error) {
+      if (error instanceof OpenMetalHttpError && error.status === 409) {
+        throw Errors.conflict({ detail: 'OpenMetal has locked the node for another power action; retry in a few minutes', retryAfter: 120, cause: error })
+      }
+      throw error
+    }
+    return { data: true }
+  })
+}

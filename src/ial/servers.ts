@@ -1,0 +1,102 @@
+/**
+ * Finding a Cycle server's OpenMetal resources again from what Cycle sends back (the
+ * server_id token, `extra`), and refusing to act on anything the calling hub does not own.
+ * The only process state is a cache of order -> cloud, a fact that never changes.
+ */
+import type { Cloud, CloudStats, GetOrder } from '../generated/openmetal.ts'
+import type { OpenMetalClient } from '../openmetal/client.ts'
+import { SharedLookup } from '../openmetal/shared-lookup.ts'
+import { cycleTag, serverIdCodec, type ServerRef } from '../mapping/identifiers.ts'
+import { deployedCloud } from '../mapping/provision-status.ts'
+import { Errors } from '../errors.ts'
+import type { IalCall } from './context.ts'
+
+export interface OwnedServer {
+  readonly ref: ServerRef
+  readonly order: GetOrder
+  readonly cloudId: string | undefined
+  /** fetched together with the order when the cloud was already known */
+  readonly cloud?: Cloud | undefined
+  readonly stats?: CloudStats | undefined
+}
+
+export interface ServerQuery {
+  readonly serverId: string
+  readonly cycleServerId: string | undefined
+  readonly extra?: Record<string, unknown> | null | undefined
+  readonly withCloud?: boolean
+}
+
+const CLOUD_ID = /^[A-Za-z0-9_-]{1,64}$/
+const ORDER_CLOUD_TTL_MS = 24 * 3600_000
+
+export function decodeServerId (token: string, source = '/request/server_id'): ServerRef {
+  const ref = serverIdCodec.decode(token)
+  if (ref === undefined) throw Errors.invalidArgument({ detail: 'server_id was not issued by this adapter', source })
+  return ref
+}
+
+function stringIn (extra: Record<string, unknown> | null | undefined, key: string, pattern: RegExp): string | undefined {
+  const value = extra?.[key]
+  return typeof value === 'string' && pattern.test(value) ? value : undefined
+}
+
+export class ServerDirectory {
+  private readonly client: OpenMetalClient
+  private readonly cloudOfOrder = new SharedLookup<string>()
+
+  constructor (client: OpenMetalClient) {
+    this.client = client
+  }
+
+  /**
+   * The order behind a server_id, checked against the calling hub and Cycle server. With
+   * `withCloud`, the cloud and its stats are fetched in the same round trip when the cloud
+   * ID is already known (token, extra or cache).
+   */
+  async owned (call: IalCall, input: ServerQuery): Promise<OwnedServer> {
+    const server = await this.lookup(call, input)
+    if (server === undefined) throw Errors.serverNotFound({ detail: 'OpenMetal has no order for this server_id', source: '/request/server_id' })
+    return server
+  }
+
+  /** Like `owned`, but an order OpenMetal no longer has is `undefined` (for deletes: already gone). */
+  ownedOrGone (call: IalCall, input: ServerQuery): Promise<OwnedServer | undefined> {
+    return this.lookup(call, input)
+  }
+
+  private async lookup (call: IalCall, input: ServerQuery): Promise<OwnedServer | undefined> {
+    const ref = decodeServerId(input.serverId)
+    const hint = ref.cloudId ?? stringIn(input.extra, 'cloud_id', CLOUD_ID) ?? this.cloudOfOrder.peek(ref.orderId)
+    const early = input.withCloud === true && hint !== undefined
+    const [order, cloud, stats] = await Promise.all([
+      this.client.getOrder(ref.orderId, call),
+      early ? this.client.getCloud(hint, call) : undefined,
+      early ? this.client.getCloudStats(hint, call) : undefined
+    ])
+    if (order === undefined) return undefined
+    if (!this.belongs(order, call.hubId, input.cycleServerId)) {
+      throw Errors.serverNotFound({ detail: 'no server with this server_id belongs to this hub', source: '/request/server_id' })
+    }
+    const cloudId = deployedCloud(order)?.id
+    if (cloudId !== undefined) this.cloudOfOrder.remember(ref.orderId, cloudId, ORDER_CLOUD_TTL_MS)
+    const matches = early && cloudId === hint && (cloud?.fields?.order_id === undefined || cloud.fields.order_id === order.id)
+    if (matches) return { ref, order, cloudId, cloud, stats }
+    if (input.withCloud === true && cloudId !== undefined) {
+      const [lateCloud, lateStats] = await Promise.all([this.client.getCloud(cloudId, call), this.client.getCloudStats(cloudId, call)])
+      return { ref, order, cloudId, cloud: lateCloud, stats: lateStats }
+    }
+    return { ref, order, cloudId }
+  }
+
+  /** Tokens issued before the cloud was known are re-issued with it. */
+  tokenFor (server: OwnedServer): string {
+    return serverIdCodec.encode({ orderId: server.ref.orderId, pod: server.ref.pod, cloudId: server.cloudId })
+  }
+
+  private belongs (order: GetOrder, hubId: string | undefined, cycleServerId: string | undefined): boolean {
+    const tag = cycleTag.parse(order.label)
+    // without a hub nothing can be proven, so nothing is touched
+    return tag !== undefined && tag.hubId === hubId && (cycleServerId === undefined || tag.serverId === cycleServerId)
+  }
+}

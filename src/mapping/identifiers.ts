@@ -1,0 +1,88 @@
+/**
+ * The identifiers we hand to Cycle. They carry what we need to find the resource again,
+ * so the adapter keeps no state: versioned, URL-safe, and checked strictly on the way
+ * back in (a forged or foreign token is refused, and nothing from it reaches an upstream
+ * URL unchecked).
+ *
+ *   server_id         om1.<orderId>.<pod>[.<cloudId>]
+ *   ip_id             omip1.<prefixId>.<ipId>
+ *   ip_assignment_id  omipa1.<prefixId>.<ipId>
+ */
+
+/** OpenMetal resource IDs are short alphanumeric strings (e.g. `PGZYNxBpg3`). */
+const RESOURCE_ID = /^[A-Za-z0-9_-]{1,64}$/
+const POD = /^pod_[0-9]{1,4}$/
+const IP_NUMBER = /^[0-9]{1,12}$/
+
+export interface ServerRef {
+  readonly orderId: string
+  readonly pod: string
+  readonly cloudId?: string | undefined
+}
+
+export interface IpRef {
+  readonly prefixId: string
+  readonly ipId: number
+}
+
+export const serverIdCodec = {
+  encode (ref: ServerRef): string {
+    if (!RESOURCE_ID.test(ref.orderId) || !POD.test(ref.pod) || (ref.cloudId !== undefined && !RESOURCE_ID.test(ref.cloudId))) {
+      throw new Error('server reference has characters that cannot be encoded')
+    }
+    return ['om1', ref.orderId, ref.pod, ...(ref.cloudId === undefined ? [] : [ref.cloudId])].join('.')
+  },
+
+  /** undefined for anything this adapter did not issue */
+  decode (token: string): ServerRef | undefined {
+    if (token.length > 200) return undefined
+    const parts = token.split('.')
+    if (parts[0] !== 'om1' || parts.length < 3 || parts.length > 4) return undefined
+    const [, orderId, pod, cloudId] = parts
+    if (orderId === undefined || !RESOURCE_ID.test(orderId) || pod === undefined || !POD.test(pod)) return undefined
+    if (cloudId !== undefined && !RESOURCE_ID.test(cloudId)) return undefined
+    return cloudId === undefined ? { orderId, pod } : { orderId, pod, cloudId }
+  }
+}
+
+function ipCodec (version: string) {
+  return {
+    encode (ref: IpRef): string {
+      if (!RESOURCE_ID.test(ref.prefixId) || !Number.isSafeInteger(ref.ipId) || ref.ipId < 0) {
+        throw new Error('IP reference has characters that cannot be encoded')
+      }
+      return `${version}.${ref.prefixId}.${ref.ipId}`
+    },
+
+    decode (token: string): IpRef | undefined {
+      if (token.length > 200) return undefined
+      const parts = token.split('.')
+      const [head, prefixId, ipId] = parts
+      if (parts.length !== 3 || head !== version || prefixId === undefined || !RESOURCE_ID.test(prefixId) || ipId === undefined || !IP_NUMBER.test(ipId)) return undefined
+      return { prefixId, ipId: Number(ipId) }
+    }
+  }
+}
+
+export const ipIdCodec = ipCodec('omip1')
+export const ipAssignmentIdCodec = ipCodec('omipa1')
+
+/**
+ * The tag that ties an OpenMetal order (and the IPs of its cloud) to one Cycle server of
+ * one hub: it makes provision idempotent and is checked before anything is changed.
+ */
+export const cycleTag = {
+  forServer (hubId: string, serverId: string): string {
+    return `cycle:${hubId}:${serverId}`
+  },
+
+  /** `nonce` makes each allocation's label unique, so a lost answer can be found again. */
+  forIp (hubId: string, serverId: string, poolId: string | null | undefined, nonce: string): string {
+    return `cycle:${hubId}:${serverId}:ip:${poolId ?? 'none'}:${nonce}`
+  },
+
+  parse (label: string | undefined): { hubId: string, serverId: string } | undefined {
+    const match = /^cycle:([^:]+):([^:]+)(?::|$)/.exec(label ?? '')
+    return match === null || match[1] === undefined || match[2] === undefined ? undefined : { hubId: match[1], serverId: match[2] }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What this adapter has bought, from OpenMetal's own records (orders, clouds, IPs carry the
+ * Cycle tag): so an operator can see everything billable, and what is stuck or orphaned.
+ * Pure: the inventory command fetches, this decides.
+ */
+import type { Cloud, GetOrder, IpAddress } from '../generated/openmetal.ts'
+import { cycleTag } from './identifiers.ts'
+import { deployedCloud } from './provision-status.ts'
+
+export type Finding = 'manual-setup' | 'stuck' | 'cloud-pending-delete' | 'orphaned-cloud' | 'orphaned-ip'
+
+export interface ServerRow {
+  readonly orderId: string
+  readonly hubId: string
+  readonly cycleServerId: string
+  readonly state: string
+  readonly cloudId: string | undefined
+  readonly ageHours: number
+  readonly findings: Finding[]
+}
+
+export interface IpRow {
+  readonly prefixId: string
+  readonly ipId: number | undefined
+  readonly ip: string | undefined
+  readonly hubId: string
+  readonly cycleServerId: string
+  readonly findings: Finding[]
+}
+
+export interface InventoryReport {
+  readonly servers: ServerRow[]
+  readonly ips: IpRow[]
+  readonly findings: number
+}
+
+/** Provisioning normally takes 15-30 minutes; past this it deserves a look. */
+export const STUCK_AFTER_HOURS = 2
+
+export function inventoryReport (input: {
+  orders: readonly GetOrder[]
+  clouds: readonly Cloud[]
+  addresses: ReadonlyArray<{ prefixId: string, address: IpAddress }>
+  now: number
+  hubId?: string | undefined
+}): InventoryReport {
+  const clouds = new Map(input.clouds.map((cloud) => [cloud.id, cloud]))
+  const liveServers = new Set<string>()
+  const servers: ServerRow[] = []
+  for (const order of input.orders) {
+    const tag = cycleTag.parse(order.label)
+    if (tag === undefined || (input.hubId !== undefined && tag.hubId !== input.hubId)) continue
+    const deployed = deployedCloud(order)
+    const cloud = deployed === undefined ? undefined : clouds.get(deployed.id)
+    const state = cloud?.fields?.pending_delete === true ? 'pending-delete' : cloud?.fields?.provision_status ?? deployed?.status ?? (order.is_active ? 'ordered' : 'inactive')
+    const ageHours = Math.max(0, (input.now - Date.parse(order.created_at)) / 3_600_000)
+    const findings: Finding[] = []
+    if (state === 'manual_setup') findings.push('manual-setup')
+    else if (order.is_active && state !== 'complete' && state !== 'pending-delete' && ageHours > STUCK_AFTER_HOURS) findings.push('stuck')
+    if (state === 'pending-delete') findings.push('cloud-pending-delete')
+    if (!order.is_active && cloud !== undefined && cloud.fields?.pending_delete !== true) findings.push('orphaned-cloud')
+    if (order.is_active && state !== 'pending-delete') liveServers.add(`${tag.hubId}:${tag.serverId}`)
+    servers.push({ orderId: order.id, hubId: tag.hubId, cycleServerId: tag.serverId, state, cloudId: deployed?.id, ageHours: Math.round(ageHours * 10) / 10, findings })
+  }
+  const ips: IpRow[] = []
+  for (const { prefixId, address } of input.addresses) {
+    const tag = cycleTag.parse(address.label)
+    if (tag === undefined || (input.hubId !== undefined && tag.hubId !== input.hubId)) continue
+    const findings: Finding[] = liveServers.has(`${tag.hubId}:${tag.serverId}`) ? [] : ['orphaned-ip']
+    ips.push({ prefixId, ipId: address.id, ip: address.ip, hubId: tag.hubId, cycleServerId: tag.serverId, findings })
+  }
+  const findings = servers.reduce((sum, row) => sum + row.findings.length, 0) + ips.reduce((sum, row) => sum + row.findings.length, 0)
+  return { servers, ips, findings }
+}

@@ -1,0 +1,61 @@
+/**
+ * Prometheus metrics, one registry per app: IAL requests by route pattern (never a raw URL
+ * or an ID), OpenMetal calls by operation, retries, token cache events, in-flight
+ * requests, and the default process metrics.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { FastifyInstance } from 'fastify'
+import type { UpstreamObserver } from '../openmetal/transport.ts'
+import type { TokenCacheObserver } from '../openmetal/auth.ts'
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+export interface Metrics {
+  readonly registry: Registry
+  readonly upstream: UpstreamObserver
+  readonly tokens: TokenCacheObserver
+  register (app: FastifyInstance): void
+}
+
+export function createMetrics (): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const requests = new Counter({ name: 'ial_requests_total', help: 'IAL requests by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] })
+  const requestSeconds = new Histogram({ name: 'ial_request_duration_seconds', help: 'IAL request latency', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS, registers: [registry] })
+  const inFlight = new Gauge({ name: 'ial_requests_in_flight', help: 'IAL requests being served', registers: [registry] })
+  const upstreamCalls = new Counter({ name: 'openmetal_calls_total', help: 'OpenMetal calls by operation and status (or failure kind)', labelNames: ['operation', 'status'], registers: [registry] })
+  const upstreamSeconds = new Histogram({ name: 'openmetal_call_duration_seconds', help: 'OpenMetal call latency per attempt', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [registry] })
+  const retries = new Counter({ name: 'openmetal_retries_total', help: 'OpenMetal calls repeated after a retryable failure', labelNames: ['operation', 'reason'], registers: [registry] })
+  const tokenEvents = new Counter({ name: 'openmetal_token_cache_events_total', help: 'OAuth token cache hits, misses and exchanges', labelNames: ['event'], registers: [registry] })
+
+  return {
+    registry,
+    upstream: {
+      call (operation, status, seconds) {
+        upstreamCalls.inc({ operation, status: String(status) })
+        upstreamSeconds.observe({ operation }, seconds)
+      },
+      retry (operation, reason) {
+        retries.inc({ operation, reason })
+      }
+    },
+    tokens: {
+      hit: () => tokenEvents.inc({ event: 'hit' }),
+      miss: () => tokenEvents.inc({ event: 'miss' }),
+      exchange: () => tokenEvents.inc({ event: 'exchange' })
+    },
+    register (app) {
+      app.addHook('onRequest', async () => { inFlight.inc() })
+      app.addHook('onResponse', async (request, reply) => {
+        inFlight.dec()
+        const route = request.routeOptions.url ?? 'unmatched'
+        requests.inc({ route, method: request.method, status: String(reply.statusCode) })
+        requestSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000)
+      })
+      app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) => {
+        reply.type(registry.contentType)
+        return registry.metrics()
+      })
+    }
+  }
+}

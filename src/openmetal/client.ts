@@ -1,0 +1,254 @@
+/**
+ * The typed OpenMetal client: one method per operation the adapter uses. Policies live
+ * here and in the transport, once: bearer tokens and the drop-and-retry-once on 401,
+ * single-flight of identical lookups, short caching of the public catalog, and checking
+ * every answer against the generated schema before anyone reads it.
+ */
+import { Compile } from 'typebox/compile'
+import type { Validator } from 'typebox/compile'
+import type { TSchema, Static } from 'typebox'
+import * as OM from '../generated/openmetal.ts'
+import { TokenCache, credentialKey } from './auth.ts'
+import type { Credentials, TokenCacheObserver } from './auth.ts'
+import { OpenMetalHttpError, OpenMetalTransportError, openMetalPath } from './transport.ts'
+import type { OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
+import { SharedLookup } from './shared-lookup.ts'
+
+export interface CallContext {
+  readonly signal?: AbortSignal | undefined
+  readonly trace?: UpstreamTrace[] | undefined
+}
+
+export interface TenantContext extends CallContext {
+  readonly credentials: Credentials
+}
+
+export interface OpenMetalClientOptions {
+  readonly catalogTtlMs?: number
+  readonly tokenObserver?: TokenCacheObserver
+  readonly now?: () => number
+}
+
+export type PowerState = 'power on' | 'power off' | 'rebooting'
+
+const validators = new WeakMap<TSchema, Validator>()
+
+function parse<S extends TSchema> (schema: S, body: unknown, operation: string): Static<S> {
+  let validator = validators.get(schema)
+  if (validator === undefined) {
+    validator = Compile(schema) as unknown as Validator
+    validators.set(schema, validator)
+  }
+  if (!validator.Check(body)) throw new OpenMetalTransportError(operation, 'malformed')
+  return body as Static<S>
+}
+
+const OrderList = OM.GetOrder
+const CloudList = OM.Cloud
+const PrefixList = OM.PrefixResource
+
+function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHttpError {
+  return error instanceof OpenMetalHttpError && statuses.includes(error.status)
+}
+
+/** Absent (404) is an answer, not a failure, for lookups. */
+async function orAbsent<T> (pending: Promise<T>): Promise<T | undefined> {
+  try {
+    return await pending
+  } catch (error) {
+    if (isStatus(error, 404)) return undefined
+    throw error
+  }
+}
+
+export class OpenMetalClient {
+  private readonly transport: OpenMetalTransport
+  private readonly tokens: TokenCache
+  private readonly catalog = new SharedLookup<unknown>()
+  private readonly lookups = new SharedLookup<unknown>()
+  private readonly catalogTtlMs: number
+
+  constructor (transport: OpenMetalTransport, options: OpenMetalClientOptions = {}) {
+    this.transport = transport
+    this.catalogTtlMs = options.catalogTtlMs ?? 60_000
+    this.tokens = new TokenCache({
+      exchange: (credentials) => this.exchangeToken(credentials),
+      ...(options.tokenObserver === undefined ? {} : { observer: options.tokenObserver }),
+      ...(options.now === undefined ? {} : { now: options.now })
+    })
+  }
+
+  // Public catalog (no token) -------------------------------------------------------------
+
+  locations (context: CallContext): Promise<OM.Locations> {
+    return this.cachedPublic('getLocations', openMetalPath('/v2/inventory/locations', {}), OM.Locations, context)
+  }
+
+  products (context: CallContext): Promise<OM.ProductCatalog> {
+    return this.cachedPublic('getProducts', openMetalPath('/v1/products', {}), OM.ProductCatalog, context)
+  }
+
+  availability (pod: string, context: CallContext): Promise<OM.InventoryAvailability> {
+    return this.cachedPublic('getAvailability', openMetalPath('/v2/inventory/{pod_location}/availability', { pod_location: pod }), OM.InventoryAvailability, context)
+  }
+
+  /** One cheap public call, uncached and unretried: can OpenMetal be reached right now? */
+  async reachable (timeoutMs: number): Promise<void> {
+    await this.transport.send({ operation: 'probe', method: 'GET', path: openMetalPath('/v2/inventory/locations', {}), idempotent: false, signal: AbortSignal.timeout(timeoutMs) })
+  }
+
+  // Credentials ----------------------------------------------------------------------------
+
+  /** true when OpenMetal accepts the credentials, false when it rejects them; throws when it cannot tell. */
+  async verify (context: TenantContext): Promise<boolean> {
+    try {
+      if (context.credentials.kind === 'oauth') await this.tokens.exchangeNow(context.credentials)
+      else await this.authed({ operation: 'listClouds', method: 'GET', path: openMetalPath('/v1/clouds', {}) }, context)
+      return true
+    } catch (error) {
+      if (isStatus(error, 400, 401, 403)) return false
+      throw error
+    }
+  }
+
+  // Orders ---------------------------------------------------------------------------------
+
+  async listOrders (context: TenantContext): Promise<OM.GetOrder[]> {
+    const body = await this.sharedGet('listOrders', openMetalPath('/v1/orders', {}), context)
+    if (!Array.isArray(body)) throw new OpenMetalTransportError('listOrders', 'malformed')
+    return body.map((order) => parse(OrderList, order, 'listOrders'))
+  }
+
+  getOrder (orderId: string, context: TenantContext): Promise<OM.GetOrder | undefined> {
+    return orAbsent(this.sharedGet('getOrder', openMetalPath('/v1/orders/{orderId}', { orderId }), context)
+      .then((body) => parse(OM.GetOrder, body, 'getOrder')))
+  }
+
+  async createOrder (order: OM.OrderRequest, context: TenantContext): Promise<OM.GetOrder> {
+    const body = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
+    return parse(OM.GetOrder, body, 'createOrder')
+  }
+
+  // Clouds ---------------------------------------------------------------------------------
+
+  async listClouds (context: TenantContext): Promise<OM.Cloud[]> {
+    const body = await this.sharedGet('listClouds', openMetalPath('/v1/clouds', {}), context)
+    if (!Array.isArray(body)) throw new OpenMetalTransportError('listClouds', 'malformed')
+    return body.map((cloud) => parse(CloudList, cloud, 'listClouds'))
+  }
+
+  getCloud (cloudId: string, context: TenantContext): Promise<OM.Cloud | undefined> {
+    return orAbsent(this.sharedGet('getCloud', openMetalPath('/v1/clouds/{cloudId}', { cloudId }), context)
+      .then((body) => parse(OM.Cloud, body, 'getCloud')))
+  }
+
+  getCloudStats (cloudId: string, context: TenantContext): Promise<OM.CloudStats | undefined> {
+    return orAbsent(this.sharedGet('getCloudStats', openMetalPath('/v1/clouds/{cloudId}/stats', { cloudId }), context)
+      .then((body) => parse(OM.CloudStats, body, 'getCloudStats')))
+  }
+
+  /** 'deleted' when this call deleted it, 'gone' when there was nothing to delete. */
+  async deleteCloud (cloudId: string, context: TenantContext): Promise<'deleted' | 'gone'> {
+    const done = await orAbsent(this.authed({ operation: 'deleteCloud', method: 'DELETE', path: openMetalPath('/v1/clouds/{cloudId}', { cloudId }) }, context))
+    return done === undefined ? 'gone' : 'deleted'
+  }
+
+  async setPower (cloudId: string, nodeUuid: string, state: PowerState, context: TenantContext): Promise<OM.PowerStateResponse> {
+    const body = await this.authed({
+      operation: 'setPowerState',
+      method: 'POST',
+      path: openMetalPath('/v1/deployment/cloud/{cloudId}/node/{nodeUuid}/power', { cloudId, nodeUuid }),
+      body: { power_state: state } satisfies OM.PowerStateRequest,
+      // asking twice for a reboot is no worse than asking once
+      idempotent: true
+    }, context)
+    return parse(OM.PowerStateResponse, body ?? {}, 'setPowerState')
+  }
+
+  // IP addresses ---------------------------------------------------------------------------
+
+  async listPrefixes (context: TenantContext): Promise<OM.PrefixResource[]> {
+    const body = await this.sharedGet('listPrefixes', openMetalPath('/v1/prefixes', {}), context)
+    if (!Array.isArray(body)) throw new OpenMetalTransportError('listPrefixes', 'malformed')
+    return body.map((prefix) => parse(PrefixList, prefix, 'listPrefixes'))
+  }
+
+  /** The prefix as the network sees it, with its addresses and their labels. */
+  getPrefixAddresses (prefixId: string, context: TenantContext): Promise<OM.PrefixDetailed | undefined> {
+    return orAbsent(this.sharedGet('getPrefixAddresses', openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId }), context)
+      .then((body) => parse(OM.PrefixDetailed, body, 'getPrefixAddresses')))
+  }
+
+  /** undefined when the prefix has no free address (409). */
+  async createIp (prefixId: string, request: OM.CreateIpAddressRequest, context: TenantContext): Promise<OM.IpAddress | undefined> {
+    try {
+      const body = await this.authed({
+        operation: 'createIpAddress',
+        method: 'POST',
+        path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip', { prefixId }),
+        body: request,
+        idempotent: false
+      }, context)
+      return parse(OM.IpAddress, body, 'createIpAddress')
+    } catch (error) {
+      if (isStatus(error, 409)) return undefined
+      throw error
+    }
+  }
+
+  async deleteIp (prefixId: string, ipId: number, context: TenantContext): Promise<'deleted' | 'gone'> {
+    const done = await orAbsent(this.authed({
+      operation: 'deleteIpAddress',
+      method: 'DELETE',
+      path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip/{ipId}', { prefixId, ipId })
+    }, context))
+    return done === undefined ? 'gone' : 'deleted'
+  }
+
+  async close (): Promise<void> {
+    await this.transport.close()
+  }
+
+  // Policies -------------------------------------------------------------------------------
+
+  private async exchangeToken (credentials: Credentials & { kind: 'oauth' }): Promise<{ accessToken: string, expiresInSeconds: number }> {
+    const basic = Buffer.from(`${credentials.clientId}:${credentials.secret}`).toString('base64')
+    const response = await this.transport.send({
+      operation: 'exchangeToken',
+      method: 'GET',
+      path: openMetalPath('/v1/oauth2/token', {}),
+      query: { grant_type: 'client_credentials' },
+      authorization: `Basic ${basic}`
+    })
+    const token = parse(OM.OAuthTokenResponse, response.body, 'exchangeToken')
+    return { accessToken: token.access_token, expiresInSeconds: token.expires_in }
+  }
+
+  /** A bearer-authenticated call; a 401 drops the cached token and retries once with a fresh one. */
+  private async authed (call: Omit<UpstreamCall, 'authorization' | 'signal' | 'trace'>, context: TenantContext): Promise<unknown> {
+    const withContext = { ...call, signal: context.signal, trace: context.trace }
+    const authorization = await this.tokens.authorization(context.credentials)
+    try {
+      return (await this.transport.send({ ...withContext, authorization })).body
+    } catch (error) {
+      if (!isStatus(error, 401) || context.credentials.kind !== 'oauth') throw error
+      this.tokens.invalidate(context.credentials, authorization)
+      const fresh = await this.tokens.authorization(context.credentials)
+      return (await this.transport.send({ ...withContext, authorization: fresh })).body
+    }
+  }
+
+  /** Identical concurrent GETs of one tenant share one upstream call. */
+  private sharedGet (operation: string, path: string, context: TenantContext): Promise<unknown> {
+    const key = `${credentialKey(context.credentials)} ${path}`
+    return this.lookups.get(key, 0, () => this.authed({ operation, method: 'GET', path }, context))
+  }
+
+  private async cachedPublic<S extends TSchema> (operation: string, path: string, schema: S, context: CallContext): Promise<Static<S>> {
+    const value = await this.catalog.get(path, this.catalogTtlMs, async () => {
+      const response = await this.transport.send({ operation, method: 'GET', path, signal: context.signal, trace: context.trace })
+      return parse(schema, response.body, operation)
+    })
+    return value as Static<S>
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Process entry: load the configuration, build the app, listen, and close gracefully on
+ * SIGTERM/SIGINT (finish what is in flight, close the upstream pool, exit 0).
+ */
+import closeWithGrace from 'close-with-grace'
+import { loadConfig, ConfigError } from './config.ts'
+import { buildApp } from './app.ts'
+
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig(process.env)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`)
+      process.exit(1)
+    }
+    throw error
+  }
+  const app = await buildApp(config)
+  closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'closing after an error')
+    else app.log.info({ signal }, 'closing')
+    await app.close()
+  })
+  await app.listen({ port: config.port, host: config.host })
+}
+
+await main()

@@ -1,0 +1,34 @@
+/** Steps of a server's life that many route tests need before the part they test. */
+import { expect } from 'vitest'
+import type { Harness, Tenant } from './harness.ts'
+import { cycleServer, provisionBody, statusBody, type CycleServer } from './cycle.ts'
+
+export async function stockedModel (h: Harness): Promise<{ modelId: string, locationId: string }> {
+  const answer = await h.call('GET', '/v1/infrastructure/provider/server-models')
+  const models = (answer.body.data as { models: Array<{ provider: { model_id: string, locations: string[] } }> }).models
+  const model = models.find((candidate) => candidate.provider.locations.length > 0)
+  if (model === undefined) throw new Error('the simulator has no stock')
+  return { modelId: model.provider.model_id, locationId: model.provider.locations[0] ?? '' }
+}
+
+export async function provisioned (h: Harness, tenant: Tenant): Promise<{ server: CycleServer, serverId: string, extra: Record<string, unknown>, status: Record<string, unknown> }> {
+  const { modelId, locationId } = await stockedModel(h)
+  const server = cycleServer(modelId, locationId)
+  const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+  expect(answer.status).toBe(200)
+  const { server_id: serverId, extra } = answer.body.data as { server_id: string, extra: Record<string, unknown> }
+  const status = await untilProvisioned(h, tenant, server, serverId, extra)
+  return { server, serverId, extra: status.extra as Record<string, unknown>, status }
+}
+
+export async function untilProvisioned (h: Harness, tenant: Tenant, server: CycleServer, serverId: string, extra: Record<string, unknown> | null): Promise<Record<string, unknown>> {
+  let latest: Record<string, unknown> = {}
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const answer = await h.call('GET', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(answer.status).toBe(200)
+    latest = answer.body.data as Record<string, unknown>
+    if (latest.provisioned === true) return latest
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`never provisioned: ${JSON.stringify(latest)}`)
+}

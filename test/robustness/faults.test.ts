@@ -1,0 +1,181 @@
+/**
+ * Fault injection against the simulator: for each upstream fault, what Cycle sees, how many
+ * billable resources exist afterwards, and that the adapter keeps serving.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
+import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '../helpers/cycle.ts'
+import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
+import { serverIdCodec } from '../../src/mapping/identifiers.ts'
+
+let h: Harness
+beforeAll(async () => { h = await startHarness() })
+afterAll(async () => { await h.close() })
+beforeEach(() => { h.sim.faults.clear() })
+
+async function ordersTagged (hubId: string, cycleServerId: string): Promise<number> {
+  const orders = (await h.openMetal('GET', '/v1/orders')).body as Array<{ label: string }>
+  return orders.filter((order) => order.label === `cycle:${hubId}:${cycleServerId}`).length
+}
+
+async function stillServing (): Promise<void> {
+  const answer = await h.call('GET', '/v1/infrastructure/provider/locations')
+  expect(answer.status).toBe(200)
+}
+
+describe('provision when the answer of POST /v1/orders is lost', () => {
+  test('the connection drops after OpenMetal created the order: the same server is returned, one order exists', async () => {
+    const tenant = tenantA()
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    h.sim.faults.add({ method: 'POST', path: '/v1/orders', drop: 'after', times: 1 })
+    const first = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    expect(first.status).toBe(200)
+    const retried = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    // the same order (the retried answer may also carry the cloud, once it is known)
+    const orderOf = (answer: typeof first) => serverIdCodec.decode((answer.body.data as { server_id: string }).server_id)?.orderId
+    expect(orderOf(retried)).toBe(orderOf(first))
+    expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
+    await stillServing()
+  })
+
+  test('the connection drops before OpenMetal acted: an error now, one order after Cycle retries', async () => {
+    const tenant = tenantA()
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    h.sim.faults.add({ method: 'POST', path: '/v1/orders', drop: 'before', times: 1 })
+    const first = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    expect(first.status).toBe(503)
+    expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(0)
+    const retried = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    expect(retried.status).toBe(200)
+    expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
+  })
+
+  test('a 502 from POST /v1/orders is never blindly repeated', async () => {
+    const tenant = tenantA()
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 502, times: Infinity })
+    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
+    const before = creates()
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    expect(answer.status).toBe(503)
+    expect(creates() - before).toBe(1)
+    expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(0)
+  })
+})
+
+describe('rate limits, outages and slowness', () => {
+  test('429 with Retry-After on a safe call is waited out and retried', async () => {
+    h.sim.faults.add({ method: 'GET', path: '/v1/orders/*', status: 429, retryAfter: 1, times: 1 })
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    h.sim.faults.add({ method: 'GET', path: '/v1/orders/*', status: 429, retryAfter: 1, times: 1 })
+    const started = performance.now()
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(answer.status).toBe(200)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(900)
+  })
+
+  test('a persistent 429 reaches Cycle as 429.rate-limiting with Retry-After, not as a failed server', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    h.sim.faults.add({ method: 'GET', path: '/v1/orders/*', status: 429, retryAfter: 0, times: Infinity })
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(answer.status).toBe(429)
+    expect(answer.body.error?.code).toBe('429.rate-limiting')
+    expect(answer.headers['retry-after']).toBeDefined()
+  })
+
+  test('a hanging OpenMetal ends in 504.not-available within the deadline, and the adapter keeps serving', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    h.sim.faults.add({ method: 'GET', path: '/v1/orders/*', delayMs: 10_000, times: Infinity })
+    const started = performance.now()
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(answer.status).toBe(504)
+    expect(answer.body.error?.code).toBe('504.not-available')
+    expect(performance.now() - started).toBeLessThan(5_500)
+    h.sim.faults.clear()
+    await stillServing()
+  })
+
+  test('OpenMetal down during verify is 503, not valid:false', async () => {
+    h.sim.faults.add({ method: 'GET', path: '/v1/oauth2/token', drop: 'before', times: Infinity })
+    const answer = await h.call('POST', '/v1/auth/verify', { auth: { client_id: 'sim-client', secret: 'another-secret-to-skip-cache' }, request: null })
+    expect(answer.status).toBe(503)
+    expect(answer.body.data).toBeNull()
+  })
+
+  test('malformed JSON from OpenMetal is 502.upstream-malformed, never a crash', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    h.sim.faults.add({ method: 'GET', path: '/v1/orders/*', malformed: true, times: 1 })
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(answer.status).toBe(502)
+    expect(JSON.stringify(answer.body)).not.toMatch(/Unexpected token|SyntaxError/)
+    await stillServing()
+  })
+})
+
+describe('tokens', () => {
+  test('tokens expiring mid-session are dropped and the call retried once with a fresh token', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    const exchanges = h.sim.state.tokenExchanges
+    h.sim.faults.expireTokens()
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(answer.status).toBe(200)
+    expect(h.sim.state.tokenExchanges).toBe(exchanges + 1)
+  })
+
+  test('one token exchange per credential, however many requests arrive at once', async () => {
+    const fresh = await startHarness()
+    const tenant = { ...tenantA(), client_id: 'sim-client', secret: 'sim-secret' }
+    await Promise.all(Array.from({ length: 30 }, () => fresh.call('POST', '/v1/auth/verify', { auth: tenant, request: null })))
+    const before = fresh.sim.state.tokenExchanges
+    await Promise.all(Array.from({ length: 30 }, () => fresh.call('GET', '/v1/infrastructure/server/provision-status', statusBody(tenant, cycleServer('x', 'pod_1'), 'om1.AAAAAAAA.pod_1'))))
+    expect(fresh.sim.state.tokenExchanges - before).toBeLessThanOrEqual(1)
+    await fresh.close()
+  })
+})
+
+describe('locks and concurrency', () => {
+  test('409 node locked is a retryable conflict with a detail saying when to retry', async () => {
+    const tenant = tenantA()
+    const { server, serverId, status } = await provisioned(h, tenant)
+    h.sim.faults.lockNode(String((status.auth as { uuid: string }).uuid), 60_000)
+    const answer = await h.call('POST', '/v1/infrastructure/server/restart', serverActionBody(tenant, server, serverId))
+    expect(answer.status).toBe(409)
+    expect(answer.body.error?.detail).toMatch(/retry in a few minutes/)
+  })
+
+  test('many concurrent polls for one server share upstream calls', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    h.sim.faults.setLatency(50)
+    const before = h.sim.state.requests.length
+    await Promise.all(Array.from({ length: 20 }, () => h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))))
+    h.sim.faults.setLatency(0)
+    // order, cloud and stats: shared by all twenty polls, not sixty calls
+    expect(h.sim.state.requests.length - before).toBeLessThanOrEqual(6)
+  })
+
+  test('a lost answer of an IP creation is found again by its label: one address, handed to Cycle', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    const labelled = async (): Promise<string[]> => {
+      const prefixes = (await h.openMetal('GET', '/v1/prefixes')).body as Array<{ id: string, fields: { cloud_id: string } }>
+      const mine = prefixes.filter((prefix) => prefix.fields.cloud_id === extra.cloud_id)
+      const details = await Promise.all(mine.map(async (prefix) => (await h.openMetal('GET', `/v1/deployment/network/prefix/${prefix.id}`)).body as { ip_addrs: Array<{ ip: string, label: string }> }))
+      return details.flatMap((detail) => detail.ip_addrs.filter((ip) => ip.label.startsWith(`cycle:${tenant.cycle.hub_id}:`)).map((ip) => ip.ip))
+    }
+    h.sim.faults.add({ method: 'POST', path: '/v1/deployment/network/prefixes/*/ip', drop: 'after', times: 1 })
+    const answer = await h.call('POST', '/v1/infrastructure/ip/allocate', allocateBody(tenant, server, serverId))
+    expect(answer.status).toBe(200)
+    const addresses = await labelled()
+    expect(addresses).toHaveLength(1)
+    expect((answer.body.data as { cidr: string }).cidr).toBe(`${addresses[0]}/28`)
+  })
+})

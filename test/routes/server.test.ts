@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { request } from 'undici'
+import { objectId, startHarness, tenantA, tenantB, type Harness } from '../helpers/harness.ts'
+import { cycleServer, provisionBody, serverActionBody, statusBody } from '../helpers/cycle.ts'
+import { provisioned, stockedModel, untilProvisioned } from '../helpers/lifecycle.ts'
+import { serverIdCodec } from '../../src/mapping/identifiers.ts'
+
+let h: Harness
+beforeAll(async () => { h = await startHarness() })
+afterAll(async () => { await h.close() })
+
+async function ordersLabelled (label: string, apiKey = 'sim-api-key'): Promise<Array<{ id: string, label: string, fields: { items: Array<{ quantity: number, type: string }> } }>> {
+  const orders = (await h.openMetal('GET', '/v1/orders', undefined, apiKey)).body as Array<{ id: string, label: string, fields: { items: Array<{ quantity: number, type: string }> } }>
+  return orders.filter((order) => order.label === label)
+}
+
+describe('provision', () => {
+  test('orders one baremetal server, quantity 1, tagged with the hub and Cycle server', async () => {
+    const tenant = tenantA()
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    expect(answer.status).toBe(200)
+    const data = answer.body.data as { server_id: string, extra: { order_id: string } }
+    const ref = serverIdCodec.decode(data.server_id)
+    expect(ref).toMatchObject({ orderId: data.extra.order_id, pod: locationId })
+    const orders = await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`)
+    expect(orders).toHaveLength(1)
+    expect(orders[0]?.fields.items).toEqual([expect.objectContaining({ quantity: 1, type: 'baremetal', hardware_sku: modelId, location: locationId })])
+  })
+
+  test('a repeated provision returns the same server and buys nothing more', async () => {
+    const tenant = tenantA()
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    const first = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const again = await Promise.all([1, 2, 3, 4].map(() => h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))))
+    const ids = new Set([first, ...again].map((answer) => (answer.body.data as { server_id: string }).server_id.split('.').slice(0, 3).join('.')))
+    expect(ids.size).toBe(1)
+    expect(await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`)).toHaveLength(1)
+  })
+
+  test('an unknown SKU or pod is refused before any lookup, even for a known server', async () => {
+    const tenant = tenantA()
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const badModel = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, { ...server, modelId: 'no_such_v9' }))
+    expect(badModel.status).toBe(404)
+    expect(badModel.body.error).toMatchObject({ code: '404.infrastructure.model', source: '/request/model_id' })
+    const badPod = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, { ...server, locationId: 'pod_404' }))
+    expect(badPod.status).toBe(404)
+    expect(badPod.body.error).toMatchObject({ code: '404.infrastructure.location' })
+  })
+
+  test('a pre-release pod is not offered', async () => {
+    const inventory = (await h.openMetal('GET', '/v2/inventory/locations')).body as { locations: Record<string, { release_status: string }> }
+    const preRelease = Object.entries(inventory.locations).find(([, pod]) => pod.release_status === 'pre-release')?.[0]
+    expect(preRelease).toBeDefined()
+    const { modelId } = await stockedModel(h)
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenantA(), cycleServer(modelId, preRelease ?? '')))
+    expect(answer.body.error).toMatchObject({ code: '422.not-compatible' })
+  })
+
+  test('bad input is a 4xx envelope that names the field', async () => {
+    const { modelId, locationId } = await stockedModel(h)
+    const body = provisionBody(tenantA(), cycleServer(modelId, locationId))
+    const wrongType = await h.call('POST', '/v1/infrastructure/server/provision', { ...body, request: { ...body.request, hostname: 42 } })
+    expect(wrongType.status).toBe(422)
+    expect(wrongType.body.error?.source).toBe('/request/hostname')
+    const missing = await h.call('POST', '/v1/infrastructure/server/provision', { auth: body.auth })
+    expect(missing.status).toBe(422)
+    expect(missing.body.error).toMatchObject({ code: '422.missing-argument', source: '/request' })
+    const noHub = await h.call('POST', '/v1/infrastructure/server/provision', { ...body, auth: { client_id: 'sim-client', secret: 'sim-secret' } })
+    expect(noHub.body.error).toMatchObject({ code: '422.missing-argument', source: '/auth/cycle/hub_id' })
+    const badConfig = await h.call('POST', '/v1/infrastructure/server/provision', { ...body, auth: { ...body.auth, config: 'not base64!' } })
+    expect(badConfig.body.error).toMatchObject({ code: '422.invalid-argument', source: '/auth/config' })
+    const malformed = await h.call('POST', '/v1/infrastructure/server/provision', '{"auth":')
+    expect(malformed.body.error).toMatchObject({ status: 400, code: '400.invalid-syntax' })
+    const huge = await h.call('POST', '/v1/infrastructure/server/provision', { ...body, request: { ...body.request, hostname: 'x'.repeat(2_000_000) } })
+    expect(huge.status).toBe(413)
+  })
+
+  test('a hub\'s auth.config overrides the deployment configuration and SSH key', async () => {
+    const tenant = { ...tenantA(), config: Buffer.from(JSON.stringify({ deployment_configuration: h.deploymentConfiguration, ssh_public_key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOverride hub@cycle' })).toString('base64') }
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    expect(answer.status).toBe(200)
+    const [order] = await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`) as unknown as Array<{ fields: { config_options: { public_key: string } } }>
+    expect(order?.fields.config_options.public_key).toContain('hub@cycle')
+  })
+})
+
+describe('provision-status', () => {
+  test('GET with a JSON body over a real socket and POST both answer; provisioned only with uuid, IP and MAC', async () => {
+    const tenant = tenantA()
+    const { modelId, locationId } = await stockedModel(h)
+    const server = cycleServer(modelId, locationId)
+    const created = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const { server_id: serverId, extra } = created.body.data as { server_id: string, extra: Record<string, unknown> }
+    const early = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(early.status).toBe(200)
+    expect(early.body.data).toMatchObject({ server_id: serverId, provisioned: false, auth: { uuid: null, initial_ips: null, mac_addr: null } })
+    const done = await untilProvisioned(h, tenant, server, serverId, extra)
+    const auth = done.auth as { uuid: string, initial_ips: string[], mac_addr: string }
+    expect(auth.uuid).toMatch(/^[0-9a-f-]{36}$/)
+    expect(auth.initial_ips).toHaveLength(1)
+    expect(auth.mac_addr).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/)
+    const stats = (await h.openMetal('GET', `/v1/clouds/${String((done.extra as { cloud_id: string }).cloud_id)}/stats`)).body as { nodes: Array<{ uuid: string, ipaddress: string }> }
+    expect(stats.nodes[0]).toMatchObject({ uuid: auth.uuid, ipaddress: auth.initial_ips[0] })
+
+    // the raw socket: a GET request line with content-length and a JSON body
+    const raw = await request(`${h.url}/v1/infrastructure/server/provision-status`, { method: 'GET', headers: { 'content-type': 'application/json' }, body: JSON.stringify(statusBody(tenant, server, serverId, null)) })
+    expect(raw.statusCode).toBe(200)
+    expect(((await raw.body.json()) as { data: { provisioned: boolean } }).data.provisioned).toBe(true)
+  })
+
+  test('a GET without a body says it needs the wrapper', async () => {
+    const answer = await h.call('GET', '/v1/infrastructure/server/provision-status')
+    expect(answer.status).toBe(422)
+    expect(answer.body.error?.detail).toMatch(/wrapper/)
+  })
+
+  test('a forged token is refused; another hub\'s server is not found', async () => {
+    const tenant = tenantA()
+    const server = cycleServer('medium_v4', 'pod_1')
+    const forged = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, '../../v1/clouds'))
+    expect(forged.status).toBe(422)
+    expect(forged.body.error).toMatchObject({ code: '422.invalid-argument', source: '/request/server_id' })
+    const { server: owned, serverId } = await provisionedQuick(tenant)
+    const stranger = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody({ ...tenant, cycle: { hub_id: objectId(), hub_name: 'other' } }, owned, serverId))
+    expect(stranger.status).toBe(404)
+    expect(stranger.body.error).toMatchObject({ code: '404.infrastructure.server' })
+    const otherOrg = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenantB(tenant.cycle.hub_id), owned, serverId))
+    expect(otherOrg.status).toBe(404)
+  })
+
+  test('manual setup stays unprovisioned and says why and for how long', async () => {
+    const tenant = tenantA()
+    const { server, serverId, orderId } = await provisionedQuick(tenant)
+    h.sim.faults.setOrderStatus(orderId, 'manual_setup')
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId))
+    expect(answer.body.data).toMatchObject({ provisioned: false, extra: { state: 'manual_setup', reason: expect.stringMatching(/OpenMetal staff/), manual_setup_minutes: expect.any(Number) } })
+  })
+
+  test('a cloud deleted while provisioning is an explicit error, not an endless poll', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    await h.openMetal('DELETE', `/v1/clouds/${String(extra.cloud_id)}`)
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+    expect(answer.status).toBe(404)
+    expect(answer.body.error?.detail).toMatch(/deleted/)
+  })
+})
+
+async function provisionedQuick (tenant: ReturnType<typeof tenantA>): Promise<{ server: ReturnType<typeof cycleServer>, serverId: string, orderId: string }> {
+  const { modelId, locationId } = await stockedModel(h)
+  const server = cycleServer(modelId, locationId)
+  const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+  const data = answer.body.data as { server_id: string, extra: { order_id: string } }
+  return { server, serverId: data.server_id, orderId: data.extra.order_id }
+}
+
+describe('restart and decommission', () => {
+  test('restart reboots the node; a locked node is a retryable 409', async () => {
+    const tenant = tenantA()
+    const { server, serverId, status } = await provisioned(h, tenant)
+    const answer = await h.call('POST', '/v1/infrastructure/server/restart', serverActionBody(tenant, server, serverId))
+    expect(answer.status).toBe(200)
+    expect(answer.body.data).toBe(true)
+    h.sim.faults.lockNode(String((status.auth as { uuid: string }).uuid), 60_000)
+    const locked = await h.call('POST', '/v1/infrastructure/server/restart', serverActionBody(tenant, server, serverId))
+    expect(locked.status).toBe(409)
+    expect(locked.body.error?.code).toBe('409.conflict')
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0)
+  })
+
+  test('restart before the server exists is not-ready', async () => {
+    const tenant = tenantA()
+    const { server, serverId } = await provisionedQuick(tenant)
+    const answer = await h.call('POST', '/v1/infrastructure/server/restart', serverActionBody(tenant, server, serverId))
+    expect(answer.status).toBe(503)
+  })
+
+  test('decommission deletes the cloud; again is still true; another hub touches nothing', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    const stranger = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody({ ...tenant, cycle: { hub_id: objectId(), hub_name: 'x' } }, server, serverId))
+    expect(stranger.status).toBe(404)
+    expect(((await h.openMetal('GET', `/v1/clouds/${String(extra.cloud_id)}`)).body as { fields: { pending_delete: boolean } }).fields.pending_delete).toBe(false)
+    const answer = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId, extra))
+    expect(answer.body.data).toBe(true)
+    expect(((await h.openMetal('GET', `/v1/clouds/${String(extra.cloud_id)}`)).body as { fields: { pending_delete: boolean } }).fields.pending_delete).toBe(true)
+    const again = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId, extra))
+    expect(again.body.data).toBe(true)
+  })
+})
