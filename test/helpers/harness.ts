@@ -3,25 +3,16 @@
  * on loopback port 0, and a caller that speaks to the adapter over a real socket the way
  * Cycle does (GET requests carry a JSON body).
  */
-import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts'
+import { objectId, type Tenant } from '../../src/conformance/cycle-requests.ts'
 
 export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q test@cycle'
 
-export function objectId (): string {
-  return randomBytes(12).toString('hex')
-}
-
-export interface Tenant {
-  readonly client_id?: string
-  readonly secret?: string
-  readonly api_key?: string
-  readonly cycle: { hub_id: string, hub_name: string }
-}
+export { objectId, type Tenant } from '../../src/conformance/cycle-requests.ts'
 
 export function tenantA (hubId = objectId()): Tenant {
   return { client_id: 'sim-client', secret: 'sim-secret', cycle: { hub_id: hubId, hub_name: 'hub-a' } }

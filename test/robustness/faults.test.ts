@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '../helpers/cycle.ts'
+import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
 import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 

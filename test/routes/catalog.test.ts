@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { configureBody } from '../helpers/cycle.ts'
+import { configureBody } from '../../src/conformance/cycle-requests.ts'
 
 let h: Harness
 beforeAll(async () => { h = await startHarness() })

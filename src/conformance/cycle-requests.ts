@@ -1,8 +1,22 @@
 /**
- * Cycle-shaped request payloads (Cycle's Go types: github.com/cycleplatform/integrations,
- * package types). Go encodes nil maps as null, so the builders send nulls where Cycle would.
+ * Request payloads exactly in Cycle's shape (Cycle's Go types: github.com/cycleplatform/
+ * integrations, package types): the {auth, request} wrapper, 24-hex Cycle object IDs, and
+ * null where Go encodes a nil map. Used by ial-check, the demo and the tests.
  */
-import { objectId, type Tenant } from './harness.ts'
+import { randomBytes } from 'node:crypto'
+
+/** A Cycle object ID: 24 hex characters (a Mongo ObjectID), never a UUID. */
+export function objectId (): string {
+  return randomBytes(12).toString('hex')
+}
+
+export interface Tenant {
+  readonly client_id?: string
+  readonly secret?: string
+  readonly api_key?: string
+  readonly config?: string
+  readonly cycle: { hub_id: string, hub_name: string }
+}
 
 export interface CycleServer {
   readonly cycleServerId: string
