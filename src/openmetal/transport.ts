@@ -132,7 +132,7 @@ export class OpenMetalTransport {
       const last = attempt >= this.options.maxAttempts
       try {
         const response = await this.attempt(call)
-        if (response.status < 400) return response
+        if (response.status < 400) return { status: response.status, body: response.body }
         const retryAfter = parseRetryAfter(response.headers['retry-after'])
         if (last || !idempotent || !RETRYABLE_STATUS.has(response.status)) {
           throw new OpenMetalHttpError(call.operation, response.status, retryAfter, headerText(response.headers['x-request-id']))
