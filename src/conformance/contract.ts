@@ -74,7 +74,10 @@ export function checkSuccess (endpoint: Endpoint, status: number, body: unknown)
     const key = error.instancePath
     if (!seen.has(key) || error.keyword === 'type') seen.set(key, describe(error, data))
   }
-  return seen.size > 0 ? [...seen.values()] : ['data does not match the IAL response schema']
+  // a union ("array or null") reports its other branch at the parent too: keep the deepest findings
+  const keys = [...seen.keys()]
+  const deepest = keys.filter((key) => !keys.some((other) => other !== key && other.startsWith(`${key}/`)))
+  return deepest.length > 0 ? deepest.map((key) => seen.get(key) ?? '') : ['data does not match the IAL response schema']
 }
 
 const CODE = /^(\d{3})\.[a-z0-9][a-z0-9.-]*$/
