@@ -117,3 +117,30 @@ describe('the ial-check command', () => {
     expect(result.stdout).toContain('✘ verify')
   })
 })
+
+function sandbox (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../scripts/sandbox.ts'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+    let stdout = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+    child.on('close', (code) => resolve({ code, stdout }))
+  })
+}
+
+describe('npm run sandbox', () => {
+  test('without credentials it says what to set, calls nothing and exits 0', async () => {
+    const result = await sandbox([], { SANDBOX_API_URL: 'http://127.0.0.1:9' })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('OPENMETAL_CLIENT_ID')
+    expect(result.stdout).toContain('Nothing was called')
+  })
+
+  test('without --yes it warns and runs only the steps that buy nothing', async () => {
+    const orders = h.sim.state.ordersCreated
+    const result = await sandbox([], { SANDBOX_API_URL: h.sim.url, OPENMETAL_CLIENT_ID: 'sim-client', OPENMETAL_CLIENT_SECRET: 'sim-secret' })
+    expect(result.stdout).toContain('ORDERS A REAL BARE-METAL SERVER')
+    expect(result.stdout).toContain('4 passed, 0 failed')
+    expect(result.code).toBe(0)
+    expect(h.sim.state.ordersCreated).toBe(orders)
+  })
+})

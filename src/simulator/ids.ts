@@ -1,0 +1,14 @@
+/** Identifiers shaped like OpenMetal's: short hashed resource IDs, UUIDs, MAC addresses. */
+import { randomBytes } from 'node:crypto'
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+
+/** A 10-character resource ID like "0a7Y8ABym5" (the modulo bias is irrelevant here). */
+export function resourceId (): string {
+  return Array.from(randomBytes(10), (byte) => ALPHABET[byte % ALPHABET.length]).join('')
+}
+
+/** A locally administered unicast MAC, so it can never collide with real hardware. */
+export function macAddress (): string {
+  return ['02', ...Array.from(randomBytes(5), (byte) => byte.toString(16).padStart(2, '0'))].join(':')
+}
