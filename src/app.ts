@@ -53,6 +53,11 @@ export function createClient (config: Config, metrics?: Metrics, options: OpenMe
   return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, ...(metrics === undefined ? {} : { tokenObserver: metrics.tokens }), ...options })
 }
 
+/** Trust the nearest `hops` proxies (a load balancer, an ingress) for the client address. */
+function hopsTrusted (hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
+}
+
 function hubOf (request: FastifyRequest): string | undefined {
   const hubId = (request.body as { auth?: { cycle?: { hub_id?: unknown } } } | null | undefined)?.auth?.cycle?.hub_id
   return typeof hubId === 'string' ? hubId.slice(0, 64) : undefined
@@ -64,6 +69,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // one line per request, written in onResponse with what the request did upstream
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: typeof config.trustProxy === 'number' ? hopsTrusted(config.trustProxy) : config.trustProxy,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']

@@ -28,6 +28,7 @@ export interface Config {
   readonly tls: { readonly certFile: string, readonly keyFile: string } | undefined
   readonly shutdownGraceMs: number
   readonly logPretty: boolean
+  readonly trustProxy: boolean | number | string[]
 }
 
 /** Every variable the loader reads, with its default ('' = unset) and meaning (kept in step with .env.example by a test). */
@@ -50,7 +51,8 @@ export const ENVIRONMENT = {
   TLS_CERT_FILE: ['', 'PEM certificate for native HTTPS (with TLS_KEY_FILE); empty serves plain HTTP'],
   TLS_KEY_FILE: ['', 'PEM private key for native HTTPS (with TLS_CERT_FILE)'],
   SHUTDOWN_GRACE_MS: ['10000', 'on SIGTERM/SIGINT, how long in-flight requests may take to finish'],
-  LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)']
+  LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)'],
+  TRUST_PROXY: ['false', 'behind a load balancer: true, a hop count, or comma-separated proxy addresses/CIDRs (client IPs for rate limits and logs)']
 } as const satisfies Record<string, readonly [string, string]>
 
 export type EnvName = keyof typeof ENVIRONMENT
@@ -88,6 +90,14 @@ function url (env: Env, name: EnvName): string {
     throw new ConfigError(name, `must be an http(s) origin without path, query or credentials, got "${text}"`)
   }
   return parsed.origin
+}
+
+function trustProxyOf (text: string): boolean | number | string[] {
+  if (text === 'true' || text === 'false') return text === 'true'
+  if (/^\d{1,2}$/.test(text)) return Number(text)
+  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  if (entries.length === 0 || entries.some((entry) => !/^[0-9a-fA-F.:/]+$/.test(entry))) throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or addresses/CIDRs, got "${text}"`)
+  return entries
 }
 
 function list (env: Env, name: EnvName, pattern: RegExp): string[] {
@@ -131,6 +141,7 @@ export function loadConfig (env: Env): Config {
     allowedHubIds,
     tls: certFile === '' ? undefined : { certFile, keyFile },
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 0, 600_000),
-    logPretty: logFormat === 'pretty'
+    logPretty: logFormat === 'pretty',
+    trustProxy: trustProxyOf(read(env, 'TRUST_PROXY'))
   }
 }
