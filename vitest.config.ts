@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',
+    // the soak test measures the heap after a real collection
+    execArgv: ['--expose-gc'],
     reporters: ['default', './test/helpers/summary-reporter.ts']
   }
 })

@@ -163,6 +163,13 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     await ial.register(ipRoutes, ialDeps)
   })
 
+  // a draining replica tells every client to reconnect elsewhere, so keep-alive connections
+  // do not hold the close open after their request in flight has been answered
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
+  })
   app.addHook('onClose', async () => {
     if (deps.client === undefined) await client.close()
   })

@@ -4,6 +4,7 @@
  * at 80% of their life, with one shared exchange for concurrent callers.
  */
 import { createHash } from 'node:crypto'
+import type { UpstreamTrace } from './transport.ts'
 
 export type Credentials =
   | { readonly kind: 'oauth', readonly clientId: string, readonly secret: string }
@@ -37,13 +38,14 @@ export function credentialKey (credentials: Credentials): string {
 export class TokenCache {
   private readonly entries = new Map<string, Entry>()
   private readonly inflight = new Map<string, Promise<Entry>>()
-  private readonly exchange: (credentials: Credentials & { kind: 'oauth' }) => Promise<IssuedToken>
+  private readonly exchange: (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]) => Promise<IssuedToken>
   private readonly maxEntries: number
   private readonly now: () => number
   private readonly observer: TokenCacheObserver | undefined
 
   constructor (options: {
-    exchange: (credentials: Credentials & { kind: 'oauth' }) => Promise<IssuedToken>
+    /** `trace` is the log record of the request that started the exchange */
+    exchange: (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]) => Promise<IssuedToken>
     maxEntries?: number
     now?: () => number
     observer?: TokenCacheObserver
@@ -55,7 +57,7 @@ export class TokenCache {
   }
 
   /** The Authorization header value for these credentials. */
-  async authorization (credentials: Credentials): Promise<string> {
+  async authorization (credentials: Credentials, trace?: UpstreamTrace[]): Promise<string> {
     if (credentials.kind === 'api-key') return `Bearer ${credentials.apiKey}`
     const key = credentialKey(credentials)
     const cached = this.entries.get(key)
@@ -64,13 +66,13 @@ export class TokenCache {
       return `Bearer ${cached.token}`
     }
     this.observer?.miss()
-    const entry = await this.refresh(key, credentials)
+    const entry = await this.refresh(key, credentials, trace)
     return `Bearer ${entry.token}`
   }
 
   /** Exchanges now, bypassing the cache (verify must prove the credentials today). */
-  async exchangeNow (credentials: Credentials & { kind: 'oauth' }): Promise<void> {
-    await this.refresh(credentialKey(credentials), credentials)
+  async exchangeNow (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<void> {
+    await this.refresh(credentialKey(credentials), credentials, trace)
   }
 
   /** Forgets a token OpenMetal rejected, unless a newer one replaced it meanwhile. */
@@ -84,17 +86,17 @@ export class TokenCache {
     return this.entries.size
   }
 
-  private refresh (key: string, credentials: Credentials & { kind: 'oauth' }): Promise<Entry> {
+  private refresh (key: string, credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<Entry> {
     const running = this.inflight.get(key)
     if (running !== undefined) return running
-    const pending = this.exchangeAndStore(key, credentials).finally(() => this.inflight.delete(key))
+    const pending = this.exchangeAndStore(key, credentials, trace).finally(() => this.inflight.delete(key))
     this.inflight.set(key, pending)
     return pending
   }
 
-  private async exchangeAndStore (key: string, credentials: Credentials & { kind: 'oauth' }): Promise<Entry> {
+  private async exchangeAndStore (key: string, credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<Entry> {
     this.observer?.exchange()
-    const issued = await this.exchange(credentials)
+    const issued = await this.exchange(credentials, trace)
     const now = this.now()
     const lifeMs = Math.max(0, issued.expiresInSeconds) * 1000
     const entry: Entry = { token: issued.accessToken, refreshAt: now + lifeMs * REFRESH_AT, expiresAt: now + lifeMs }

@@ -72,7 +72,7 @@ export class OpenMetalClient {
     this.transport = transport
     this.catalogTtlMs = options.catalogTtlMs ?? 60_000
     this.tokens = new TokenCache({
-      exchange: (credentials) => this.exchangeToken(credentials),
+      exchange: (credentials, trace) => this.exchangeToken(credentials, trace),
       ...(options.tokenObserver === undefined ? {} : { observer: options.tokenObserver }),
       ...(options.now === undefined ? {} : { now: options.now })
     })
@@ -102,7 +102,7 @@ export class OpenMetalClient {
   /** true when OpenMetal accepts the credentials, false when it rejects them; throws when it cannot tell. */
   async verify (context: TenantContext): Promise<boolean> {
     try {
-      if (context.credentials.kind === 'oauth') await this.tokens.exchangeNow(context.credentials)
+      if (context.credentials.kind === 'oauth') await this.tokens.exchangeNow(context.credentials, context.trace)
       else await this.authed({ operation: 'listClouds', method: 'GET', path: openMetalPath('/v1/clouds', {}) }, context)
       return true
     } catch (error) {
@@ -211,14 +211,15 @@ export class OpenMetalClient {
 
   // Policies -------------------------------------------------------------------------------
 
-  private async exchangeToken (credentials: Credentials & { kind: 'oauth' }): Promise<{ accessToken: string, expiresInSeconds: number }> {
+  private async exchangeToken (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<{ accessToken: string, expiresInSeconds: number }> {
     const basic = Buffer.from(`${credentials.clientId}:${credentials.secret}`).toString('base64')
     const response = await this.transport.send({
       operation: 'exchangeToken',
       method: 'GET',
       path: openMetalPath('/v1/oauth2/token', {}),
       query: { grant_type: 'client_credentials' },
-      authorization: `Basic ${basic}`
+      authorization: `Basic ${basic}`,
+      trace
     })
     const token = parse(OM.OAuthTokenResponse, response.body, 'exchangeToken')
     return { accessToken: token.access_token, expiresInSeconds: token.expires_in }
@@ -227,13 +228,13 @@ export class OpenMetalClient {
   /** A bearer-authenticated call; a 401 drops the cached token and retries once with a fresh one. */
   private async authed (call: Omit<UpstreamCall, 'authorization' | 'signal' | 'trace'>, context: TenantContext): Promise<unknown> {
     const withContext = { ...call, signal: context.signal, trace: context.trace }
-    const authorization = await this.tokens.authorization(context.credentials)
+    const authorization = await this.tokens.authorization(context.credentials, context.trace)
     try {
       return (await this.transport.send({ ...withContext, authorization })).body
     } catch (error) {
       if (!isStatus(error, 401) || context.credentials.kind !== 'oauth') throw error
       this.tokens.invalidate(context.credentials, authorization)
-      const fresh = await this.tokens.authorization(context.credentials)
+      const fresh = await this.tokens.authorization(context.credentials, context.trace)
       return (await this.transport.send({ ...withContext, authorization: fresh })).body
     }
   }

@@ -39,11 +39,12 @@ test('mixed calls: none lost, memory bounded', async () => {
         answered++
       }
     }))
-    globalThis.gc?.()
+    if (globalThis.gc === undefined) throw new Error('run with --expose-gc (vitest.config.ts sets it)')
+    globalThis.gc()
     heap.push(process.memoryUsage().heapUsed)
   }
   expect(answered).toBe(ROUNDS * PER_ROUND)
-  // after warm-up, the heap of the last round is within a few MB of the second
+  // after warm-up, 2,000 more calls leave the collected heap within a few MB
   const growth = (heap.at(-1) ?? 0) - (heap[1] ?? 0)
-  expect(growth).toBeLessThan(24 * 1024 * 1024)
+  expect(growth).toBeLessThan(8 * 1024 * 1024)
 }, 120_000)
