@@ -54,7 +54,8 @@ async function freePort (): Promise<number> {
 
 async function startAdapter (simulatorUrl: string, env: Record<string, string>): Promise<{ url: string, child: ChildProcess, rss: () => Promise<number> }> {
   const port = await freePort()
-  const child = spawn(process.execPath, [join(root, 'src/server.ts')], {
+  // the built server, as the image runs it (`npm run bench` builds first)
+  const child = spawn(process.execPath, [join(root, 'dist/server.js')], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', OPENMETAL_API_URL: simulatorUrl, RATE_LIMIT_PER_MINUTE: '0', OPENMETAL_SSH_PUBLIC_KEY: SSH_KEY, ...env },
     stdio: ['ignore', 'ignore', 'inherit']
   })

@@ -81,18 +81,33 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   // Cycle's Go client sends the {auth, request} wrapper with GET requests too
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
 
+  const logsRequests = ['info', 'debug', 'trace'].includes(config.logLevel)
   const metrics = deps.metrics ?? createMetrics()
   const client = deps.client ?? createClient(config, metrics, deps.clientOptions)
   const ialDeps: IalDeps = { config, client, servers: new ServerDirectory(client), now: deps.now ?? Date.now }
 
-  app.decorateRequest('deadline', null as unknown as AbortSignal)
+  // the deadline is armed only for requests that call OpenMetal, and disarmed when they end
+  const deadlines = new WeakMap<FastifyRequest, { controller: AbortController, timer: NodeJS.Timeout }>()
+  app.decorateRequest('deadline', {
+    getter (this: FastifyRequest): AbortSignal {
+      let armed = deadlines.get(this)
+      if (armed === undefined) {
+        const controller = new AbortController()
+        const timer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), config.requestDeadlineMs)
+        armed = { controller, timer }
+        deadlines.set(this, armed)
+      }
+      return armed.controller.signal
+    }
+  })
   app.decorateRequest('upstreamCalls', null as unknown as [])
   app.addHook('onRequest', async (request, reply) => {
-    request.deadline = AbortSignal.timeout(config.requestDeadlineMs)
     request.upstreamCalls = []
     reply.header('x-request-id', request.id)
   })
   app.addHook('onResponse', async (request, reply) => {
+    clearTimeout(deadlines.get(request)?.timer)
+    if (!logsRequests) return
     request.log.info({
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',

@@ -3,7 +3,7 @@
  * server_id token, `extra`), and refusing to act on anything the calling hub does not own.
  * The only process state is a cache of order -> cloud, a fact that never changes.
  */
-import type { Cloud, CloudStats, GetOrder } from '../generated/openmetal.ts'
+import type { Cloud, CloudStats, OrderResponse } from '../generated/openmetal.ts'
 import type { OpenMetalClient } from '../openmetal/client.ts'
 import { SharedLookup } from '../openmetal/shared-lookup.ts'
 import { cycleTag, serverIdCodec, type ServerRef } from '../mapping/identifiers.ts'
@@ -13,7 +13,7 @@ import type { IalCall } from './context.ts'
 
 export interface OwnedServer {
   readonly ref: ServerRef
-  readonly order: GetOrder
+  readonly order: OrderResponse
   readonly cloudId: string | undefined
   /** fetched together with the order when the cloud was already known */
   readonly cloud?: Cloud | undefined
@@ -94,7 +94,7 @@ export class ServerDirectory {
     return serverIdCodec.encode({ orderId: server.ref.orderId, pod: server.ref.pod, cloudId: server.cloudId })
   }
 
-  private belongs (order: GetOrder, hubId: string | undefined, cycleServerId: string | undefined): boolean {
+  private belongs (order: OrderResponse, hubId: string | undefined, cycleServerId: string | undefined): boolean {
     const tag = cycleTag.parse(order.label)
     // without a hub nothing can be proven, so nothing is touched
     return tag !== undefined && tag.hubId === hubId && (cycleServerId === undefined || tag.serverId === cycleServerId)

@@ -3,7 +3,7 @@
  * Cycle tag): so an operator can see everything billable, and what is stuck or orphaned.
  * Pure: the inventory command fetches, this decides.
  */
-import type { Cloud, GetOrder, IpAddress } from '../generated/openmetal.ts'
+import type { Cloud, OrderResponse, IpAddress } from '../generated/openmetal.ts'
 import { cycleTag } from './identifiers.ts'
 import { deployedCloud } from './provision-status.ts'
 
@@ -38,7 +38,7 @@ export interface InventoryReport {
 export const STUCK_AFTER_HOURS = 2
 
 export function inventoryReport (input: {
-  orders: readonly GetOrder[]
+  orders: readonly OrderResponse[]
   clouds: readonly Cloud[]
   addresses: ReadonlyArray<{ prefixId: string, address: IpAddress }>
   now: number

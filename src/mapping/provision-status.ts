@@ -3,7 +3,7 @@
  * decides. `provisioned` is true only when OpenMetal says complete and the node is known
  * with the three facts CycleOS needs to boot (uuid, primary IP, MAC).
  */
-import type { Cloud, CloudStats, GetOrder } from '../generated/openmetal.ts'
+import type { Cloud, CloudStats, OrderResponse } from '../generated/openmetal.ts'
 
 export type ServerState = 'ordered' | 'pending' | 'in_progress' | 'awaiting_setup' | 'manual_setup' | 'awaiting_node' | 'complete' | string
 
@@ -23,7 +23,7 @@ export class ServerGone extends Error {
   }
 }
 
-export function deployedCloud (order: GetOrder): { id: string, status: string } | undefined {
+export function deployedCloud (order: OrderResponse): { id: string, status: string } | undefined {
   const entry = order.fields.clouds_deployed?.[0]
   if (entry === undefined) return undefined
   return { id: entry.id, status: entry.provision_status ?? entry.provisioning_status ?? 'pending' }
@@ -31,7 +31,7 @@ export function deployedCloud (order: GetOrder): { id: string, status: string } 
 
 const MANUAL_SETUP_REASON = 'OpenMetal staff must finish this deployment by hand; it is slower, not failed'
 
-export function provisionStatus (input: { order: GetOrder, cloud?: Cloud | undefined, stats?: CloudStats | undefined, now: number }): ProvisionStatus {
+export function provisionStatus (input: { order: OrderResponse, cloud?: Cloud | undefined, stats?: CloudStats | undefined, now: number }): ProvisionStatus {
   const { order, cloud, stats, now } = input
   const deployed = deployedCloud(order)
   const notYet = { uuid: null, initial_ips: null, mac_addr: null }

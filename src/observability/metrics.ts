@@ -46,11 +46,26 @@ export function createMetrics (): Metrics {
     },
     register (app) {
       app.addHook('onRequest', async () => { inFlight.inc() })
+      // label children are looked up once per route, method and status, not hashed per request
+      const counters = new Map<string, { inc: () => void }>()
+      const timers = new Map<string, { observe: (value: number) => void }>()
       app.addHook('onResponse', async (request, reply) => {
         inFlight.dec()
         const route = request.routeOptions.url ?? 'unmatched'
-        requests.inc({ route, method: request.method, status: String(reply.statusCode) })
-        requestSeconds.observe({ route, method: request.method }, reply.elapsedTime / 1000)
+        const timerKey = `${request.method} ${route}`
+        const counterKey = `${timerKey} ${reply.statusCode}`
+        let counter = counters.get(counterKey)
+        if (counter === undefined) {
+          counter = requests.labels({ route, method: request.method, status: String(reply.statusCode) })
+          counters.set(counterKey, counter)
+        }
+        let timer = timers.get(timerKey)
+        if (timer === undefined) {
+          timer = requestSeconds.labels({ route, method: request.method })
+          timers.set(timerKey, timer)
+        }
+        counter.inc()
+        timer.observe(reply.elapsedTime / 1000)
       })
       app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) => {
         reply.type(registry.contentType)

@@ -43,7 +43,8 @@ function parse<S extends TSchema> (schema: S, body: unknown, operation: string):
   return body as Static<S>
 }
 
-const OrderList = OM.GetOrder
+// list items are OrderCollection: the order and its relation, without `access`
+const OrderList = OM.OrderResponse
 const CloudList = OM.Cloud
 const PrefixList = OM.PrefixResource
 
@@ -113,7 +114,7 @@ export class OpenMetalClient {
 
   // Orders ---------------------------------------------------------------------------------
 
-  async listOrders (context: TenantContext): Promise<OM.GetOrder[]> {
+  async listOrders (context: TenantContext): Promise<OM.OrderResponse[]> {
     const body = await this.sharedGet('listOrders', openMetalPath('/v1/orders', {}), context)
     if (!Array.isArray(body)) throw new OpenMetalTransportError('listOrders', 'malformed')
     return body.map((order) => parse(OrderList, order, 'listOrders'))

@@ -162,9 +162,8 @@ export class OpenMetalTransport {
       body = JSON.stringify(call.body)
       headers['content-type'] = 'application/json'
     }
-    const signal = call.signal === undefined
-      ? AbortSignal.timeout(this.options.attemptTimeoutMs)
-      : AbortSignal.any([call.signal, AbortSignal.timeout(this.options.attemptTimeoutMs)])
+    // the pool's headers and body timeouts bound one attempt; the signal is the whole call's deadline
+    const signal = call.signal
     let status: number | string = 'error'
     try {
       const response = await this.pool.request({ method: call.method, path: call.path, query: call.query, headers, body, signal })

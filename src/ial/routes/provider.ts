@@ -1,24 +1,53 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { locationsSchema, serverModelsSchema } from '../schemas.ts'
 import { locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../mapping/catalog.ts'
+import { SharedLookup } from '../../openmetal/shared-lookup.ts'
+import type { CallContext } from '../../openmetal/client.ts'
 import type { IalDeps } from '../deps.ts'
+import type { ListLocationsResponse, ListServerModelsResponse } from '../../generated/cycle-ial.ts'
 
-/** 2-3. The public catalog: pods, hardware types and their stock. No credentials needed. */
-export const providerRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client }) => {
-  const routeOptions = { exposeHeadRoute: false }
+type Locations = { data: ListLocationsResponse }
+type ServerModels = { data: ListServerModelsResponse }
+
+/**
+ * 2-3. The public catalog: pods, hardware types and their stock. No credentials needed.
+ * Every hub asks for the same answer, so the serialised answer is shared for as long as
+ * the catalog it was built from (CATALOG_TTL_MS), like the catalog itself.
+ */
+/** Serialises a shared answer once: the same object is sent to every hub while it is cached. */
+function memoizedJson () {
+  const serialized = new WeakMap<object, string>()
+  return (payload: unknown): string => {
+    if (typeof payload !== 'object' || payload === null) return JSON.stringify(payload)
+    let text = serialized.get(payload)
+    if (text === undefined) {
+      text = JSON.stringify(payload)
+      serialized.set(payload, text)
+    }
+    return text
+  }
+}
+
+export const providerRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, config }) => {
+  const routeOptions = { exposeHeadRoute: false, serializerCompiler: memoizedJson }
+  const answers = new SharedLookup<Locations | ServerModels>()
+
+  async function locations (context: CallContext): Promise<Locations> {
+    const inventory = await client.locations(context)
+    return { data: { locations: locationsFromInventory(inventory), extra: {} } }
+  }
+
+  async function serverModels (context: CallContext): Promise<ServerModels> {
+    const [catalog, pods] = await Promise.all([client.products(context), client.locations(context).then(podsOf)])
+    const availability = await Promise.all(pods.map(async (pod) => ({ pod, inventory: await client.availability(pod.id, context) })))
+    return { data: { models: serverModelsFromCatalog(catalog.hardware, stockBySku(availability)), extra: {} } }
+  }
 
   app.get('/v1/infrastructure/provider/locations', { ...routeOptions, schema: locationsSchema }, async (request) => {
-    const inventory = await client.locations({ signal: request.deadline, trace: request.upstreamCalls })
-    return { data: { locations: locationsFromInventory(inventory), extra: {} } }
+    return await answers.get('locations', config.catalogTtlMs, () => locations({ signal: request.deadline, trace: request.upstreamCalls })) as Locations
   })
 
   app.get('/v1/infrastructure/provider/server-models', { ...routeOptions, schema: serverModelsSchema }, async (request) => {
-    const context = { signal: request.deadline, trace: request.upstreamCalls }
-    const [catalog, pods] = await Promise.all([
-      client.products(context),
-      client.locations(context).then(podsOf)
-    ])
-    const availability = await Promise.all(pods.map(async (pod) => ({ pod, inventory: await client.availability(pod.id, context) })))
-    return { data: { models: serverModelsFromCatalog(catalog.hardware, stockBySku(availability)), extra: {} } }
+    return await answers.get('server-models', config.catalogTtlMs, () => serverModels({ signal: request.deadline, trace: request.upstreamCalls })) as ServerModels
   })
 }

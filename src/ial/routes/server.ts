@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import type { GetOrder } from '../../generated/openmetal.ts'
+import type { OrderResponse } from '../../generated/openmetal.ts'
 import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSchema } from '../schemas.ts'
 import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
@@ -24,9 +24,9 @@ function hubOf (call: IalCall): string {
 }
 
 export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, config, now }) => {
-  const provisions = new SharedLookup<GetOrder>()
+  const provisions = new SharedLookup<OrderResponse>()
 
-  async function findOrder (tag: string, call: IalCall): Promise<GetOrder | undefined> {
+  async function findOrder (tag: string, call: IalCall): Promise<OrderResponse | undefined> {
     const orders = await client.listOrders(call)
     return orders.find((order) => order.label === tag && order.is_active)
   }
