@@ -14,7 +14,6 @@ import { join, resolve, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
-import Fastify from 'fastify'
 import { request } from 'undici'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 
@@ -74,6 +73,14 @@ async function startAdapter (simulatorUrl: string, env: Record<string, string>):
     return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
   }
   return { url, child, rss }
+}
+
+async function startBaseline (json: string): Promise<{ url: string, child: ChildProcess }> {
+  const port = await freePort()
+  const script = `import Fastify from 'fastify'; const app = Fastify(); const json = process.env.BENCH_JSON; app.get('/', async (_q, reply) => reply.type('application/json').send(json)); await app.listen({ port: ${port}, host: '127.0.0.1' }); console.log('up')`
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, env: { ...process.env, BENCH_JSON: json }, stdio: ['ignore', 'pipe', 'inherit'] })
+  await new Promise<void>((resolveUp) => child.stdout?.once('data', () => resolveUp()))
+  return { url: `http://127.0.0.1:${port}`, child }
 }
 
 async function load (url: string, options: { method?: 'GET' | 'POST', body?: unknown, connections: number, seconds?: number, amount?: number }): Promise<autocannon.Result> {
@@ -136,12 +143,10 @@ async function main (): Promise<void> {
     const polled = { ...statusBody, request: { ...statusBody.request, extra } }
     const locationsJson = JSON.stringify(await adapterCall(adapter.url, 'GET', '/v1/infrastructure/provider/locations', { auth: AUTH, request: null }))
 
-    // the baseline: a bare Fastify route returning the same JSON
-    const bare = Fastify()
-    bare.get('/', async (_request, reply) => reply.type('application/json').send(locationsJson))
-    const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' })
-    const baseline = await load(bareUrl, { connections: 16 })
-    await bare.close()
+    // the baseline: a bare Fastify route returning the same JSON, in its own process like the adapter
+    const bare = await startBaseline(locationsJson)
+    const baseline = await load(bare.url, { connections: 16 })
+    bare.child.kill('SIGTERM')
 
     rows.push(await measured(sim, 'locations (cached, L=0)', () => load(`${adapter.url}/v1/infrastructure/provider/locations`, { body: { auth: AUTH, request: null }, connections: 16 }),
       { metric: 'rps', value: baseline.requests.average, why: `bare Fastify ${Math.round(baseline.requests.average)} req/s` }, 0.5, 16))

@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -101,8 +100,17 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     }
   })
   app.decorateRequest('upstreamCalls', null as unknown as [])
+  const securityHeaders = {
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-resource-policy': 'same-origin',
+    'x-permitted-cross-domain-policies': 'none',
+    ...(config.tls === undefined ? {} : { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
+  }
   app.addHook('onRequest', async (request, reply) => {
     request.upstreamCalls = []
+    reply.headers(securityHeaders)
     reply.header('x-request-id', request.id)
   })
   app.addHook('onResponse', async (request, reply) => {
@@ -129,7 +137,6 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     return reply.code(404).send({ error: failure.toBody(), data: null })
   })
 
-  await app.register(helmet, { contentSecurityPolicy: false, strictTransportSecurity: config.tls !== undefined })
   if (config.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {
       max: config.rateLimitPerMinute,
