@@ -55,7 +55,6 @@ export const Errors = {
   locationNotFound: entry(404, 'infrastructure.location', 'Location not found'),
   modelNotFound: entry(404, 'infrastructure.model', 'Server model not found'),
   routeNotFound: entry(404, 'not-found', 'No such endpoint'),
-  methodNotAllowed: entry(405, 'method-not-allowed', 'Method not allowed on this endpoint'),
   conflict: entry(409, 'conflict', 'The resource is busy'),
   payloadTooLarge: entry(413, 'payload-too-large', 'The request body is too large'),
   invalidContentType: entry(415, 'invalid-content-type', 'The request body must be application/json'),

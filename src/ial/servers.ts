@@ -89,11 +89,6 @@ export class ServerDirectory {
     return { ref, order, cloudId }
   }
 
-  /** Tokens issued before the cloud was known are re-issued with it. */
-  tokenFor (server: OwnedServer): string {
-    return serverIdCodec.encode({ orderId: server.ref.orderId, pod: server.ref.pod, cloudId: server.cloudId })
-  }
-
   private belongs (order: OrderResponse, hubId: string | undefined, cycleServerId: string | undefined): boolean {
     const tag = cycleTag.parse(order.label)
     // without a hub nothing can be proven, so nothing is touched
