@@ -84,10 +84,11 @@ function url (env: Env, name: EnvName): string {
   try {
     parsed = new URL(text)
   } catch {
-    throw new ConfigError(name, `must be an http(s) URL, got "${text}"`)
+    throw new ConfigError(name, 'must be an http(s) URL')
   }
-  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.pathname !== '/' || parsed.search !== '' || parsed.username !== '') {
-    throw new ConfigError(name, `must be an http(s) origin without path, query or credentials, got "${text}"`)
+  if (parsed.username !== '' || parsed.password !== '') throw new ConfigError(name, 'must not carry credentials')
+  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.pathname !== '/' || parsed.search !== '') {
+    throw new ConfigError(name, `must be an http(s) origin without path or query, got "${parsed.origin}${parsed.pathname}"`)
   }
   return parsed.origin
 }

@@ -18,6 +18,7 @@ export const HubConfig = Type.Object({
 export type HubConfig = Static<typeof HubConfig>
 
 const check = Compile(HubConfig)
+const KEYS = Object.keys(HubConfig.properties)
 
 /** The decoded settings, or the reason they cannot be used. */
 export function decodeHubConfig (encoded: string | undefined): { ok: true, value: HubConfig } | { ok: false, reason: string } {
@@ -30,6 +31,8 @@ export function decodeHubConfig (encoded: string | undefined): { ok: true, value
   } catch {
     return { ok: false, reason: 'is not base64 of a JSON object' }
   }
+  const unknown = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? Object.keys(parsed).filter((key) => !KEYS.includes(key)) : []
+  if (unknown.length > 0) return { ok: false, reason: `does not allow unknown key(s) ${unknown.map((key) => JSON.stringify(key.slice(0, 40))).join(', ')} (allowed keys: ${KEYS.join(', ')})` }
   if (!check.Check(parsed)) {
     const first = check.Errors(parsed)[0]
     const where = first?.instancePath === undefined || first.instancePath === '' ? '' : ` at ${first.instancePath}`

@@ -12,7 +12,8 @@
 /** OpenMetal resource IDs are short alphanumeric strings (e.g. `PGZYNxBpg3`). */
 const RESOURCE_ID = /^[A-Za-z0-9_-]{1,64}$/
 const POD = /^pod_[0-9]{1,4}$/
-const IP_NUMBER = /^[0-9]{1,12}$/
+/** a safe integer without leading zeros, so one IP has exactly one token */
+const IP_NUMBER = /^(0|[1-9][0-9]{0,15})$/
 
 export interface ServerRef {
   readonly orderId: string
@@ -59,7 +60,8 @@ function ipCodec (version: string) {
       const parts = token.split('.')
       const [head, prefixId, ipId] = parts
       if (parts.length !== 3 || head !== version || prefixId === undefined || !RESOURCE_ID.test(prefixId) || ipId === undefined || !IP_NUMBER.test(ipId)) return undefined
-      return { prefixId, ipId: Number(ipId) }
+      const number = Number(ipId)
+      return Number.isSafeInteger(number) ? { prefixId, ipId: number } : undefined
     }
   }
 }

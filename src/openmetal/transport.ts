@@ -106,6 +106,8 @@ export function parseRetryAfter (value: string | string[] | undefined, now = Dat
   const text = Array.isArray(value) ? value[0] : value
   if (text === undefined || text.trim() === '') return undefined
   if (/^\d+$/.test(text.trim())) return Number(text.trim())
+  // an HTTP date names a weekday and a month; anything else ("-1", "1.5") is not one
+  if (!/[a-z]{3}/i.test(text)) return undefined
   const date = Date.parse(text)
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000))
 }
@@ -134,7 +136,9 @@ export class OpenMetalTransport {
         const response = await this.attempt(call)
         if (response.status < 400) return { status: response.status, body: response.body }
         const retryAfter = parseRetryAfter(response.headers['retry-after'])
-        if (last || !idempotent || !RETRYABLE_STATUS.has(response.status)) {
+        // a wait longer than a backoff step is Cycle's to do, not ours: it hears Retry-After
+        const waitTooLong = retryAfter !== undefined && retryAfter * 1000 > this.options.retryMaxDelayMs
+        if (last || !idempotent || !RETRYABLE_STATUS.has(response.status) || waitTooLong) {
           throw new OpenMetalHttpError(call.operation, response.status, retryAfter, headerText(response.headers['x-request-id']))
         }
         this.options.observer?.retry(call.operation, String(response.status))
