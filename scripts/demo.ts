@@ -65,5 +65,5 @@ async function close (code: number): Promise<never> {
 }
 
 if (values.once) await close(report.ok ? 0 : 1)
-console.log(`\nStill serving. Try it yourself:\n  OPENMETAL_CLIENT_ID=sim-client OPENMETAL_CLIENT_SECRET=sim-secret npx ial-check --url ${url} --interval 1\n  curl -s ${url}/v1/infrastructure/provider/locations\nCtrl-C to stop.`)
+console.log(`\nStill serving. Try it yourself:\n  OPENMETAL_CLIENT_ID=sim-client OPENMETAL_CLIENT_SECRET=sim-secret npm run ial-check -- --url ${url} --interval 1\n  curl -s ${url}/v1/infrastructure/provider/locations\nCtrl-C to stop.`)
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void close(0) })

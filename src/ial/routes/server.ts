@@ -18,7 +18,7 @@ function ambiguous (error: unknown): boolean {
   return (error instanceof OpenMetalTransportError && error.ambiguous) || (error instanceof OpenMetalHttpError && error.status >= 500)
 }
 
-function hubOf (call: IalCall): string {
+function requireHub (call: IalCall): string {
   if (call.hubId === undefined || call.hubId === '') throw Errors.missingArgument({ detail: 'auth.cycle.hub_id is required to tell whose server this is', source: '/auth/cycle/hub_id' })
   return call.hubId
 }
@@ -35,7 +35,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
   app.post('/v1/infrastructure/server/provision', { schema: provisionSchema }, async (request) => {
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
-    const hubId = hubOf(call)
+    const hubId = requireHub(call)
     const [catalog, pods] = await Promise.all([client.products(call), client.locations(call).then(podsOf)])
     if (catalog.hardware[body.model_id] === undefined) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${body.model_id.slice(0, 64)}"`, source: '/request/model_id' })
     const pod = pods.find((known) => known.id === body.location_id)
