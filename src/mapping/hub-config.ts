@@ -40,3 +40,23 @@ export function decodeHubConfig (encoded: string | undefined): { ok: true, value
   }
   return { ok: true, value: parsed }
 }
+
+export interface ProvisioningSettings {
+  readonly deploymentConfiguration: string
+  readonly sshPublicKey: string | undefined
+  readonly sshKeyIds: readonly string[]
+}
+
+/**
+ * What a new server is ordered with: the hub's settings where it has them, the operator's
+ * otherwise. A hub that names SSH keys one way replaces the operator's keys of both kinds.
+ */
+export function provisioningSettings (hub: HubConfig, operator: { deploymentConfiguration: string | undefined, sshPublicKey: string | undefined, sshKeyIds: readonly string[] }): ProvisioningSettings | { missing: string } {
+  const deploymentConfiguration = hub.deployment_configuration ?? operator.deploymentConfiguration
+  if (deploymentConfiguration === undefined) return { missing: 'no deployment configuration: set OPENMETAL_DEPLOYMENT_CONFIGURATION or deployment_configuration in auth.config' }
+  const hubHasKeys = hub.ssh_public_key !== undefined || hub.ssh_key_ids !== undefined
+  const sshPublicKey = hubHasKeys ? hub.ssh_public_key : operator.sshPublicKey
+  const sshKeyIds = hubHasKeys ? hub.ssh_key_ids ?? [] : operator.sshKeyIds
+  if (sshPublicKey === undefined && sshKeyIds.length === 0) return { missing: 'no SSH key: set OPENMETAL_SSH_PUBLIC_KEY or OPENMETAL_SSH_KEY_IDS, or ssh_public_key / ssh_key_ids in auth.config' }
+  return { deploymentConfiguration, sshPublicKey, sshKeyIds }
+}

@@ -5,6 +5,7 @@ import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSche
 import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
 import { podsOf } from '../../mapping/catalog.ts'
+import { provisioningSettings } from '../../mapping/hub-config.ts'
 import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
 import { provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
@@ -31,27 +32,30 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     return orders.find((order) => order.label === tag && order.is_active)
   }
 
+  /** The pod to order in: the SKU and the pod must exist, and the pod must be on general sale. */
+  async function orderablePod (sku: string, podId: string, call: IalCall): Promise<string> {
+    const [catalog, pods] = await Promise.all([client.products(call), client.locations(call).then(podsOf)])
+    if (catalog.hardware[sku] === undefined) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${sku.slice(0, 64)}"`, source: '/request/model_id' })
+    const pod = pods.find((known) => known.id === podId)
+    if (pod === undefined) throw Errors.locationNotFound({ detail: `OpenMetal has no location "${podId.slice(0, 64)}"`, source: '/request/location_id' })
+    if (!pod.released) throw Errors.notCompatible({ detail: `${pod.id} is a pre-release OpenMetal location`, source: '/request/location_id' })
+    return pod.id
+  }
+
   /** 5. provision: one baremetal order, found again by its tag instead of bought twice. */
   app.post('/v1/infrastructure/server/provision', { schema: provisionSchema }, async (request) => {
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
     const hubId = requireHub(call)
-    const [catalog, pods] = await Promise.all([client.products(call), client.locations(call).then(podsOf)])
-    if (catalog.hardware[body.model_id] === undefined) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${body.model_id.slice(0, 64)}"`, source: '/request/model_id' })
-    const pod = pods.find((known) => known.id === body.location_id)
-    if (pod === undefined) throw Errors.locationNotFound({ detail: `OpenMetal has no location "${body.location_id.slice(0, 64)}"`, source: '/request/location_id' })
-    if (!pod.released) throw Errors.notCompatible({ detail: `${pod.id} is a pre-release OpenMetal location`, source: '/request/location_id' })
-    const deploymentConfiguration = call.hubConfig.deployment_configuration ?? config.deploymentConfiguration
-    if (deploymentConfiguration === undefined) throw Errors.missingArgument({ detail: 'no deployment configuration: set OPENMETAL_DEPLOYMENT_CONFIGURATION or deployment_configuration in auth.config', source: '/auth/config' })
-    const sshPublicKey = call.hubConfig.ssh_public_key ?? (call.hubConfig.ssh_key_ids === undefined ? config.sshPublicKey : undefined)
-    const sshKeyIds = call.hubConfig.ssh_key_ids ?? (call.hubConfig.ssh_public_key === undefined ? config.sshKeyIds : [])
-    if (sshPublicKey === undefined && sshKeyIds.length === 0) throw Errors.missingArgument({ detail: 'no SSH key: set OPENMETAL_SSH_PUBLIC_KEY or OPENMETAL_SSH_KEY_IDS, or ssh_public_key / ssh_key_ids in auth.config', source: '/auth/config' })
+    const pod = await orderablePod(body.model_id, body.location_id, call)
+    const settings = provisioningSettings(call.hubConfig, config)
+    if ('missing' in settings) throw Errors.missingArgument({ detail: settings.missing, source: '/auth/config' })
 
     const tag = cycleTag.forServer(hubId, body.cycle.server_id)
     const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, async () => {
       const existing = await findOrder(tag, call)
       if (existing !== undefined) return existing
-      const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod: pod.id, deploymentConfiguration, sshPublicKey, sshKeyIds }
+      const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
       try {
         return await client.createOrder(orderRequestFor(plan), call)
       } catch (error) {
@@ -62,7 +66,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
         throw error
       }
     })
-    const orderPod = order.fields.items[0]?.location ?? pod.id
+    const orderPod = order.fields.items[0]?.location ?? pod
     const cloudId = order.fields.clouds_deployed?.[0]?.id
     return {
       data: {
