@@ -43,10 +43,6 @@ function parse<S extends TSchema> (schema: S, body: unknown, operation: string):
   return body as Static<S>
 }
 
-// list items are OrderCollection: the order and its relation, without `access`
-const OrderList = OM.OrderResponse
-const CloudList = OM.Cloud
-const PrefixList = OM.PrefixResource
 
 function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHttpError {
   return error instanceof OpenMetalHttpError && statuses.includes(error.status)
@@ -114,10 +110,9 @@ export class OpenMetalClient {
 
   // Orders ---------------------------------------------------------------------------------
 
-  async listOrders (context: TenantContext): Promise<OM.OrderResponse[]> {
-    const body = await this.sharedGet('listOrders', openMetalPath('/v1/orders', {}), context)
-    if (!Array.isArray(body)) throw new OpenMetalTransportError('listOrders', 'malformed')
-    return body.map((order) => parse(OrderList, order, 'listOrders'))
+  /** Items are OrderCollection: the order and its relation, without the `access` of GetOrder. */
+  listOrders (context: TenantContext): Promise<OM.OrderResponse[]> {
+    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context)
   }
 
   getOrder (orderId: string, context: TenantContext): Promise<OM.GetOrder | undefined> {
@@ -132,10 +127,8 @@ export class OpenMetalClient {
 
   // Clouds ---------------------------------------------------------------------------------
 
-  async listClouds (context: TenantContext): Promise<OM.Cloud[]> {
-    const body = await this.sharedGet('listClouds', openMetalPath('/v1/clouds', {}), context)
-    if (!Array.isArray(body)) throw new OpenMetalTransportError('listClouds', 'malformed')
-    return body.map((cloud) => parse(CloudList, cloud, 'listClouds'))
+  listClouds (context: TenantContext): Promise<OM.Cloud[]> {
+    return this.list('listClouds', openMetalPath('/v1/clouds', {}), OM.Cloud, context)
   }
 
   getCloud (cloudId: string, context: TenantContext): Promise<OM.Cloud | undefined> {
@@ -168,10 +161,8 @@ export class OpenMetalClient {
 
   // IP addresses ---------------------------------------------------------------------------
 
-  async listPrefixes (context: TenantContext): Promise<OM.PrefixResource[]> {
-    const body = await this.sharedGet('listPrefixes', openMetalPath('/v1/prefixes', {}), context)
-    if (!Array.isArray(body)) throw new OpenMetalTransportError('listPrefixes', 'malformed')
-    return body.map((prefix) => parse(PrefixList, prefix, 'listPrefixes'))
+  listPrefixes (context: TenantContext): Promise<OM.PrefixResource[]> {
+    return this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), OM.PrefixResource, context)
   }
 
   /** The prefix as the network sees it, with its addresses and their labels. */
@@ -238,6 +229,13 @@ export class OpenMetalClient {
       const fresh = await this.tokens.authorization(context.credentials, context.trace)
       return (await this.transport.send({ ...withContext, authorization: fresh })).body
     }
+  }
+
+  /** A collection answer: an array whose every item must match the schema. */
+  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext): Promise<Array<Static<S>>> {
+    const body = await this.sharedGet(operation, path, context)
+    if (!Array.isArray(body)) throw new OpenMetalTransportError(operation, 'malformed')
+    return body.map((item) => parse(schema, item, operation))
   }
 
   /** Identical concurrent GETs of one tenant share one upstream call. */
