@@ -1,9 +1,17 @@
-# Cycle IAL adapter for OpenMetal
-# Build: docker build -t cycle-ial-openmetal .   Run: docker run -p 8080:8080 --env-file .env cycle-ial-openmetal
+# Cycle IAL adapter for OpenMetal: the compiled server and its production dependencies on a
+# pinned Node 24 slim base, run as the unprivileged `node` user. It holds no secrets: tenants'
+# credentials arrive with each Cycle call, the rest is configured with environment variables.
+#
+#   docker build -t cycle-ial-openmetal .
+#   docker run --env-file .env -p 8080:8080 cycle-ial-openmetal
+#
+# test/ops/image.test.ts reads this file, assembles exactly what the runtime stage copies,
+# installs it the way the runtime stage does, and serves a Cycle call from it.
 
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# dev dependencies too: TypeScript (the `node` devDependency fetches its own Node binary; only here)
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -14,11 +22,13 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /app
+# owned by root and read-only to the `node` user: the process cannot change its own code
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 8080
+# no curl in the slim image: Node asks /healthz itself, over HTTPS when native TLS is configured
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const e = process.env; require(e.TLS_CERT_FILE ? 'node:https' : 'node:http').get({ host: '127.0.0.1', port: e.PORT || 8080, path: '/healthz', rejectUnauthorized: false, timeout: 2500 }, (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('timeout', () => process.exit(1)).on('error', () => process.exit(1))"]
 CMD ["node", "dist/server.js"]

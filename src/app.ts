@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import rateLimit from '@fastify/rate-limit'
@@ -108,23 +109,32 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     'x-permitted-cross-domain-policies': 'none',
     ...(config.tls === undefined ? {} : { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
   }
+  const started = new WeakMap<FastifyRequest, number>()
   app.addHook('onRequest', async (request, reply) => {
+    started.set(request, performance.now())
     request.upstreamCalls = []
     reply.headers(securityHeaders)
     reply.header('x-request-id', request.id)
   })
-  app.addHook('onResponse', async (request, reply) => {
+  // every request ends once: answered (onResponse) or abandoned by its client (onRequestAbort)
+  const ended = new WeakSet<FastifyRequest>()
+  function end (request: FastifyRequest, status: number | 'aborted', ms: number): void {
+    if (ended.has(request)) return
+    ended.add(request)
     clearTimeout(deadlines.get(request)?.timer)
+    metrics.ended(request, status, ms / 1000)
     if (!logsRequests) return
     request.log.info({
       method: request.method,
       route: request.routeOptions.url ?? 'unmatched',
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
+      status,
+      ms: Math.round(ms),
       hub: hubOf(request),
       upstream: request.upstreamCalls
     }, 'request')
-  })
+  }
+  app.addHook('onResponse', async (request, reply) => { end(request, reply.statusCode, reply.elapsedTime) })
+  app.addHook('onRequestAbort', async (request) => { end(request, 'aborted', performance.now() - (started.get(request) ?? performance.now())) })
 
   app.setErrorHandler(async (error, request, reply) => {
     const failure = toAdapterError(error)
@@ -186,9 +196,20 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
 
   // a draining replica tells every client to reconnect elsewhere, so keep-alive connections
-  // do not hold the close open after their request in flight has been answered
+  // do not hold the close open after their request in flight has been answered; connections
+  // that never carried a request (a load balancer's pre-opened ones) are closed right away
   let closing = false
-  app.addHook('preClose', async () => { closing = true })
+  const unused = new Set<Socket>()
+  app.server.on(config.tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+    unused.add(socket)
+    socket.once('close', () => unused.delete(socket))
+  })
+  app.server.on('request', (request: { socket: Socket }) => { unused.delete(request.socket) })
+  app.addHook('preClose', async () => {
+    closing = true
+    // a request already on its way gets a moment to arrive (and its answer); silence does not
+    setTimeout(() => { for (const socket of unused) socket.destroy() }, 100).unref()
+  })
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close')
   })

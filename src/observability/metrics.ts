@@ -4,7 +4,7 @@
  * requests, and the default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { UpstreamObserver } from '../openmetal/transport.ts'
 import type { TokenCacheObserver } from '../openmetal/auth.ts'
 
@@ -15,6 +15,8 @@ export interface Metrics {
   readonly upstream: UpstreamObserver
   readonly tokens: TokenCacheObserver
   register (app: FastifyInstance): void
+  /** a request was answered (its status) or abandoned by its client ('aborted'); called once per request */
+  ended (request: FastifyRequest, status: number | 'aborted', seconds: number): void
 }
 
 export function createMetrics (): Metrics {
@@ -28,8 +30,31 @@ export function createMetrics (): Metrics {
   const retries = new Counter({ name: 'openmetal_retries_total', help: 'OpenMetal calls repeated after a retryable failure', labelNames: ['operation', 'reason'], registers: [registry] })
   const tokenEvents = new Counter({ name: 'openmetal_token_cache_events_total', help: 'OAuth token cache hits, misses and exchanges', labelNames: ['event'], registers: [registry] })
 
+  // label children are looked up once per route, method and status, not hashed per request
+  const counters = new Map<string, { inc: () => void }>()
+  const timers = new Map<string, { observe: (value: number) => void }>()
+  function ended (request: FastifyRequest, status: number | 'aborted', seconds: number): void {
+    inFlight.dec()
+    const route = request.routeOptions.url ?? 'unmatched'
+    const timerKey = `${request.method} ${route}`
+    const counterKey = `${timerKey} ${status}`
+    let counter = counters.get(counterKey)
+    if (counter === undefined) {
+      counter = requests.labels({ route, method: request.method, status: String(status) })
+      counters.set(counterKey, counter)
+    }
+    let timer = timers.get(timerKey)
+    if (timer === undefined) {
+      timer = requestSeconds.labels({ route, method: request.method })
+      timers.set(timerKey, timer)
+    }
+    counter.inc()
+    timer.observe(seconds)
+  }
+
   return {
     registry,
+    ended,
     upstream: {
       call (operation, status, seconds) {
         upstreamCalls.inc({ operation, status: String(status) })
@@ -46,27 +71,6 @@ export function createMetrics (): Metrics {
     },
     register (app) {
       app.addHook('onRequest', async () => { inFlight.inc() })
-      // label children are looked up once per route, method and status, not hashed per request
-      const counters = new Map<string, { inc: () => void }>()
-      const timers = new Map<string, { observe: (value: number) => void }>()
-      app.addHook('onResponse', async (request, reply) => {
-        inFlight.dec()
-        const route = request.routeOptions.url ?? 'unmatched'
-        const timerKey = `${request.method} ${route}`
-        const counterKey = `${timerKey} ${reply.statusCode}`
-        let counter = counters.get(counterKey)
-        if (counter === undefined) {
-          counter = requests.labels({ route, method: request.method, status: String(reply.statusCode) })
-          counters.set(counterKey, counter)
-        }
-        let timer = timers.get(timerKey)
-        if (timer === undefined) {
-          timer = requestSeconds.labels({ route, method: request.method })
-          timers.set(timerKey, timer)
-        }
-        counter.inc()
-        timer.observe(reply.elapsedTime / 1000)
-      })
       app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) => {
         reply.type(registry.contentType)
         return registry.metrics()
