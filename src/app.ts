@@ -50,7 +50,7 @@ export function createClient (config: Config, metrics?: Metrics, options: OpenMe
     retryMaxDelayMs: 3000,
     ...(metrics === undefined ? {} : { observer: metrics.upstream })
   })
-  return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, ...(metrics === undefined ? {} : { tokenObserver: metrics.tokens }), ...options })
+  return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, recoveryTimeoutMs: config.upstreamTimeoutMs, ...(metrics === undefined ? {} : { tokenObserver: metrics.tokens }), ...options })
 }
 
 /** Trust the nearest `hops` proxies (a load balancer, an ingress) for the client address. */

@@ -93,7 +93,9 @@ function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
     case 401: return Errors.authInvalid(options)
     case 403: return Errors.permissions({ ...options, detail: `${detail}: the credentials lack permission for this action` })
     case 404: return Errors.serverNotFound(options)
-    case 409: return Errors.conflict({ ...options, retryAfter: 60 })
+    case 409: return error.operation === 'setPowerState'
+      ? Errors.conflict({ ...options, detail: 'OpenMetal has locked the node for another power action; retry in a few minutes', retryAfter: 120 })
+      : Errors.conflict({ ...options, retryAfter: 60 })
     case 429: return Errors.rateLimited({ ...options, retryAfter: error.retryAfter ?? 5 })
     case 504: return Errors.notAvailable(options)
     default: return Errors.notReady({ ...options, retryAfter: error.retryAfter ?? 5 })
@@ -121,7 +123,6 @@ function fromFastify (error: unknown): AdapterError | undefined {
     default: break
   }
   if (error instanceof SyntaxError && statusCode === 400) return Errors.invalidSyntax()
-  if (typeof statusCode === 'number' && statusCode === 429) return Errors.rateLimited({ retryAfter: 60 })
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return new AdapterError(statusCode, `${statusCode}.invalid-request`, 'The request was refused')
   return undefined
 }

@@ -10,7 +10,7 @@ import type { TSchema, Static } from 'typebox'
 import * as OM from '../generated/openmetal.ts'
 import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
-import { OpenMetalHttpError, OpenMetalTransportError, openMetalPath } from './transport.ts'
+import { OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, openMetalPath } from './transport.ts'
 import type { OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
 
@@ -25,6 +25,8 @@ export interface TenantContext extends CallContext {
 
 export interface OpenMetalClientOptions {
   readonly catalogTtlMs?: number
+  /** deadline of the lookup after a create whose answer was lost (the request's may be spent) */
+  readonly recoveryTimeoutMs?: number
   readonly tokenObserver?: TokenCacheObserver
   readonly now?: () => number
 }
@@ -64,10 +66,12 @@ export class OpenMetalClient {
   private readonly catalog = new SharedLookup<unknown>()
   private readonly lookups = new SharedLookup<unknown>()
   private readonly catalogTtlMs: number
+  private readonly recoveryTimeoutMs: number
 
   constructor (transport: OpenMetalTransport, options: OpenMetalClientOptions = {}) {
     this.transport = transport
     this.catalogTtlMs = options.catalogTtlMs ?? 60_000
+    this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 10_000
     this.tokens = new TokenCache({
       exchange: (credentials, trace) => this.exchangeToken(credentials, trace),
       ...(options.tokenObserver === undefined ? {} : { observer: options.tokenObserver }),
@@ -120,9 +124,17 @@ export class OpenMetalClient {
       .then((body) => parse(OM.GetOrder, body, 'getOrder')))
   }
 
-  async createOrder (order: OM.OrderRequest, context: TenantContext): Promise<OM.GetOrder> {
-    const body = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
-    return parse(OM.GetOrder, body, 'createOrder')
+  /** The active order carrying this label, if any. */
+  async orderLabelled (label: string, context: TenantContext): Promise<OM.OrderResponse | undefined> {
+    return (await this.listOrders(context)).find((order) => order.label === label && order.is_active)
+  }
+
+  /** Never blindly repeated: when the answer is lost, the order's (unique) label finds it again. */
+  async createOrder (order: OM.OrderRequest, context: TenantContext): Promise<OM.OrderResponse> {
+    return await this.createOrFind(async () => {
+      const body = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
+      return parse(OM.GetOrder, body, 'createOrder')
+    }, (recovery) => this.orderLabelled(order.label, recovery), context)
   }
 
   // Clouds ---------------------------------------------------------------------------------
@@ -171,17 +183,22 @@ export class OpenMetalClient {
       .then((body) => parse(OM.PrefixDetailed, body, 'getPrefixAddresses')))
   }
 
-  /** undefined when the prefix has no free address (409). */
-  async createIp (prefixId: string, request: OM.CreateIpAddressRequest, context: TenantContext): Promise<OM.IpAddress | undefined> {
+  /**
+   * undefined when the prefix has no free address (409). Never blindly repeated: when the
+   * answer is lost, the address's (unique) label finds it again.
+   */
+  async createIp (prefixId: string, request: OM.CreateIpAddressRequest & { label: string }, context: TenantContext): Promise<OM.IpAddress | undefined> {
     try {
-      const body = await this.authed({
-        operation: 'createIpAddress',
-        method: 'POST',
-        path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip', { prefixId }),
-        body: request,
-        idempotent: false
-      }, context)
-      return parse(OM.IpAddress, body, 'createIpAddress')
+      return await this.createOrFind(async () => {
+        const body = await this.authed({
+          operation: 'createIpAddress',
+          method: 'POST',
+          path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip', { prefixId }),
+          body: request,
+          idempotent: false
+        }, context)
+        return parse(OM.IpAddress, body, 'createIpAddress')
+      }, async (recovery) => (await this.getPrefixAddresses(prefixId, recovery))?.ip_addrs?.find((ip) => ip.label === request.label), context)
     } catch (error) {
       if (isStatus(error, 409)) return undefined
       throw error
@@ -215,6 +232,18 @@ export class OpenMetalClient {
     })
     const token = parse(OM.OAuthTokenResponse, response.body, 'exchangeToken')
     return { accessToken: token.access_token, expiresInSeconds: token.expires_in }
+  }
+
+  /** A create whose answer may be lost: look for what it may have made before reporting the failure. */
+  private async createOrFind<T> (create: () => Promise<T>, find: (recovery: TenantContext) => Promise<T | undefined>, context: TenantContext): Promise<T> {
+    try {
+      return await create()
+    } catch (error) {
+      if (!mayHaveActed(error)) throw error
+      const found = await find({ ...context, signal: AbortSignal.timeout(this.recoveryTimeoutMs) })
+      if (found === undefined) throw error
+      return found
+    }
   }
 
   /** A bearer-authenticated call; a 401 drops the cached token and retries once with a fresh one. */

@@ -80,6 +80,14 @@ export class OpenMetalTransportError extends Error {
   }
 }
 
+/**
+ * Whether OpenMetal may have acted on a request although no success came back (timeout,
+ * reset, 5xx): a create that failed so must be looked for before it is tried again.
+ */
+export function mayHaveActed (error: unknown): boolean {
+  return (error instanceof OpenMetalTransportError && error.ambiguous) || (error instanceof OpenMetalHttpError && error.status >= 500)
+}
+
 export interface TransportOptions {
   readonly baseUrl: string
   readonly connections: number

@@ -1,35 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { IpAddress } from '../../generated/openmetal.ts'
 import { allocateSchema, releaseSchema } from '../schemas.ts'
 import { ialCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
 import { ipv4Assignment, parseCidr, parseIpv4 } from '../../mapping/cidr.ts'
 import { cycleTag, ipAssignmentIdCodec, ipIdCodec } from '../../mapping/identifiers.ts'
-import { OpenMetalHttpError, OpenMetalTransportError } from '../../openmetal/transport.ts'
-import type { OpenMetalClient } from '../../openmetal/client.ts'
-import type { IalCall } from '../context.ts'
+import { OpenMetalTransportError } from '../../openmetal/transport.ts'
 import { Errors } from '../../errors.ts'
 
 /** 9-10. IPv4 addresses from the routed blocks that came with the server's cloud. */
-/**
- * Creates an address; when the answer is lost, the unique label finds it again instead of
- * leaving a billable address nobody knows about.
- */
-async function createLabelledIp (client: OpenMetalClient, prefixId: string, label: string, call: IalCall, timeoutMs: number): Promise<IpAddress | undefined> {
-  try {
-    return await client.createIp(prefixId, { label }, call)
-  } catch (error) {
-    const ambiguous = (error instanceof OpenMetalTransportError && error.ambiguous) || (error instanceof OpenMetalHttpError && error.status >= 500)
-    if (!ambiguous) throw error
-    const prefix = await client.getPrefixAddresses(prefixId, { ...call, signal: AbortSignal.timeout(timeoutMs) })
-    const created = prefix?.ip_addrs?.find((ip) => ip.label === label)
-    if (created === undefined) throw error
-    return created
-  }
-}
-
-export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, config }) => {
+export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers }) => {
   app.post('/v1/infrastructure/ip/allocate', { schema: allocateSchema }, async (request) => {
     const { auth, request: body } = request.body
     if (body.kind === 'ipv6') throw Errors.notCompatible({ detail: 'OpenMetal offers IPv4 addresses only', source: '/request/kind' })
@@ -44,7 +24,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
       })
     const label = cycleTag.forIp(call.hubId ?? '', body.cycle.server_id, body.cycle.pool_id, randomBytes(6).toString('hex'))
     for (const { prefix, block } of blocks) {
-      const ip = await createLabelledIp(client, prefix.id, label, call, config.upstreamTimeoutMs)
+      const ip = await client.createIp(prefix.id, { label }, call)
       if (ip === undefined) continue
       const address = parseIpv4(ip.ip ?? '')
       if (ip.id === undefined || address === undefined) throw new OpenMetalTransportError('createIpAddress', 'malformed')

@@ -10,14 +10,8 @@ import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
 import { provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
 import { credentialKey } from '../../openmetal/auth.ts'
-import { OpenMetalHttpError, OpenMetalTransportError } from '../../openmetal/transport.ts'
 import { SharedLookup } from '../../openmetal/shared-lookup.ts'
 import { Errors } from '../../errors.ts'
-
-/** The create may have happened although we saw no answer. */
-function ambiguous (error: unknown): boolean {
-  return (error instanceof OpenMetalTransportError && error.ambiguous) || (error instanceof OpenMetalHttpError && error.status >= 500)
-}
 
 function requireHub (call: IalCall): string {
   if (call.hubId === undefined || call.hubId === '') throw Errors.missingArgument({ detail: 'auth.cycle.hub_id is required to tell whose server this is', source: '/auth/cycle/hub_id' })
@@ -26,11 +20,6 @@ function requireHub (call: IalCall): string {
 
 export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, config, now }) => {
   const provisions = new SharedLookup<OrderResponse>()
-
-  async function findOrder (tag: string, call: IalCall): Promise<OrderResponse | undefined> {
-    const orders = await client.listOrders(call)
-    return orders.find((order) => order.label === tag && order.is_active)
-  }
 
   /** The pod to order in: the SKU and the pod must exist, and the pod must be on general sale. */
   async function orderablePod (sku: string, podId: string, call: IalCall): Promise<string> {
@@ -53,18 +42,10 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
 
     const tag = cycleTag.forServer(hubId, body.cycle.server_id)
     const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, async () => {
-      const existing = await findOrder(tag, call)
+      const existing = await client.orderLabelled(tag, call)
       if (existing !== undefined) return existing
       const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
-      try {
-        return await client.createOrder(orderRequestFor(plan), call)
-      } catch (error) {
-        if (!ambiguous(error)) throw error
-        // the answer was lost, not necessarily the order: look before anyone buys again
-        const created = await findOrder(tag, { ...call, signal: AbortSignal.timeout(config.upstreamTimeoutMs) })
-        if (created !== undefined) return created
-        throw error
-      }
+      return await client.createOrder(orderRequestFor(plan), call)
     })
     const orderPod = order.fields.items[0]?.location ?? pod
     const cloudId = order.fields.clouds_deployed?.[0]?.id
@@ -122,7 +103,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     return { data: true }
   })
 
-  /** 8. restart: reboot the cloud's node; a node locked by another power action is a retryable conflict. */
+  /** 8. restart: reboot the cloud's node (a node locked by another power action is a retryable 409, see errors.ts). */
   app.post('/v1/infrastructure/server/restart', { schema: restartSchema }, async (request) => {
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
@@ -131,14 +112,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     if (server.cloudId === undefined || node?.uuid === undefined) {
       throw Errors.notReady({ detail: 'the server is still being provisioned; restart it once it is provisioned', retryAfter: 60 })
     }
-    try {
-      await client.setPower(server.cloudId, node.uuid, 'rebooting', call)
-    } catch (error) {
-      if (error instanceof OpenMetalHttpError && error.status === 409) {
-        throw Errors.conflict({ detail: 'OpenMetal has locked the node for another power action; retry in a few minutes', retryAfter: 120, cause: error })
-      }
-      throw error
-    }
+    await client.setPower(server.cloudId, node.uuid, 'rebooting', call)
     return { data: true }
   })
 }
