@@ -23,15 +23,21 @@ async function stillServing (): Promise<void> {
   expect(answer.status).toBe(200)
 }
 
+/** A Cycle server of a fresh hub, not provisioned yet, and the call that provisions it. */
+async function unprovisioned () {
+  const tenant = tenantA()
+  const { modelId, locationId } = await stockedModel(h)
+  const server = cycleServer(modelId, locationId)
+  return { tenant, server, provision: () => h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server)) }
+}
+
 describe('provision when the answer of POST /v1/orders is lost', () => {
   test('the connection drops after OpenMetal created the order: the same server is returned, one order exists', async () => {
-    const tenant = tenantA()
-    const { modelId, locationId } = await stockedModel(h)
-    const server = cycleServer(modelId, locationId)
+    const { tenant, server, provision } = await unprovisioned()
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', drop: 'after', times: 1 })
-    const first = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const first = await provision()
     expect(first.status).toBe(200)
-    const retried = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const retried = await provision()
     // the same order (the retried answer may also carry the cloud, once it is known)
     const orderOf = (answer: typeof first) => serverIdCodec.decode((answer.body.data as { server_id: string }).server_id)?.orderId
     expect(orderOf(retried)).toBe(orderOf(first))
@@ -40,26 +46,22 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
   })
 
   test('the connection drops before OpenMetal acted: an error now, one order after Cycle retries', async () => {
-    const tenant = tenantA()
-    const { modelId, locationId } = await stockedModel(h)
-    const server = cycleServer(modelId, locationId)
+    const { tenant, server, provision } = await unprovisioned()
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', drop: 'before', times: 1 })
-    const first = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const first = await provision()
     expect(first.status).toBe(503)
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(0)
-    const retried = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const retried = await provision()
     expect(retried.status).toBe(200)
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
   })
 
   test('a 502 from POST /v1/orders is never blindly repeated', async () => {
-    const tenant = tenantA()
-    const { modelId, locationId } = await stockedModel(h)
-    const server = cycleServer(modelId, locationId)
+    const { tenant, server, provision } = await unprovisioned()
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 502, times: Infinity })
     const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
     const before = creates()
-    const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const answer = await provision()
     expect(answer.status).toBe(503)
     expect(creates() - before).toBe(1)
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(0)
