@@ -1,6 +1,6 @@
 /** Steps of a server's life that many route tests need before the part they test. */
 import { expect } from 'vitest'
-import type { Harness, Tenant } from './harness.ts'
+import { tenantA, type Harness, type Tenant } from './harness.ts'
 import { cycleServer, provisionBody, statusBody, type CycleServer } from '../../src/conformance/cycle-requests.ts'
 
 export async function stockedModel (h: Harness): Promise<{ modelId: string, locationId: string }> {
@@ -9,6 +9,14 @@ export async function stockedModel (h: Harness): Promise<{ modelId: string, loca
   const model = models.find((candidate) => candidate.provider.locations.length > 0)
   if (model === undefined) throw new Error('the simulator has no stock')
   return { modelId: model.provider.model_id, locationId: model.provider.locations[0] ?? '' }
+}
+
+/** A Cycle server of a fresh hub, not provisioned yet, and the call that provisions it. */
+export async function unprovisioned (h: Harness) {
+  const tenant = tenantA()
+  const { modelId, locationId } = await stockedModel(h)
+  const server = cycleServer(modelId, locationId)
+  return { tenant, server, provision: () => h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server)) }
 }
 
 export async function provisioned (h: Harness, tenant: Tenant): Promise<{ server: CycleServer, serverId: string, extra: Record<string, unknown>, status: Record<string, unknown> }> {

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
-import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
+import { allocateBody, cycleServer, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
+import { provisioned, unprovisioned } from '../helpers/lifecycle.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 
 let h: Harness
@@ -23,17 +23,9 @@ async function stillServing (): Promise<void> {
   expect(answer.status).toBe(200)
 }
 
-/** A Cycle server of a fresh hub, not provisioned yet, and the call that provisions it. */
-async function unprovisioned () {
-  const tenant = tenantA()
-  const { modelId, locationId } = await stockedModel(h)
-  const server = cycleServer(modelId, locationId)
-  return { tenant, server, provision: () => h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server)) }
-}
-
 describe('provision when the answer of POST /v1/orders is lost', () => {
   test('the connection drops after OpenMetal created the order: the same server is returned, one order exists', async () => {
-    const { tenant, server, provision } = await unprovisioned()
+    const { tenant, server, provision } = await unprovisioned(h)
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', drop: 'after', times: 1 })
     const first = await provision()
     expect(first.status).toBe(200)
@@ -46,7 +38,7 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
   })
 
   test('the connection drops before OpenMetal acted: an error now, one order after Cycle retries', async () => {
-    const { tenant, server, provision } = await unprovisioned()
+    const { tenant, server, provision } = await unprovisioned(h)
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', drop: 'before', times: 1 })
     const first = await provision()
     expect(first.status).toBe(503)
@@ -57,7 +49,7 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
   })
 
   test('a 502 from POST /v1/orders is never blindly repeated', async () => {
-    const { tenant, server, provision } = await unprovisioned()
+    const { tenant, server, provision } = await unprovisioned(h)
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 502, times: Infinity })
     const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
     const before = creates()

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { request } from 'undici'
 import { objectId, startHarness, tenantA, tenantB, type Harness } from '../helpers/harness.ts'
 import { cycleServer, provisionBody, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
-import { provisioned, stockedModel, untilProvisioned } from '../helpers/lifecycle.ts'
+import { provisioned, stockedModel, unprovisioned, untilProvisioned } from '../helpers/lifecycle.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 
 let h: Harness
@@ -16,24 +16,20 @@ async function ordersLabelled (label: string, apiKey = 'sim-api-key'): Promise<A
 
 describe('provision', () => {
   test('orders one baremetal server, quantity 1, tagged with the hub and Cycle server', async () => {
-    const tenant = tenantA()
-    const { modelId, locationId } = await stockedModel(h)
-    const server = cycleServer(modelId, locationId)
-    const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const { tenant, server, provision } = await unprovisioned(h)
+    const answer = await provision()
     expect(answer.status).toBe(200)
     const data = answer.body.data as { server_id: string, extra: { order_id: string } }
     const ref = serverIdCodec.decode(data.server_id)
-    expect(ref).toMatchObject({ orderId: data.extra.order_id, pod: locationId })
+    expect(ref).toMatchObject({ orderId: data.extra.order_id, pod: server.locationId })
     const orders = await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`)
     expect(orders).toHaveLength(1)
-    expect(orders[0]?.fields.items).toEqual([expect.objectContaining({ quantity: 1, type: 'baremetal', hardware_sku: modelId, location: locationId })])
+    expect(orders[0]?.fields.items).toEqual([expect.objectContaining({ quantity: 1, type: 'baremetal', hardware_sku: server.modelId, location: server.locationId })])
   })
 
   test('a repeated provision returns the same server and buys nothing more', async () => {
-    const tenant = tenantA()
-    const { modelId, locationId } = await stockedModel(h)
-    const server = cycleServer(modelId, locationId)
-    const first = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const { tenant, server, provision } = await unprovisioned(h)
+    const first = await provision()
     const again = await Promise.all([1, 2, 3, 4].map(() => h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))))
     const ids = new Set([first, ...again].map((answer) => (answer.body.data as { server_id: string }).server_id.split('.').slice(0, 3).join('.')))
     expect(ids.size).toBe(1)
@@ -41,10 +37,8 @@ describe('provision', () => {
   })
 
   test('an unknown SKU or pod is refused before any lookup, even for a known server', async () => {
-    const tenant = tenantA()
-    const { modelId, locationId } = await stockedModel(h)
-    const server = cycleServer(modelId, locationId)
-    await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const { tenant, server, provision } = await unprovisioned(h)
+    await provision()
     const badModel = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, { ...server, modelId: 'no_such_v9' }))
     expect(badModel.status).toBe(404)
     expect(badModel.body.error).toMatchObject({ code: '404.infrastructure.model', source: '/request/model_id' })
@@ -94,10 +88,8 @@ describe('provision', () => {
 
 describe('provision-status', () => {
   test('GET with a JSON body over a real socket and POST both answer; provisioned only with uuid, IP and MAC', async () => {
-    const tenant = tenantA()
-    const { modelId, locationId } = await stockedModel(h)
-    const server = cycleServer(modelId, locationId)
-    const created = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
+    const { tenant, server, provision } = await unprovisioned(h)
+    const created = await provision()
     const { server_id: serverId, extra } = created.body.data as { server_id: string, extra: Record<string, unknown> }
     const early = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
     expect(early.status).toBe(200)
