@@ -86,18 +86,21 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const client = deps.client ?? createClient(config, metrics, deps.clientOptions)
   const ialDeps: IalDeps = { config, client, servers: new ServerDirectory(client), now: deps.now ?? Date.now }
 
-  // the deadline is armed only for requests that call OpenMetal, and disarmed when they end
-  const deadlines = new WeakMap<FastifyRequest, { controller: AbortController, timer: NodeJS.Timeout }>()
+  // Per-request bookkeeping lives in request fields and callback-style hooks: a cached answer
+  // costs a few tens of microseconds in all, so a WeakMap or a promise per hook shows (BENCHMARKS.md).
+  // The deadline is armed only for requests that call OpenMetal, and disarmed when they end.
+  app.decorateRequest('deadlineTimer', null)
+  app.decorateRequest('deadlineSignal', null)
+  app.decorateRequest('startedAt', 0)
+  app.decorateRequest('ended', false)
   app.decorateRequest('deadline', {
     getter (this: FastifyRequest): AbortSignal {
-      let armed = deadlines.get(this)
-      if (armed === undefined) {
+      if (this.deadlineSignal === null) {
         const controller = new AbortController()
-        const timer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), config.requestDeadlineMs)
-        armed = { controller, timer }
-        deadlines.set(this, armed)
+        this.deadlineTimer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), config.requestDeadlineMs)
+        this.deadlineSignal = controller.signal
       }
-      return armed.controller.signal
+      return this.deadlineSignal
     }
   })
   app.decorateRequest('upstreamCalls', null as unknown as [])
@@ -109,19 +112,19 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     'x-permitted-cross-domain-policies': 'none',
     ...(config.tls === undefined ? {} : { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
   }
-  const started = new WeakMap<FastifyRequest, number>()
-  app.addHook('onRequest', async (request, reply) => {
-    started.set(request, performance.now())
+  app.addHook('onRequest', (request, reply, done) => {
+    request.startedAt = performance.now()
     request.upstreamCalls = []
+    metrics.started()
     reply.headers(securityHeaders)
     reply.header('x-request-id', request.id)
+    done()
   })
   // every request ends once: answered (onResponse) or abandoned by its client (onRequestAbort)
-  const ended = new WeakSet<FastifyRequest>()
   function end (request: FastifyRequest, status: number | 'aborted', ms: number): void {
-    if (ended.has(request)) return
-    ended.add(request)
-    clearTimeout(deadlines.get(request)?.timer)
+    if (request.ended) return
+    request.ended = true
+    if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)
     metrics.ended(request, status, ms / 1000)
     if (!logsRequests) return
     request.log.info({
@@ -133,8 +136,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       upstream: request.upstreamCalls
     }, 'request')
   }
-  app.addHook('onResponse', async (request, reply) => { end(request, reply.statusCode, reply.elapsedTime) })
-  app.addHook('onRequestAbort', async (request) => { end(request, 'aborted', performance.now() - (started.get(request) ?? performance.now())) })
+  app.addHook('onResponse', (request, reply, done) => {
+    end(request, reply.statusCode, reply.elapsedTime)
+    done()
+  })
+  app.addHook('onRequestAbort', (request, done) => {
+    end(request, 'aborted', performance.now() - request.startedAt)
+    done()
+  })
 
   app.setErrorHandler(async (error, request, reply) => {
     const failure = toAdapterError(error)
@@ -210,8 +219,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // a request already on its way gets a moment to arrive (and its answer); silence does not
     setTimeout(() => { for (const socket of unused) socket.destroy() }, 100).unref()
   })
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
+    done(null, payload)
   })
   app.addHook('onClose', async () => {
     if (deps.client === undefined) await client.close()

@@ -15,6 +15,8 @@ export interface Metrics {
   readonly upstream: UpstreamObserver
   readonly tokens: TokenCacheObserver
   register (app: FastifyInstance): void
+  /** a request arrived */
+  started (): void
   /** a request was answered (its status) or abandoned by its client ('aborted'); called once per request */
   ended (request: FastifyRequest, status: number | 'aborted', seconds: number): void
 }
@@ -30,30 +32,37 @@ export function createMetrics (): Metrics {
   const retries = new Counter({ name: 'openmetal_retries_total', help: 'OpenMetal calls repeated after a retryable failure', labelNames: ['operation', 'reason'], registers: [registry] })
   const tokenEvents = new Counter({ name: 'openmetal_token_cache_events_total', help: 'OAuth token cache hits, misses and exchanges', labelNames: ['event'], registers: [registry] })
 
-  // label children are looked up once per route, method and status, not hashed per request
-  const counters = new Map<string, { inc: () => void }>()
-  const timers = new Map<string, { observe: (value: number) => void }>()
+  // label children are looked up once per route, method and status (nested maps: no key string is built per request)
+  interface RouteMetrics { readonly timer: { observe: (value: number) => void }, readonly counters: Map<number | 'aborted', { inc: () => void }> }
+  const byRoute = new Map<string, Map<string, RouteMetrics>>()
+  function routeMetrics (route: string, method: string): RouteMetrics {
+    let methods = byRoute.get(route)
+    if (methods === undefined) {
+      methods = new Map()
+      byRoute.set(route, methods)
+    }
+    let found = methods.get(method)
+    if (found === undefined) {
+      found = { timer: requestSeconds.labels({ route, method }), counters: new Map() }
+      methods.set(method, found)
+    }
+    return found
+  }
   function ended (request: FastifyRequest, status: number | 'aborted', seconds: number): void {
     inFlight.dec()
-    const route = request.routeOptions.url ?? 'unmatched'
-    const timerKey = `${request.method} ${route}`
-    const counterKey = `${timerKey} ${status}`
-    let counter = counters.get(counterKey)
+    const route = routeMetrics(request.routeOptions.url ?? 'unmatched', request.method)
+    let counter = route.counters.get(status)
     if (counter === undefined) {
-      counter = requests.labels({ route, method: request.method, status: String(status) })
-      counters.set(counterKey, counter)
-    }
-    let timer = timers.get(timerKey)
-    if (timer === undefined) {
-      timer = requestSeconds.labels({ route, method: request.method })
-      timers.set(timerKey, timer)
+      counter = requests.labels({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(status) })
+      route.counters.set(status, counter)
     }
     counter.inc()
-    timer.observe(seconds)
+    route.timer.observe(seconds)
   }
 
   return {
     registry,
+    started: () => { inFlight.inc() },
     ended,
     upstream: {
       call (operation, status, seconds) {
@@ -70,7 +79,6 @@ export function createMetrics (): Metrics {
       exchange: () => tokenEvents.inc({ event: 'exchange' })
     },
     register (app) {
-      app.addHook('onRequest', async () => { inFlight.inc() })
       app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) => {
         reply.type(registry.contentType)
         return registry.metrics()

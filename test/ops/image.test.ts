@@ -90,8 +90,12 @@ describe('Dockerfile', () => {
     expect(instructionsOf(runtime, 'EXPOSE')).toEqual([ENVIRONMENT.PORT[0]])
   })
 
-  test('CMD starts the compiled server with node directly (signals reach it), HEALTHCHECK asks /healthz with node', () => {
-    expect(execForm(instructionsOf(runtime, 'CMD').at(-1) ?? '')).toEqual(['node', 'dist/server.js'])
+  test('CMD starts the compiled server with node directly (signals reach it), as `npm start` does; HEALTHCHECK asks /healthz with node', () => {
+    const command = execForm(instructionsOf(runtime, 'CMD').at(-1) ?? '')
+    expect(command[0]).toBe('node')
+    expect(command.at(-1)).toBe('dist/server.js')
+    const scripts = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts
+    expect(scripts.start).toBe(command.join(' '))
     expect(existsSync(join(root, 'src/server.ts'))).toBe(true)
     const check = healthcheck()
     expect(check[0]).toBe('node')
