@@ -140,6 +140,13 @@ export const openMetalSchemaFixes: readonly SchemaFix[] = [
     }
   },
   {
+    why: 'the token answer: the adapter needs access_token and expires_in; scope and token_type are informational (DESIGN.md lists the answer without scope), so a token without them is not a malformed answer',
+    apply (doc) {
+      const token = at(doc, '/paths/~1v1~1oauth2~1token/get/responses/200/content/application~1json/schema')
+      token.required = ['access_token', 'expires_in']
+    }
+  },
+  {
     why: 'the pod list grows (the live list is /v2/inventory/locations); a fixed enum would reject new pods',
     apply (doc) {
       widenEnum(doc, 'pod_1')

@@ -3,7 +3,7 @@
 
 import { Type, type Static } from 'typebox'
 
-export const OAuthTokenResponse = Type.Object({ "access_token": Type.String(), "scope": Type.String(), "expires_in": Type.Integer(), "token_type": Type.String() })
+export const OAuthTokenResponse = Type.Object({ "access_token": Type.String(), "scope": Type.Optional(Type.String()), "expires_in": Type.Integer(), "token_type": Type.Optional(Type.String()) })
 export type OAuthTokenResponse = Static<typeof OAuthTokenResponse>
 
 export const LocationDetails = Type.Object({ "label": Type.Optional(Type.String()), "displayName": Type.Optional(Type.String()), "region": Type.Optional(Type.String()), "code": Type.Optional(Type.String()), "latitude": Type.Optional(Type.Number()), "longitude": Type.Optional(Type.Number()), "release_status": Type.Optional(Type.String()) })

@@ -6,6 +6,8 @@
  * refuses them: OpenMetal does not sell them to everyone yet.
  */
 import type { Location, ProviderServerModel, Storage, NIC, GPU } from '../generated/cycle-ial.ts'
+import { Value } from 'typebox/value'
+import { LocationDetails } from '../generated/openmetal.ts'
 import type { HardwareType, InventoryAvailability, Locations, HardwareProduct } from '../generated/openmetal.ts'
 
 export interface Pod {
@@ -13,8 +15,22 @@ export interface Pod {
   readonly released: boolean
 }
 
+/**
+ * The pods of a locations answer. The spec (and its example) wrap them in `locations`; the
+ * mapping brief describes the answer as the bare map `pod_N -> details`. Both are read, so
+ * a change between the two never turns into "OpenMetal has no locations".
+ */
+export function podDetails (inventory: Locations): Record<string, LocationDetails> {
+  if (inventory.locations !== undefined) return inventory.locations
+  const bare: Record<string, LocationDetails> = {}
+  for (const [id, details] of Object.entries(inventory as Record<string, unknown>)) {
+    if (typeof details === 'object' && details !== null && Value.Check(LocationDetails, details) && (details.displayName ?? details.code ?? details.label) !== undefined) bare[id] = details
+  }
+  return bare
+}
+
 export function podsOf (inventory: Locations): Pod[] {
-  return Object.entries(inventory.locations ?? {})
+  return Object.entries(podDetails(inventory))
     .map(([id, details]) => ({ id, released: details.release_status !== 'pre-release' }))
     .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }))
 }
@@ -27,8 +43,9 @@ export function geographyOf (displayName: string | undefined, region: string | u
 }
 
 export function locationsFromInventory (inventory: Locations): Location[] {
+  const detailsOf = podDetails(inventory)
   return podsOf(inventory).map(({ id, released }) => {
-    const details = inventory.locations?.[id] ?? {}
+    const details = detailsOf[id] ?? {}
     const place = geographyOf(details.displayName, details.region)
     const hasCoordinates = typeof details.latitude === 'number' && typeof details.longitude === 'number'
     return {

@@ -443,6 +443,15 @@ describe('src/mapping/catalog.ts', () => {
       expect(podsOf(inventory).map((pod) => pod.id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
     })
 
+    test('the bare map pod_N -> details (how the mapping brief describes the answer) reads the same as the spec\'s wrapped one', () => {
+      const bare = inventory.locations as unknown as Locations
+      expect(locationsFromInventory(bare)).toEqual(locationsFromInventory(inventory))
+      expect(podsOf(bare)).toEqual(podsOf(inventory))
+      // a top-level key that is not a pod's details is not a pod
+      expect(podsOf({ ...bare, timestamp: 1764600000 } as unknown as Locations).map((pod) => pod.id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
+      expect(podsOf({} as Locations)).toEqual([])
+    })
+
     test('a US pod: pod key, code, coordinates, city and state from "Ashburn, VA"', () => {
       expect(byPod('pod_1')).toMatchObject({
         name: 'Ashburn, VA',
