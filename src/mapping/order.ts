@@ -1,5 +1,5 @@
 /** A Cycle provision -> the one OpenMetal order that buys it. Pure. */
-import type { OrderRequest } from '../generated/openmetal.ts'
+import type { OrderRequest, OrderResponse } from '../generated/openmetal.ts'
 
 export interface ProvisionPlan {
   readonly tag: string
@@ -22,4 +22,25 @@ export function orderRequestFor (plan: ProvisionPlan): OrderRequest {
       config_options: plan.sshKeyIds.length > 0 ? { public_key_ids: [...plan.sshKeyIds] } : { public_key: plan.sshPublicKey ?? '' }
     }
   }
+}
+
+/**
+ * The one active order that stands for a Cycle server, when OpenMetal holds several with its
+ * tag (two replicas bought at the same instant: OpenMetal has no conditional create). Every
+ * replica picks the same one, the oldest (by creation time, then ID), so Cycle is always
+ * handed one server_id; the others are duplicates for the operator (`ial-inventory`).
+ */
+export function canonicalOrder<O extends Pick<OrderResponse, 'id' | 'label' | 'is_active' | 'created_at'>> (orders: readonly O[], tag: string): O | undefined {
+  let oldest: O | undefined
+  for (const order of orders) {
+    if (order.label !== tag || !order.is_active) continue
+    if (oldest === undefined || createdBefore(order, oldest)) oldest = order
+  }
+  return oldest
+}
+
+function createdBefore (a: Pick<OrderResponse, 'id' | 'created_at'>, b: Pick<OrderResponse, 'id' | 'created_at'>): boolean {
+  const [at, bt] = [Date.parse(a.created_at), Date.parse(b.created_at)]
+  if (Number.isFinite(at) && Number.isFinite(bt) && at !== bt) return at < bt
+  return a.id < b.id
 }

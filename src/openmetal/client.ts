@@ -13,6 +13,7 @@ import type { Credentials, TokenCacheObserver } from './auth.ts'
 import { OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, openMetalPath } from './transport.ts'
 import type { OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
+import { canonicalOrder } from '../mapping/order.ts'
 
 export interface CallContext {
   readonly signal?: AbortSignal | undefined
@@ -124,17 +125,30 @@ export class OpenMetalClient {
       .then((body) => parse(OM.GetOrder, body, 'getOrder')))
   }
 
-  /** The active order carrying this label, if any. */
+  /** The active order carrying this label, if any (the oldest, when there are several: see `canonicalOrder`). */
   async orderLabelled (label: string, context: TenantContext): Promise<OM.OrderResponse | undefined> {
-    return (await this.listOrders(context)).find((order) => order.label === label && order.is_active)
+    return canonicalOrder(await this.listOrders(context), label)
   }
 
-  /** Never blindly repeated: when the answer is lost, the order's (unique) label finds it again. */
-  async createOrder (order: OM.OrderRequest, context: TenantContext): Promise<OM.OrderResponse> {
-    return await this.createOrFind(async () => {
+  /**
+   * The order for a label, bought at most once as far as OpenMetal lets anyone know: an
+   * active order with the label is returned instead of buying; a create whose answer is
+   * lost is found again by its label; and after buying, the labelled orders are read once
+   * more so that two replicas that bought at the same instant both answer with the same one.
+   */
+  async orderOnce (order: OM.OrderRequest, context: TenantContext): Promise<OM.OrderResponse> {
+    const existing = await this.orderLabelled(order.label, context)
+    if (existing !== undefined) return existing
+    const created = await this.createOrFind(async () => {
       const body = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
       return parse(OM.GetOrder, body, 'createOrder')
     }, (recovery) => this.orderLabelled(order.label, recovery), context)
+    try {
+      return (await this.orderLabelled(order.label, context)) ?? created
+    } catch {
+      // the order is bought; a failed second look only means no other replica's order is known
+      return created
+    }
   }
 
   // Clouds ---------------------------------------------------------------------------------

@@ -3,8 +3,12 @@
  * billable resources exist afterwards, and that the adapter keeps serving.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
-import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { allocateBody, cycleServer, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
+import { SSH_KEY, startHarness, tenantA, type Harness } from '../helpers/harness.ts'
+import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
+import { buildApp } from '../../src/app.ts'
+import { loadConfig } from '../../src/config.ts'
+import type { OrderResponse } from '../../src/generated/openmetal.ts'
+import { inventoryReport } from '../../src/mapping/inventory.ts'
 import { provisioned, unprovisioned } from '../helpers/lifecycle.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 
@@ -46,6 +50,36 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
     const retried = await provision()
     expect(retried.status).toBe(200)
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
+  })
+
+  test('two replicas buying the same server at the same instant answer with one server_id; the duplicate is flagged', async () => {
+    // a second replica of the adapter: same configuration, same OpenMetal, no shared state
+    const replica = await buildApp(loadConfig({ LOG_LEVEL: 'silent', OPENMETAL_API_URL: h.sim.url, OPENMETAL_DEPLOYMENT_CONFIGURATION: h.deploymentConfiguration, OPENMETAL_SSH_PUBLIC_KEY: SSH_KEY, RATE_LIMIT_PER_MINUTE: '0' }))
+    try {
+      const { tenant, server, provision } = await unprovisioned(h)
+      // both look for the order before either has bought it (OpenMetal offers no conditional create)
+      h.sim.faults.add({ method: 'POST', path: '/v1/orders', delayMs: 300, times: 2 })
+      const [first, second] = await Promise.all([
+        provision(),
+        replica.inject({ method: 'POST', url: '/v1/infrastructure/server/provision', payload: provisionBody(tenant, server) })
+      ])
+      expect(first.status).toBe(200)
+      expect(second.statusCode).toBe(200)
+      const orderOf = (serverId: string) => serverIdCodec.decode(serverId)?.orderId
+      const firstOrder = orderOf((first.body.data as { server_id: string }).server_id)
+      expect(orderOf(second.json<{ data: { server_id: string } }>().data.server_id)).toBe(firstOrder)
+      // what could not be prevented is visible: the inventory names the duplicate, not the server Cycle has
+      expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(2)
+      const orders = (await h.openMetal('GET', '/v1/orders')).body as OrderResponse[]
+      const report = inventoryReport({ orders, clouds: [], addresses: [], now: Date.now(), hubId: tenant.cycle.hub_id })
+      expect(report.servers.filter((row) => row.findings.includes('duplicate-order')).map((row) => row.orderId)).toEqual(
+        report.servers.filter((row) => row.orderId !== firstOrder).map((row) => row.orderId))
+      // and a later provision retry keeps answering with the same server
+      const retried = await provision()
+      expect(orderOf((retried.body.data as { server_id: string }).server_id)).toBe(firstOrder)
+    } finally {
+      await replica.close()
+    }
   })
 
   test('a 502 from POST /v1/orders is never blindly repeated', async () => {

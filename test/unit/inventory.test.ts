@@ -1,5 +1,6 @@
-import { expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { inventoryReport } from '../../src/mapping/inventory.ts'
+import { canonicalOrder } from '../../src/mapping/order.ts'
 import type { Cloud, GetOrder } from '../../src/generated/openmetal.ts'
 
 const NOW = Date.parse('2026-11-22T12:00:00Z')
@@ -43,4 +44,29 @@ test('lists what the adapter bought and flags what is stuck or orphaned', () => 
 test('can be narrowed to one hub', () => {
   const other = inventoryReport({ now: NOW, orders: [order('1', 's1', 'complete')], clouds: [], addresses: [], hubId: 'b'.repeat(24) })
   expect(other.servers).toEqual([])
+})
+
+test('two active orders for one Cycle server: the oldest is the server, the other is flagged as a duplicate', () => {
+  const report = inventoryReport({
+    now: NOW,
+    orders: [order('9', 's7', 'complete', { hoursAgo: 1 }), order('8', 's7', 'complete', { hoursAgo: 2 }), order('7', 's7', 'complete', { hoursAgo: 3, active: false })],
+    clouds: [cloud('C9', 'complete'), cloud('C8', 'complete')],
+    addresses: []
+  })
+  expect(report.servers.map((row) => [row.orderId, row.findings])).toEqual([['9', ['duplicate-order']], ['8', []], ['7', []]])
+})
+
+describe('canonicalOrder', () => {
+  const tag = `cycle:${HUB}:s1`
+  test('the oldest active order with the tag, whatever the order of the list; ties by ID', () => {
+    const a = order('B', 's1', undefined, { hoursAgo: 2 })
+    const b = order('A', 's1', undefined, { hoursAgo: 1 })
+    const inactive = order('Z', 's1', undefined, { hoursAgo: 9, active: false })
+    const other = order('Y', 's2', undefined, { hoursAgo: 9 })
+    expect(canonicalOrder([b, other, a, inactive], tag)?.id).toBe('B')
+    expect(canonicalOrder([a, b], tag)?.id).toBe('B')
+    const sameTime = { ...b, id: 'C', created_at: b.created_at }
+    expect(canonicalOrder([sameTime, b], tag)?.id).toBe('A')
+    expect(canonicalOrder([inactive, other], tag)).toBeUndefined()
+  })
 })

@@ -41,12 +41,9 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     if ('missing' in settings) throw Errors.missingArgument({ detail: settings.missing, source: '/auth/config' })
 
     const tag = cycleTag.forServer(hubId, body.cycle.server_id)
-    const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, async () => {
-      const existing = await client.orderLabelled(tag, call)
-      if (existing !== undefined) return existing
-      const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
-      return await client.createOrder(orderRequestFor(plan), call)
-    })
+    const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
+    // overlapping provisions of one server in this replica share one purchase
+    const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, () => client.orderOnce(orderRequestFor(plan), call))
     const orderPod = order.fields.items[0]?.location ?? pod
     const cloudId = order.fields.clouds_deployed?.[0]?.id
     return {
