@@ -11,7 +11,13 @@
 
 /** OpenMetal resource IDs are short alphanumeric strings (e.g. `PGZYNxBpg3`). */
 const RESOURCE_ID = /^[A-Za-z0-9_-]{1,64}$/
-const POD = /^pod_[0-9]{1,4}$/
+/** a pod: a key of OpenMetal's location list (`pod_1`); provision refuses a pod that does not fit before buying */
+export const POD = /^pod_[0-9]{1,4}$/
+/**
+ * What a Cycle ID in a tag may hold: Cycle's are 24 hex characters; anything with `:` or
+ * nothing at all would make a tag that cannot be read back, so it is refused before buying.
+ */
+export const TAGGABLE_ID = /^[A-Za-z0-9_-]{1,64}$/
 /** a safe integer without leading zeros, so one IP has exactly one token */
 const IP_NUMBER = /^(0|[1-9][0-9]{0,15})$/
 
@@ -75,6 +81,7 @@ export const ipAssignmentIdCodec = ipCodec('omipa1')
  */
 export const cycleTag = {
   forServer (hubId: string, serverId: string): string {
+    if (!TAGGABLE_ID.test(hubId) || !TAGGABLE_ID.test(serverId)) throw new Error('a Cycle ID that cannot be read back from a tag')
     return `cycle:${hubId}:${serverId}`
   },
 

@@ -31,7 +31,11 @@ export function deployedCloud (order: OrderResponse): { id: string, status: stri
 
 const MANUAL_SETUP_REASON = 'OpenMetal staff must finish this deployment by hand; it is slower, not failed'
 
-export function provisionStatus (input: { order: OrderResponse, cloud?: Cloud | undefined, stats?: CloudStats | undefined, now: number }): ProvisionStatus {
+/**
+ * `cloud` is the order's cloud as OpenMetal answers it: `null` when it answered that there
+ * is no such cloud (404), `undefined` when it was not asked.
+ */
+export function provisionStatus (input: { order: OrderResponse, cloud?: Cloud | null | undefined, stats?: CloudStats | undefined, now: number }): ProvisionStatus {
   const { order, cloud, stats, now } = input
   const deployed = deployedCloud(order)
   const notYet = { uuid: null, initial_ips: null, mac_addr: null }
@@ -42,6 +46,9 @@ export function provisionStatus (input: { order: OrderResponse, cloud?: Cloud | 
   if (cloud?.fields?.pending_delete === true || ['DELETED', 'PENDING-DELETE'].includes(stats?.cloud_state ?? '')) {
     throw new ServerGone(`cloud ${deployed.id} was deleted at OpenMetal`)
   }
+  // a cloud the order says has started deploying, and that OpenMetal no longer knows, was
+  // deleted (wiped); while still `pending` it may only not be visible yet
+  if (cloud === null && deployed.status !== 'pending') throw new ServerGone(`cloud ${deployed.id} no longer exists at OpenMetal`)
   const status = cloud?.fields?.provision_status ?? deployed.status
   if (status === 'manual_setup') {
     const since = Date.parse(order.updated_at)

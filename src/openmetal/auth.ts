@@ -4,6 +4,7 @@
  * at 80% of their life, with one shared exchange for concurrent callers.
  */
 import { createHash } from 'node:crypto'
+import { withinDeadline } from './transport.ts'
 import type { UpstreamTrace } from './transport.ts'
 
 export type Credentials =
@@ -56,8 +57,8 @@ export class TokenCache {
     this.observer = options.observer
   }
 
-  /** The Authorization header value for these credentials. */
-  async authorization (credentials: Credentials, trace?: UpstreamTrace[]): Promise<string> {
+  /** The Authorization header value for these credentials, within the caller's deadline (`signal`). */
+  async authorization (credentials: Credentials, trace?: UpstreamTrace[], signal?: AbortSignal): Promise<string> {
     if (credentials.kind === 'api-key') return `Bearer ${credentials.apiKey}`
     const key = credentialKey(credentials)
     const cached = this.entries.get(key)
@@ -66,13 +67,13 @@ export class TokenCache {
       return `Bearer ${cached.token}`
     }
     this.observer?.miss()
-    const entry = await this.refresh(key, credentials, trace)
+    const entry = await withinDeadline(this.refresh(key, credentials, trace), signal, 'exchangeToken')
     return `Bearer ${entry.token}`
   }
 
   /** Exchanges now, bypassing the cache (verify must prove the credentials today). */
-  async exchangeNow (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<void> {
-    await this.refresh(credentialKey(credentials), credentials, trace)
+  async exchangeNow (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[], signal?: AbortSignal): Promise<void> {
+    await withinDeadline(this.refresh(credentialKey(credentials), credentials, trace), signal, 'exchangeToken')
   }
 
   /** Forgets a token OpenMetal rejected, unless a newer one replaced it meanwhile. */

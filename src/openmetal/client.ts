@@ -10,7 +10,7 @@ import type { TSchema, Static } from 'typebox'
 import * as OM from '../generated/openmetal.ts'
 import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
-import { OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, openMetalPath } from './transport.ts'
+import { OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, openMetalPath, withinDeadline } from './transport.ts'
 import type { OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
 import { canonicalOrder } from '../mapping/order.ts'
@@ -26,7 +26,7 @@ export interface TenantContext extends CallContext {
 
 export interface OpenMetalClientOptions {
   readonly catalogTtlMs?: number
-  /** deadline of the lookup after a create whose answer was lost (the request's may be spent) */
+  /** longest look for what a create whose answer was lost may have made (the request deadline bounds it too) */
   readonly recoveryTimeoutMs?: number
   readonly tokenObserver?: TokenCacheObserver
   readonly now?: () => number
@@ -104,7 +104,7 @@ export class OpenMetalClient {
   /** true when OpenMetal accepts the credentials, false when it rejects them; throws when it cannot tell. */
   async verify (context: TenantContext): Promise<boolean> {
     try {
-      if (context.credentials.kind === 'oauth') await this.tokens.exchangeNow(context.credentials, context.trace)
+      if (context.credentials.kind === 'oauth') await this.tokens.exchangeNow(context.credentials, context.trace, context.signal)
       else await this.authed({ operation: 'listClouds', method: 'GET', path: openMetalPath('/v1/clouds', {}) }, context)
       return true
     } catch (error) {
@@ -254,7 +254,9 @@ export class OpenMetalClient {
       return await create()
     } catch (error) {
       if (!mayHaveActed(error)) throw error
-      const found = await find({ ...context, signal: AbortSignal.timeout(this.recoveryTimeoutMs) })
+      // the request's own deadline still bounds the look (Cycle's retry finds it by label otherwise)
+      const recovery = AbortSignal.timeout(this.recoveryTimeoutMs)
+      const found = await find({ ...context, signal: context.signal === undefined ? recovery : AbortSignal.any([context.signal, recovery]) })
       if (found === undefined) throw error
       return found
     }
@@ -263,13 +265,13 @@ export class OpenMetalClient {
   /** A bearer-authenticated call; a 401 drops the cached token and retries once with a fresh one. */
   private async authed (call: Omit<UpstreamCall, 'authorization' | 'signal' | 'trace'>, context: TenantContext): Promise<unknown> {
     const withContext = { ...call, signal: context.signal, trace: context.trace }
-    const authorization = await this.tokens.authorization(context.credentials, context.trace)
+    const authorization = await this.tokens.authorization(context.credentials, context.trace, context.signal)
     try {
       return (await this.transport.send({ ...withContext, authorization })).body
     } catch (error) {
       if (!isStatus(error, 401) || context.credentials.kind !== 'oauth') throw error
       this.tokens.invalidate(context.credentials, authorization)
-      const fresh = await this.tokens.authorization(context.credentials, context.trace)
+      const fresh = await this.tokens.authorization(context.credentials, context.trace, context.signal)
       return (await this.transport.send({ ...withContext, authorization: fresh })).body
     }
   }
@@ -284,7 +286,8 @@ export class OpenMetalClient {
   /** Identical concurrent GETs of one tenant share one upstream call. */
   private sharedGet (operation: string, path: string, context: TenantContext): Promise<unknown> {
     const key = `${credentialKey(context.credentials)} ${path}`
-    return this.lookups.get(key, 0, () => this.authed({ operation, method: 'GET', path }, context))
+    // a request that joins a lookup already running still answers within its own deadline
+    return withinDeadline(this.lookups.get(key, 0, () => this.authed({ operation, method: 'GET', path }, context)), context.signal, operation)
   }
 
   private async cachedPublic<S extends TSchema> (operation: string, path: string, schema: S, context: CallContext): Promise<Static<S>> {

@@ -88,6 +88,26 @@ export function mayHaveActed (error: unknown): boolean {
   return (error instanceof OpenMetalTransportError && error.ambiguous) || (error instanceof OpenMetalHttpError && error.status >= 500)
 }
 
+/**
+ * A shared upstream call (a token exchange, a lookup joined by several requests), awaited
+ * by one request under its own deadline: the request gives up when its deadline passes,
+ * while the shared call goes on for the others (and, for a token, for the cache).
+ */
+export async function withinDeadline<T> (shared: Promise<T>, signal: AbortSignal | undefined, operation: string): Promise<T> {
+  if (signal === undefined) return await shared
+  if (signal.aborted) throw new OpenMetalTransportError(operation, 'deadline', signal.reason)
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(new OpenMetalTransportError(operation, 'deadline', signal.reason)) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([shared, aborted])
+  } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+  }
+}
+
 export interface TransportOptions {
   readonly baseUrl: string
   readonly connections: number

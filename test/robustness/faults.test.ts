@@ -129,6 +129,27 @@ describe('rate limits, outages and slowness', () => {
     await stillServing()
   })
 
+  test('a hanging token exchange ends at the request deadline, not after all its attempts', async () => {
+    // attempts of 1 s, three of them, would take over 3 s; the request has 1.5 s
+    const tight = await startHarness({ env: { REQUEST_DEADLINE_MS: '1500', OPENMETAL_TIMEOUT_MS: '1000', OPENMETAL_MAX_ATTEMPTS: '3' } })
+    try {
+      tight.sim.faults.add({ method: 'GET', path: '/v1/oauth2/token', delayMs: 2500, times: Infinity })
+      const tenant = tenantA()
+      for (const call of [
+        () => tight.call('POST', '/v1/auth/verify', { auth: tenant, request: null }),
+        () => tight.call('GET', '/v1/infrastructure/server/provision-status', statusBody(tenant, cycleServer('large_v4', 'pod_1'), serverIdCodec.encode({ orderId: 'ORDnone1', pod: 'pod_1' }), null))
+      ]) {
+        const started = performance.now()
+        const answer = await call()
+        expect(answer.status).toBe(504)
+        expect(answer.body.error?.code).toBe('504.not-available')
+        expect(performance.now() - started).toBeLessThan(2_300)
+      }
+    } finally {
+      await tight.close()
+    }
+  })
+
   test('OpenMetal down during verify is 503, not valid:false', async () => {
     h.sim.faults.add({ method: 'GET', path: '/v1/oauth2/token', drop: 'before', times: Infinity })
     const answer = await h.call('POST', '/v1/auth/verify', { auth: { client_id: 'sim-client', secret: 'another-secret-to-skip-cache' }, request: null })

@@ -36,6 +36,36 @@ describe('provision', () => {
     expect(await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`)).toHaveLength(1)
   })
 
+  test('provisions overlapping before the order exists (Cycle timed out and retried while the first was buying) buy once', async () => {
+    const { tenant, server, provision } = await unprovisioned(h)
+    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
+    const before = creates()
+    h.sim.faults.add({ method: 'POST', path: '/v1/orders', delayMs: 300, times: 3 })
+    try {
+      const answers = await Promise.all([provision(), provision(), provision()])
+      expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200])
+      expect(new Set(answers.map((answer) => (answer.body.data as { server_id: string }).server_id)).size).toBe(1)
+      expect(creates() - before).toBe(1)
+      expect(await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`)).toHaveLength(1)
+    } finally {
+      h.sim.faults.clear()
+    }
+  })
+
+  test('a hub or Cycle server ID that a tag cannot carry is refused before anything is bought', async () => {
+    const { tenant, server } = await unprovisioned(h)
+    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
+    const before = creates()
+    for (const cycleServerId of ['', 'aa:bb', 'a b']) {
+      const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, { ...server, cycleServerId }))
+      expect(answer.status).toBe(422)
+      expect(answer.body.error).toMatchObject({ code: '422.invalid-argument', source: '/request/cycle/server_id' })
+    }
+    const badHub = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody({ ...tenant, cycle: { ...tenant.cycle, hub_id: 'hub:one' } }, server))
+    expect(badHub.body.error).toMatchObject({ code: '422.invalid-argument', source: '/auth/cycle/hub_id' })
+    expect(creates() - before).toBe(0)
+  })
+
   test('an unknown SKU or pod is refused before any lookup, even for a known server', async () => {
     const { tenant, server, provision } = await unprovisioned(h)
     await provision()
@@ -144,6 +174,19 @@ describe('provision-status', () => {
     expect(answer.status).toBe(404)
     expect(answer.body.error?.detail).toMatch(/deleted/)
   })
+
+  test('a cloud wiped at OpenMetal (its GET answers 404) ends the poll too', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    h.sim.faults.add({ method: 'GET', path: `/v1/clouds/${String(extra.cloud_id)}`, status: 404, body: { error: 'not found' }, times: Infinity })
+    try {
+      const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
+      expect(answer.status).toBe(404)
+      expect(answer.body.error).toMatchObject({ code: '404.infrastructure.server', detail: expect.stringMatching(/no longer exists/) })
+    } finally {
+      h.sim.faults.clear()
+    }
+  })
 })
 
 async function provisionedQuick (tenant: ReturnType<typeof tenantA>): Promise<{ server: ReturnType<typeof cycleServer>, serverId: string, orderId: string }> {
@@ -186,5 +229,22 @@ describe('restart and decommission', () => {
     expect(((await h.openMetal('GET', `/v1/clouds/${String(extra.cloud_id)}`)).body as { fields: { pending_delete: boolean } }).fields.pending_delete).toBe(true)
     const again = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId, extra))
     expect(again.body.data).toBe(true)
+  })
+})
+
+describe('provision in a pod the server_id cannot carry', () => {
+  test('is refused before anything is bought, not after (a 500 on every retry while the server bills)', async () => {
+    const fresh = await startHarness({ env: { CATALOG_TTL_MS: '0' } })
+    try {
+      const { modelId } = await stockedModel(fresh)
+      const pods = ((await fresh.openMetal('GET', '/v2/inventory/locations')).body as { locations: Record<string, unknown> }).locations
+      fresh.sim.faults.add({ method: 'GET', path: '/v2/inventory/locations', status: 200, body: { locations: { ...pods, 'ams-2b': pods.pod_1 } }, times: Infinity })
+      const answer = await fresh.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenantA(), cycleServer(modelId, 'ams-2b')))
+      expect(answer.status).toBe(422)
+      expect(answer.body.error).toMatchObject({ code: '422.not-compatible', source: '/request/location_id' })
+      expect(fresh.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders')).toHaveLength(0)
+    } finally {
+      await fresh.close()
+    }
   })
 })

@@ -819,6 +819,15 @@ describe('src/mapping/provision-status.ts', () => {
     test('ServerGone names the cloud', () => {
       expect(() => complete([NODE], { pending_delete: true })).toThrow(/CLD9/)
     })
+
+    test('a cloud OpenMetal no longer knows (404) after it started deploying is gone; while pending it may not be visible yet', () => {
+      for (const state of ['in_progress', 'awaiting_setup', 'manual_setup', 'complete']) {
+        expect(() => provisionStatus({ order: order([{ id: 'CLD9', provision_status: state }]), cloud: null, now: NOW })).toThrow(/CLD9 no longer exists/)
+      }
+      expect(provisionStatus({ order: order([{ id: 'CLD9', provision_status: 'pending' }]), cloud: null, now: NOW })).toMatchObject({ provisioned: false, state: 'pending' })
+      // not asked is not missing
+      expect(provisionStatus({ order: order([{ id: 'CLD9', provision_status: 'in_progress' }]), now: NOW })).toMatchObject({ provisioned: false, state: 'in_progress' })
+    })
   })
 
   describe('invariants over arbitrary answers', () => {

@@ -6,16 +6,19 @@ import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
 import { podsOf } from '../../mapping/catalog.ts'
 import { provisioningSettings } from '../../mapping/hub-config.ts'
-import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
+import { POD, TAGGABLE_ID, cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
 import { provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
 import { credentialKey } from '../../openmetal/auth.ts'
 import { SharedLookup } from '../../openmetal/shared-lookup.ts'
 import { Errors } from '../../errors.ts'
 
-function requireHub (call: IalCall): string {
+/** The hub and Cycle server a new order is tagged with; both must read back from the tag. */
+function taggableIds (call: IalCall, cycleServerId: string): { hubId: string, cycleServerId: string } {
   if (call.hubId === undefined || call.hubId === '') throw Errors.missingArgument({ detail: 'auth.cycle.hub_id is required to tell whose server this is', source: '/auth/cycle/hub_id' })
-  return call.hubId
+  if (!TAGGABLE_ID.test(call.hubId)) throw Errors.invalidArgument({ detail: 'auth.cycle.hub_id must be a Cycle ID (letters, digits, - and _)', source: '/auth/cycle/hub_id' })
+  if (!TAGGABLE_ID.test(cycleServerId)) throw Errors.invalidArgument({ detail: 'request.cycle.server_id must be a Cycle ID (letters, digits, - and _)', source: '/request/cycle/server_id' })
+  return { hubId: call.hubId, cycleServerId }
 }
 
 export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, config, now }) => {
@@ -28,6 +31,8 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     const pod = pods.find((known) => known.id === podId)
     if (pod === undefined) throw Errors.locationNotFound({ detail: `OpenMetal has no location "${podId.slice(0, 64)}"`, source: '/request/location_id' })
     if (!pod.released) throw Errors.notCompatible({ detail: `${pod.id} is a pre-release OpenMetal location`, source: '/request/location_id' })
+    // the pod travels in the server_id: one it cannot carry must stop us before buying, not after
+    if (!POD.test(pod.id)) throw Errors.notCompatible({ detail: `this adapter cannot provision in the OpenMetal location "${pod.id.slice(0, 64)}" (pods are named pod_<number>)`, source: '/request/location_id' })
     return pod.id
   }
 
@@ -35,12 +40,12 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
   app.post('/v1/infrastructure/server/provision', { schema: provisionSchema }, async (request) => {
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
-    const hubId = requireHub(call)
+    const { hubId, cycleServerId } = taggableIds(call, body.cycle.server_id)
     const pod = await orderablePod(body.model_id, body.location_id, call)
     const settings = provisioningSettings(call.hubConfig, config)
     if ('missing' in settings) throw Errors.missingArgument({ detail: settings.missing, source: '/auth/config' })
 
-    const tag = cycleTag.forServer(hubId, body.cycle.server_id)
+    const tag = cycleTag.forServer(hubId, cycleServerId)
     const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
     // overlapping provisions of one server in this replica share one purchase
     const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, () => client.orderOnce(orderRequestFor(plan), call))
@@ -75,7 +80,9 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
         const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra, withCloud: true })
         let status
         try {
-          status = provisionStatus({ order: server.order, cloud: server.cloud, stats: server.stats, now: now() })
+          // the cloud was asked for whenever its ID is known, so missing means OpenMetal has none
+          const cloud = server.cloudId !== undefined && server.cloud === undefined ? null : server.cloud
+          status = provisionStatus({ order: server.order, cloud, stats: server.stats, now: now() })
         } catch (error) {
           if (error instanceof ServerGone) throw Errors.serverNotFound({ detail: error.message, source: '/request/server_id' })
           throw error
