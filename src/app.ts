@@ -14,7 +14,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { Config } from './config.ts'
 import { toAdapterError, Errors } from './errors.ts'
 import { OpenMetalClient, type OpenMetalClientOptions } from './openmetal/client.ts'
-import { OpenMetalTransport } from './openmetal/transport.ts'
+import { OpenMetalHttpError, OpenMetalTransport } from './openmetal/transport.ts'
 import { SharedLookup } from './openmetal/shared-lookup.ts'
 import { ServerDirectory } from './ial/servers.ts'
 import type { IalDeps } from './ial/deps.ts'
@@ -148,6 +148,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.setErrorHandler(async (error, request, reply) => {
     const failure = toAdapterError(error)
     if (failure.status >= 500) request.log.error({ code: failure.code, failure: failure.cause instanceof Error ? failure.cause.message : failure.message }, failure.title)
+    // OpenMetal refusing a call is the operator's business too (a bad configuration ID, a missing permission)
+    else if (failure.cause instanceof OpenMetalHttpError) request.log.warn({ code: failure.code, operation: failure.cause.operation, upstreamStatus: failure.cause.status, upstreamRequestId: failure.cause.upstreamRequestId }, failure.title)
     if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter))
     return reply.code(failure.status).send({ error: failure.toBody(), data: null })
   })

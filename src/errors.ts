@@ -92,7 +92,8 @@ function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
     case 400: return Errors.invalidInput({ ...options, detail: `${detail}: OpenMetal rejected the request` })
     case 401: return Errors.authInvalid(options)
     case 403: return Errors.permissions({ ...options, detail: `${detail}: the credentials lack permission for this action` })
-    case 404: return Errors.serverNotFound(options)
+    // an availability that is not there names a location; everything else looked up by ID is the server's
+    case 404: return error.operation === 'getAvailability' ? Errors.locationNotFound(options) : Errors.serverNotFound(options)
     case 409: return error.operation === 'setPowerState'
       ? Errors.conflict({ ...options, detail: 'OpenMetal has locked the node for another power action; retry in a few minutes', retryAfter: 120 })
       : Errors.conflict({ ...options, retryAfter: 60 })

@@ -307,7 +307,8 @@ function errorSummary (method: string, path: string, answer: Answer): string {
   const error = isObject(answer.body) && isObject(answer.body.error) ? answer.body.error : undefined
   const code = typeof error?.code === 'string' ? ` ${error.code}` : ''
   const detail = typeof error?.detail === 'string' ? error.detail : typeof error?.title === 'string' ? error.title : answer.json ? '' : show(answer.body)
-  return `${method} ${path} answered HTTP ${answer.status}${code}${detail === '' ? '' : `: ${detail}`}`
+  const source = typeof error?.source === 'string' ? ` (at ${error.source})` : ''
+  return `${method} ${path} answered HTTP ${answer.status}${code}${detail === '' ? '' : `: ${detail}`}${source}`
 }
 
 /** A call that must succeed; its `data` checked against the contract. */

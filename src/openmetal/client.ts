@@ -14,6 +14,7 @@ import { OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, openMetalPat
 import type { OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
 import { canonicalOrder } from '../mapping/order.ts'
+import { cycleTag } from '../mapping/identifiers.ts'
 
 export interface CallContext {
   readonly signal?: AbortSignal | undefined
@@ -36,14 +37,23 @@ export type PowerState = 'power on' | 'power off' | 'rebooting'
 
 const validators = new WeakMap<TSchema, Validator>()
 
-function parse<S extends TSchema> (schema: S, body: unknown, operation: string): Static<S> {
+function validatorOf (schema: TSchema): Validator {
   let validator = validators.get(schema)
   if (validator === undefined) {
     validator = Compile(schema) as unknown as Validator
     validators.set(schema, validator)
   }
-  if (!validator.Check(body)) throw new OpenMetalTransportError(operation, 'malformed')
+  return validator
+}
+
+function parse<S extends TSchema> (schema: S, body: unknown, operation: string): Static<S> {
+  if (!validatorOf(schema).Check(body)) throw new OpenMetalTransportError(operation, 'malformed')
   return body as Static<S>
+}
+
+function labelOf (item: unknown): string | undefined {
+  const label = typeof item === 'object' && item !== null ? (item as { label?: unknown }).label : undefined
+  return typeof label === 'string' ? label : undefined
 }
 
 
@@ -115,9 +125,14 @@ export class OpenMetalClient {
 
   // Orders ---------------------------------------------------------------------------------
 
-  /** Items are OrderCollection: the order and its relation, without the `access` of GetOrder. */
+  /**
+   * Items are OrderCollection: the order and its relation, without the `access` of GetOrder.
+   * The organisation's other orders (bought in the portal, of kinds the spec does not know)
+   * are not this adapter's business: one that does not match the schema is skipped, unless
+   * it carries a Cycle tag, which must be read exactly.
+   */
   listOrders (context: TenantContext): Promise<OM.OrderResponse[]> {
-    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context)
+    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context, (item) => cycleTag.parse(labelOf(item)) !== undefined)
   }
 
   getOrder (orderId: string, context: TenantContext): Promise<OM.GetOrder | undefined> {
@@ -276,11 +291,15 @@ export class OpenMetalClient {
     }
   }
 
-  /** A collection answer: an array whose every item must match the schema. */
-  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext): Promise<Array<Static<S>>> {
+  /**
+   * A collection answer: an array whose items must match the schema. With `mustMatch`, an
+   * item that does not match is skipped unless `mustMatch` says it is one the adapter needs.
+   */
+  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext, mustMatch?: (item: unknown) => boolean): Promise<Array<Static<S>>> {
     const body = await this.sharedGet(operation, path, context)
     if (!Array.isArray(body)) throw new OpenMetalTransportError(operation, 'malformed')
-    return body.map((item) => parse(schema, item, operation))
+    if (mustMatch === undefined) return body.map((item) => parse(schema, item, operation))
+    return body.flatMap((item) => validatorOf(schema).Check(item) ? [item as Static<S>] : mustMatch(item) ? [parse(schema, item, operation)] : [])
   }
 
   /** Identical concurrent GETs of one tenant share one upstream call. */

@@ -26,6 +26,8 @@ export type Defect =
   | 'never-provisioned'
   /** provision-status: the first call answers 503 */
   | 'transient-503'
+  /** provision: Cycle IDs validated as UUIDs (the IAL spec's `format: uuid`), so Cycle's 24-hex object IDs are refused */
+  | 'uuid-only-ids'
 
 export interface Recorded {
   readonly method: string
@@ -51,9 +53,11 @@ function send (response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 }
 
-function fail (response: ServerResponse, status: number, slug: string, title: string, detail?: string): void {
-  send(response, status, { error: { status, code: `${status}.${slug}`, title, ...(detail === undefined ? {} : { detail }) }, data: null })
+function fail (response: ServerResponse, status: number, slug: string, title: string, detail?: string, source?: string): void {
+  send(response, status, { error: { status, code: `${status}.${slug}`, title, ...(detail === undefined ? {} : { detail }), ...(source === undefined ? {} : { source }) }, data: null })
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 function location (pod: string, city: string, code: string) {
   return {
@@ -164,6 +168,11 @@ export async function startFakeAdapter (options: { defects?: Defect[], pollsUnti
         send(response, 200, { data: { configured: true, version: String(request.version ?? ''), configuration_latest: {} } })
         return
       case 'POST /v1/infrastructure/server/provision': {
+        const cycleServerId = (request.cycle as { server_id?: unknown } | undefined)?.server_id
+        if (defects.has('uuid-only-ids') && !(typeof cycleServerId === 'string' && UUID.test(cycleServerId))) {
+          fail(response, 422, 'invalid-input', 'Invalid input', 'must match format "uuid"', '/request/cycle/server_id')
+          return
+        }
         if (request.model_id !== 'medium_v4' || (request.location_id !== 'pod_1' && request.location_id !== 'pod_2')) {
           fail(response, 422, 'not-compatible', 'No stock of that model there')
           return

@@ -151,7 +151,8 @@ describe('against a defective adapter', () => {
     ['bare-payload', 'locations', 'is not wrapped in Cycle\'s {"data": ...} envelope'],
     ['status-ignores-get-body', 'status', 'the adapter ignores the JSON body of a GET'],
     ['accepts-any-credentials', 'verify', 'deliberately wrong credentials were answered {"valid": true}'],
-    ['bad-error-envelope', 'verify', 'error.code "400.unauthorized" does not start with the HTTP status 401']
+    ['bad-error-envelope', 'verify', 'error.code "400.unauthorized" does not start with the HTTP status 401'],
+    ['uuid-only-ids', 'provision', 'answered HTTP 422 422.invalid-input: must match format "uuid" (at /request/cycle/server_id)']
   ])('%s fails %s, naming it', async (defect, step, message) => {
     const { url } = await adapter([defect])
     const report = await runLifecycle(options(url))

@@ -14,9 +14,9 @@ import { PassThrough } from 'node:stream'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
-import { listBody, serverActionBody, statusBody, verifyBody } from '../../src/conformance/cycle-requests.ts'
+import { cycleServer, listBody, provisionBody, serverActionBody, statusBody, verifyBody } from '../../src/conformance/cycle-requests.ts'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { provisioned } from '../helpers/lifecycle.ts'
+import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
 import { freePort, root, runNode, startServerProcess } from './support.ts'
 
 const IAL_PATHS = [
@@ -164,6 +164,16 @@ describe('logs', () => {
       hub: tenant.cycle.hub_id,
       upstream: [expect.objectContaining({ operation: 'exchangeToken', status: 200 })]
     })
+  })
+
+  test('OpenMetal refusing a call is logged for the operator: operation, its status and request ID, never its body', async () => {
+    const { modelId, locationId } = await stockedModel(h)
+    h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 400, body: { error: 'deployment configuration cfg-secret-body not found' }, times: 1 })
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenantA(), cycleServer(modelId, locationId)), { 'x-request-id': 'refused-1' })
+    expect(answer.body.error?.code).toBe('422.invalid-input')
+    const mine = (await logLines()).filter((line) => line.reqId === 'refused-1')
+    expect(mine.find((line) => line.level === 40)).toMatchObject({ code: '422.invalid-input', operation: 'createOrder', upstreamStatus: 400 })
+    expect(JSON.stringify(mine)).not.toContain('cfg-secret-body')
   })
 
   test('without an X-Request-Id, or with one that could forge a log line, the request gets a fresh UUID', async () => {

@@ -82,6 +82,27 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
     }
   })
 
+  test('an order of the organisation in a shape the spec does not know does not block provisioning; a tagged one is never guessed at', async () => {
+    const { tenant, server, provision } = await unprovisioned(h)
+    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
+    const portalOrder = { id: 'PORTAL1', label: 'bought in the portal', type: 'orders', is_active: true, fields: { items: [{ type: 'colocation' }] } }
+    h.sim.faults.add({ method: 'GET', path: '/v1/orders', status: 200, body: [portalOrder], times: 2 })
+    const before = creates()
+    const bought = await provision()
+    expect(bought.status).toBe(200)
+    expect(creates() - before).toBe(1)
+
+    const other = await unprovisioned(h)
+    const tagged = { ...portalOrder, id: 'PORTAL2', label: `cycle:${other.tenant.cycle.hub_id}:${other.server.cycleServerId}` }
+    h.sim.faults.add({ method: 'GET', path: '/v1/orders', status: 200, body: [tagged], times: Infinity })
+    const refused = await other.provision()
+    expect(refused.status).toBe(502)
+    expect(refused.body.error?.code).toBe('502.upstream-malformed')
+    expect(creates() - before).toBe(1)
+    h.sim.faults.clear()
+    expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
+  })
+
   test('a 502 from POST /v1/orders is never blindly repeated', async () => {
     const { tenant, server, provision } = await unprovisioned(h)
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 502, times: Infinity })

@@ -230,6 +230,24 @@ describe('restart and decommission', () => {
     const again = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId, extra))
     expect(again.body.data).toBe(true)
   })
+  test('decommission before the cloud exists: not yet (retry) while the order is active, done once it is not', async () => {
+    const tenant = tenantA()
+    const { server, serverId, orderId } = await provisionedQuick(tenant)
+    const order = (await h.openMetal('GET', `/v1/orders/${orderId}`)).body as Record<string, unknown> & { fields: Record<string, unknown> }
+    const withoutCloud = (active: boolean) => ({ ...order, is_active: active, fields: { ...order.fields, clouds_deployed: [] } })
+    try {
+      h.sim.faults.add({ method: 'GET', path: `/v1/orders/${orderId}`, status: 200, body: withoutCloud(true), times: Infinity })
+      const pending = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId))
+      expect(pending.status).toBe(503)
+      expect(pending.headers['retry-after']).toBeDefined()
+      h.sim.faults.clear()
+      h.sim.faults.add({ method: 'GET', path: `/v1/orders/${orderId}`, status: 200, body: withoutCloud(false), times: Infinity })
+      const done = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId))
+      expect(done).toMatchObject({ status: 200, body: { data: true } })
+    } finally {
+      h.sim.faults.clear()
+    }
+  })
 })
 
 describe('provision in a pod the server_id cannot carry', () => {

@@ -543,6 +543,13 @@ describe('src/errors.ts', () => {
       expectWellFormed(error)
     })
 
+    test('a 404 names what was not there: a pod\'s availability is a location, anything looked up by ID the server', () => {
+      expect(toAdapterError(new OpenMetalHttpError('getAvailability', 404, undefined, undefined)).code).toBe('404.infrastructure.location')
+      for (const operation of ['getOrder', 'setPowerState', 'createIpAddress']) {
+        expect(toAdapterError(new OpenMetalHttpError(operation, 404, undefined, undefined)).code).toBe('404.infrastructure.server')
+      }
+    })
+
     test('429 passes on OpenMetal\'s Retry-After, and has one without it', () => {
       expect(toAdapterError(new OpenMetalHttpError('listOrders', 429, 42, undefined)).retryAfter).toBe(42)
       expect(toAdapterError(new OpenMetalHttpError('listOrders', 429, undefined, undefined)).retryAfter).toEqual(expect.any(Number))

@@ -98,6 +98,8 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     const call = ialCall(request, auth)
     const server = await servers.ownedOrGone(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra })
     if (server === undefined) return { data: true }
+    // an order that is no longer active and never deployed a cloud will not bill: done
+    if (server.cloudId === undefined && !server.order.is_active) return { data: true }
     if (server.cloudId === undefined) {
       throw Errors.notReady({ detail: 'OpenMetal has not deployed this order\'s cloud yet, so there is nothing to delete; decommission again in a few minutes', retryAfter: 60 })
     }
