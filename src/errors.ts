@@ -85,15 +85,23 @@ export function toAdapterError (error: unknown): AdapterError {
   return fromFastify(error) ?? Errors.unknown({ cause: error })
 }
 
+/** Calls that carry no credentials and name nothing of Cycle's: a refusal there is OpenMetal's trouble. */
+const PUBLIC_OPERATIONS = new Set(['getLocations', 'getProducts', 'getAvailability', 'probe'])
+/** Calls that name no single server: a 404 there does not mean the server is gone. */
+const NOT_ABOUT_ONE_SERVER = new Set(['listOrders', 'listClouds', 'listPrefixes', 'createIpAddress'])
+
 function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
   const detail = `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamRequestId === undefined ? '' : ` (request ${error.upstreamRequestId})`}`
   const options = { detail, cause: error }
+  // neither the caller's credentials nor its request can be at fault for these: retry later
+  if (error.status < 500 && error.status !== 429 && (PUBLIC_OPERATIONS.has(error.operation) || (error.status === 404 && NOT_ABOUT_ONE_SERVER.has(error.operation)))) {
+    return Errors.notReady({ ...options, retryAfter: 30 })
+  }
   switch (error.status) {
     case 400: return Errors.invalidInput({ ...options, detail: `${detail}: OpenMetal rejected the request` })
     case 401: return Errors.authInvalid(options)
     case 403: return Errors.permissions({ ...options, detail: `${detail}: the credentials lack permission for this action` })
-    // an availability that is not there names a location; everything else looked up by ID is the server's
-    case 404: return error.operation === 'getAvailability' ? Errors.locationNotFound(options) : Errors.serverNotFound(options)
+    case 404: return Errors.serverNotFound(options)
     case 409: return error.operation === 'setPowerState'
       ? Errors.conflict({ ...options, detail: 'OpenMetal has locked the node for another power action; retry in a few minutes', retryAfter: 120 })
       : Errors.conflict({ ...options, retryAfter: 60 })

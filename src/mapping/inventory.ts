@@ -6,7 +6,6 @@
 import type { Cloud, OrderResponse, IpAddress } from '../generated/openmetal.ts'
 import { cycleTag } from './identifiers.ts'
 import { deployedCloud } from './provision-status.ts'
-import { canonicalOrder } from './order.ts'
 
 export type Finding = 'manual-setup' | 'stuck' | 'cloud-pending-delete' | 'orphaned-cloud' | 'orphaned-ip' | 'duplicate-order'
 
@@ -60,8 +59,9 @@ export function inventoryReport (input: {
     else if (order.is_active && state !== 'complete' && state !== 'pending-delete' && ageHours > STUCK_AFTER_HOURS) findings.push('stuck')
     if (state === 'pending-delete') findings.push('cloud-pending-delete')
     if (!order.is_active && cloud !== undefined && cloud.fields?.pending_delete !== true) findings.push('orphaned-cloud')
-    // a second active order for one Cycle server (two replicas bought at once): Cycle knows only the oldest
-    if (order.is_active && canonicalOrder(input.orders, order.label)?.id !== order.id) findings.push('duplicate-order')
+    // several active orders for one Cycle server (two replicas bought at the same instant): Cycle
+    // holds the server_id of one of them (normally the oldest); every one is flagged for a look
+    if (order.is_active && input.orders.some((other) => other.id !== order.id && other.is_active && other.label === order.label)) findings.push('duplicate-order')
     if (order.is_active && state !== 'pending-delete') liveServers.add(`${tag.hubId}:${tag.serverId}`)
     servers.push({ orderId: order.id, hubId: tag.hubId, cycleServerId: tag.serverId, state, cloudId: deployed?.id, ageHours: Math.round(ageHours * 10) / 10, findings })
   }

@@ -131,8 +131,8 @@ export class OpenMetalClient {
    * are not this adapter's business: one that does not match the schema is skipped, unless
    * it carries a Cycle tag, which must be read exactly.
    */
-  listOrders (context: TenantContext): Promise<OM.OrderResponse[]> {
-    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context, (item) => cycleTag.parse(labelOf(item)) !== undefined)
+  listOrders (context: TenantContext, options: { fresh?: boolean } = {}): Promise<OM.OrderResponse[]> {
+    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context, { ...options, mustMatch: (item) => cycleTag.parse(labelOf(item)) !== undefined })
   }
 
   getOrder (orderId: string, context: TenantContext): Promise<OM.GetOrder | undefined> {
@@ -141,8 +141,8 @@ export class OpenMetalClient {
   }
 
   /** The active order carrying this label, if any (the oldest, when there are several: see `canonicalOrder`). */
-  async orderLabelled (label: string, context: TenantContext): Promise<OM.OrderResponse | undefined> {
-    return canonicalOrder(await this.listOrders(context), label)
+  async orderLabelled (label: string, context: TenantContext, options: { fresh?: boolean } = {}): Promise<OM.OrderResponse | undefined> {
+    return canonicalOrder(await this.listOrders(context, options), label)
   }
 
   /**
@@ -152,14 +152,15 @@ export class OpenMetalClient {
    * more so that two replicas that bought at the same instant both answer with the same one.
    */
   async orderOnce (order: OM.OrderRequest, context: TenantContext): Promise<OM.OrderResponse> {
-    const existing = await this.orderLabelled(order.label, context)
+    // fresh reads: a list that was already running before may not show the latest order
+    const existing = await this.orderLabelled(order.label, context, { fresh: true })
     if (existing !== undefined) return existing
     const created = await this.createOrFind(async () => {
       const body = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
       return parse(OM.GetOrder, body, 'createOrder')
-    }, (recovery) => this.orderLabelled(order.label, recovery), context)
+    }, (recovery) => this.orderLabelled(order.label, recovery, { fresh: true }), context)
     try {
-      return (await this.orderLabelled(order.label, context)) ?? created
+      return (await this.orderLabelled(order.label, context, { fresh: true })) ?? created
     } catch {
       // the order is bought; a failed second look only means no other replica's order is known
       return created
@@ -294,9 +295,11 @@ export class OpenMetalClient {
   /**
    * A collection answer: an array whose items must match the schema. With `mustMatch`, an
    * item that does not match is skipped unless `mustMatch` says it is one the adapter needs.
+   * `fresh` asks OpenMetal anew instead of joining an identical list already on its way.
    */
-  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext, mustMatch?: (item: unknown) => boolean): Promise<Array<Static<S>>> {
-    const body = await this.sharedGet(operation, path, context)
+  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext, options: { fresh?: boolean, mustMatch?: (item: unknown) => boolean } = {}): Promise<Array<Static<S>>> {
+    const { mustMatch } = options
+    const body = options.fresh === true ? await this.authed({ operation, method: 'GET', path }, context) : await this.sharedGet(operation, path, context)
     if (!Array.isArray(body)) throw new OpenMetalTransportError(operation, 'malformed')
     if (mustMatch === undefined) return body.map((item) => parse(schema, item, operation))
     return body.flatMap((item) => validatorOf(schema).Check(item) ? [item as Static<S>] : mustMatch(item) ? [parse(schema, item, operation)] : [])

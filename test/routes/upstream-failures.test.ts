@@ -77,6 +77,14 @@ describe('server-models when the catalog fails', () => {
     expect(modelsOf(recovered).some((model) => model.provider.locations.includes('pod_1'))).toBe(true)
   })
 
+  test('the public catalog refused (400, 401, 403, 404) is OpenMetal\'s trouble: 503.not-ready, never bad credentials, a bad request or a missing server', async () => {
+    for (const [path, status] of [['/v1/products', 401], ['/v1/products', 403], ['/v2/inventory/locations', 404], ['/v2/inventory/pod_1/availability', 404], ['/v1/products', 400]] as const) {
+      fault({ method: 'GET', path, status })
+      expectError(await serverModels(), 503, '503.not-ready')
+      h.sim.faults.clear()
+    }
+  })
+
   test('every pod\'s availability answering 504 is 504.not-available', async () => {
     fault({ method: 'GET', path: '/v2/inventory/*/availability', status: 504 })
     expectError(await serverModels(), 504, '504.not-available')
@@ -91,6 +99,14 @@ describe('configure when the location list fails', () => {
     expectError(await configure(), 503, '503.not-ready')
     h.sim.faults.clear()
     expect(await configure()).toMatchObject({ status: 200, body: { data: { configured: true } } })
+  })
+
+  test('the location list answering 404 or 401 is 503.not-ready, not a missing server or bad credentials', async () => {
+    for (const status of [404, 401]) {
+      fault({ method: 'GET', path: '/v2/inventory/locations', status })
+      expectError(await configure(), 503, '503.not-ready')
+      h.sim.faults.clear()
+    }
   })
 
   test('a single 503 is retried and the pod is configured', async () => {
@@ -176,6 +192,14 @@ describe('IP allocate and release when OpenMetal fails', () => {
     expect(sent(from, 'POST', CREATE_IP)).toBe(0)
     h.sim.faults.clear()
     expect(await hubAddresses()).toEqual(before)
+  })
+
+  test('GET /v1/prefixes or the create answering 404 is 503.not-ready: the server is not gone', async () => {
+    for (const rule of [{ method: 'GET', path: '/v1/prefixes', status: 404 }, { method: 'POST', path: '/v1/deployment/network/prefixes/*/ip', status: 404 }]) {
+      fault(rule)
+      expectError(await allocate(), 503, '503.not-ready')
+      h.sim.faults.clear()
+    }
   })
 
   test('a single 503 from GET /v1/prefixes is retried and one address is handed out', async () => {

@@ -46,14 +46,14 @@ test('can be narrowed to one hub', () => {
   expect(other.servers).toEqual([])
 })
 
-test('two active orders for one Cycle server: the oldest is the server, the other is flagged as a duplicate', () => {
+test('two active orders for one Cycle server: both are flagged (which one Cycle holds is the operator\'s look), an inactive one is not', () => {
   const report = inventoryReport({
     now: NOW,
     orders: [order('9', 's7', 'complete', { hoursAgo: 1 }), order('8', 's7', 'complete', { hoursAgo: 2 }), order('7', 's7', 'complete', { hoursAgo: 3, active: false })],
     clouds: [cloud('C9', 'complete'), cloud('C8', 'complete')],
     addresses: []
   })
-  expect(report.servers.map((row) => [row.orderId, row.findings])).toEqual([['9', ['duplicate-order']], ['8', []], ['7', []]])
+  expect(report.servers.map((row) => [row.orderId, row.findings])).toEqual([['9', ['duplicate-order']], ['8', ['duplicate-order']], ['7', []]])
 })
 
 describe('canonicalOrder', () => {

@@ -543,9 +543,14 @@ describe('src/errors.ts', () => {
       expectWellFormed(error)
     })
 
-    test('a 404 names what was not there: a pod\'s availability is a location, anything looked up by ID the server', () => {
-      expect(toAdapterError(new OpenMetalHttpError('getAvailability', 404, undefined, undefined)).code).toBe('404.infrastructure.location')
-      for (const operation of ['getOrder', 'setPowerState', 'createIpAddress']) {
+    test('a refusal of a public catalog call, or a 404 of a call about no single server, is OpenMetal\'s trouble: 503, retry later', () => {
+      for (const [operation, status] of [['getProducts', 401], ['getLocations', 403], ['getAvailability', 404], ['getProducts', 400], ['listPrefixes', 404], ['createIpAddress', 404]] as const) {
+        const error = toAdapterError(new OpenMetalHttpError(operation, status, undefined, undefined))
+        expect([operation, status, error.code, error.retryAfter]).toEqual([operation, status, '503.not-ready', 30])
+      }
+      // a 429 stays a 429; a 404 of one server's order or node is that server gone
+      expect(toAdapterError(new OpenMetalHttpError('getProducts', 429, 7, undefined)).code).toBe('429.rate-limiting')
+      for (const operation of ['getOrder', 'setPowerState']) {
         expect(toAdapterError(new OpenMetalHttpError(operation, 404, undefined, undefined)).code).toBe('404.infrastructure.server')
       }
     })
