@@ -40,7 +40,7 @@ export async function collectInventory (apiUrl: string, credentials: Credentials
 export function renderInventory (report: InventoryReport): string {
   const lines = ['SERVERS', 'order        hub                       cycle server              state           cloud        age(h)  findings']
   for (const row of report.servers) {
-    lines.push([row.orderId.padEnd(12), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.state.padEnd(15), (row.cloudId ?? '-').padEnd(12), String(row.ageHours).padStart(6), row.findings.join(',') || '-'].join(' '))
+    lines.push([(row.orderId === '' ? '(no order)' : row.orderId).padEnd(12), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.state.padEnd(15), (row.cloudId ?? '-').padEnd(12), String(row.ageHours).padStart(6), row.findings.join(',') || '-'].join(' '))
   }
   lines.push('', 'IP ADDRESSES', 'prefix       ip               hub                       cycle server              findings')
   for (const row of report.ips) {

@@ -10,6 +10,7 @@ import { deployedCloud } from './provision-status.ts'
 export type Finding = 'manual-setup' | 'stuck' | 'cloud-pending-delete' | 'orphaned-cloud' | 'orphaned-ip' | 'duplicate-order'
 
 export interface ServerRow {
+  /** '' for a tagged cloud that no order deploys */
   readonly orderId: string
   readonly hubId: string
   readonly cycleServerId: string
@@ -64,6 +65,16 @@ export function inventoryReport (input: {
     if (order.is_active && input.orders.some((other) => other.id !== order.id && other.is_active && other.label === order.label)) findings.push('duplicate-order')
     if (order.is_active && state !== 'pending-delete') liveServers.add(`${tag.hubId}:${tag.serverId}`)
     servers.push({ orderId: order.id, hubId: tag.hubId, cycleServerId: tag.serverId, state, cloudId: deployed?.id, ageHours: Math.round(ageHours * 10) / 10, findings })
+  }
+  // a tagged cloud that no order of ours deploys (its order gone from the list): still billing
+  const deployedIds = new Set(input.orders.flatMap((order) => order.fields.clouds_deployed?.map((entry) => entry.id) ?? []))
+  for (const cloud of input.clouds) {
+    const tag = cycleTag.parse(cloud.label)
+    if (tag === undefined || cloud.id === undefined || deployedIds.has(cloud.id) || (input.hubId !== undefined && tag.hubId !== input.hubId)) continue
+    const pendingDelete = cloud.fields?.pending_delete === true
+    const created = Date.parse(cloud.created_at ?? '')
+    const ageHours = Number.isNaN(created) ? 0 : Math.max(0, (input.now - created) / 3_600_000)
+    servers.push({ orderId: '', hubId: tag.hubId, cycleServerId: tag.serverId, state: pendingDelete ? 'pending-delete' : cloud.fields?.provision_status ?? 'unknown', cloudId: cloud.id, ageHours: Math.round(ageHours * 10) / 10, findings: pendingDelete ? ['cloud-pending-delete'] : ['orphaned-cloud'] })
   }
   const ips: IpRow[] = []
   for (const { prefixId, address } of input.addresses) {

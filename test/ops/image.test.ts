@@ -6,7 +6,7 @@
  * exactly the files it copies, and the runtime stage's CMD and HEALTHCHECK against the result.
  */
 import { execFile, spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, posix } from 'node:path'
 import { promisify } from 'node:util'
@@ -196,6 +196,15 @@ describe('the runtime image contents', () => {
       expect(server.output()).toContain('"msg":"closing"')
       // a stopped container is unhealthy
       expect(await runImageCommand(healthcheck(), { PORT: String(server.port) })).toBe(1)
+
+      // the package's commands (ial-check, ial-inventory) are built files that run, with production dependencies only
+      const bins = (JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> }).bin
+      expect(Object.keys(bins).sort()).toEqual(['ial-check', 'ial-inventory'])
+      for (const [name, path] of Object.entries(bins)) {
+        expect(readFileSync(join(imageDir, path), 'utf8').startsWith('#!/usr/bin/env node\n'), name).toBe(true)
+        const usage = await runNode([join(imageDir, path), '--help'], {})
+        expect([name, usage.code, usage.output]).toEqual([name, 0, expect.stringContaining(`usage: ${name}`)])
+      }
     } finally {
       rmSync(scratch, { recursive: true, force: true })
     }

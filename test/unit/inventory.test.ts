@@ -70,3 +70,13 @@ describe('canonicalOrder', () => {
     expect(canonicalOrder([inactive, other], tag)).toBeUndefined()
   })
 })
+
+test('a tagged cloud that no order deploys any more is listed as orphaned (it still bills)', () => {
+  const tagged = (id: string, server: string, pendingDelete = false): Cloud => ({ ...cloud(id, 'complete', pendingDelete), label: `cycle:${HUB}:${server}`, created_at: new Date(NOW - 7_200_000).toISOString() })
+  const report = inventoryReport({ now: NOW, orders: [order('1', 's1', 'complete')], clouds: [tagged('C1', 's1'), tagged('C77', 's9'), tagged('C78', 's8', true), { ...cloud('C79', 'complete'), label: 'not ours' }], addresses: [] })
+  expect(report.servers.map((row) => [row.orderId, row.cloudId, row.state, row.findings, row.ageHours])).toEqual([
+    ['1', 'C1', 'complete', [], 1],
+    ['', 'C77', 'complete', ['orphaned-cloud'], 2],
+    ['', 'C78', 'pending-delete', ['cloud-pending-delete'], 2]
+  ])
+})
