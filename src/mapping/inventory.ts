@@ -6,6 +6,7 @@
 import type { Cloud, OrderResponse, IpAddress } from '../generated/openmetal.ts'
 import { cycleTag } from './identifiers.ts'
 import { deployedCloud } from './provision-status.ts'
+import { standsForServer } from './order.ts'
 
 export type Finding = 'manual-setup' | 'stuck' | 'cloud-pending-delete' | 'orphaned-cloud' | 'orphaned-ip' | 'duplicate-order'
 
@@ -62,7 +63,7 @@ export function inventoryReport (input: {
     if (!order.is_active && cloud !== undefined && cloud.fields?.pending_delete !== true) findings.push('orphaned-cloud')
     // several active orders for one Cycle server (two replicas bought at the same instant): Cycle
     // holds the server_id of one of them (normally the oldest); every one is flagged for a look
-    if (order.is_active && input.orders.some((other) => other.id !== order.id && other.is_active && other.label === order.label)) findings.push('duplicate-order')
+    if (standsForServer(order) && input.orders.some((other) => other.id !== order.id && other.label === order.label && standsForServer(other))) findings.push('duplicate-order')
     if (order.is_active && state !== 'pending-delete') liveServers.add(`${tag.hubId}:${tag.serverId}`)
     servers.push({ orderId: order.id, hubId: tag.hubId, cycleServerId: tag.serverId, state, cloudId: deployed?.id, ageHours: Math.round(ageHours * 10) / 10, findings })
   }

@@ -30,13 +30,22 @@ export function orderRequestFor (plan: ProvisionPlan): OrderRequest {
  * replica picks the same one, the oldest (by creation time, then ID), so Cycle is always
  * handed one server_id; the others are duplicates for the operator (`ial-inventory`).
  */
-export function canonicalOrder<O extends Pick<OrderResponse, 'id' | 'label' | 'is_active' | 'created_at'>> (orders: readonly O[], tag: string): O | undefined {
+export function canonicalOrder<O extends Pick<OrderResponse, 'id' | 'label' | 'is_active' | 'created_at' | 'fields'>> (orders: readonly O[], tag: string): O | undefined {
   let oldest: O | undefined
   for (const order of orders) {
-    if (order.label !== tag || !order.is_active) continue
+    if (order.label !== tag || !standsForServer(order)) continue
     if (oldest === undefined || createdBefore(order, oldest)) oldest = order
   }
   return oldest
+}
+
+/**
+ * An order that is active, or that deployed a cloud (whatever OpenMetal does with
+ * `is_active` once an order is fulfilled), is a server: finding it is never a reason to buy
+ * again. An inactive order that never deployed anything (cancelled, failed) is not.
+ */
+export function standsForServer (order: Pick<OrderResponse, 'is_active' | 'fields'>): boolean {
+  return order.is_active || (order.fields.clouds_deployed?.length ?? 0) > 0
 }
 
 function createdBefore (a: Pick<OrderResponse, 'id' | 'created_at'>, b: Pick<OrderResponse, 'id' | 'created_at'>): boolean {

@@ -46,10 +46,10 @@ test('can be narrowed to one hub', () => {
   expect(other.servers).toEqual([])
 })
 
-test('two active orders for one Cycle server: both are flagged (which one Cycle holds is the operator\'s look), an inactive one is not', () => {
+test('two orders standing for one Cycle server: both are flagged (which one Cycle holds is the operator\'s look), a dead one is not', () => {
   const report = inventoryReport({
     now: NOW,
-    orders: [order('9', 's7', 'complete', { hoursAgo: 1 }), order('8', 's7', 'complete', { hoursAgo: 2 }), order('7', 's7', 'complete', { hoursAgo: 3, active: false })],
+    orders: [order('9', 's7', 'complete', { hoursAgo: 1 }), order('8', 's7', 'complete', { hoursAgo: 2 }), order('7', 's7', undefined, { hoursAgo: 3, active: false })],
     clouds: [cloud('C9', 'complete'), cloud('C8', 'complete')],
     addresses: []
   })
@@ -68,6 +68,9 @@ describe('canonicalOrder', () => {
     const sameTime = { ...b, id: 'C', created_at: b.created_at }
     expect(canonicalOrder([sameTime, b], tag)?.id).toBe('A')
     expect(canonicalOrder([inactive, other], tag)).toBeUndefined()
+    // inactive but deployed (whatever OpenMetal does with is_active once fulfilled): still the server, never bought again
+    const fulfilled = order('F', 's1', 'complete', { hoursAgo: 12, active: false })
+    expect(canonicalOrder([b, fulfilled], tag)?.id).toBe('F')
   })
 })
 
