@@ -163,6 +163,10 @@ describe('the Deployment runs the server as it listens and answers', () => {
     expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } })
     expect(container.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) })
     expect(container.resources.limits?.memory).toMatch(/^\d+(Mi|Gi)$/)
+    // the scheduler reserves what a busy replica holds: the benchmark's RSS target (150 MB) fits in the request
+    const mebibytes = (quantity: string | undefined): number => Number(/^(\d+)/.exec(quantity ?? '')?.[1] ?? 0) * (quantity?.endsWith('Gi') === true ? 1024 : 1)
+    expect(mebibytes(container.resources.requests?.memory) * 1.048576).toBeGreaterThanOrEqual(150)
+    expect(mebibytes(container.resources.limits?.memory)).toBeGreaterThan(mebibytes(container.resources.requests?.memory))
   })
 })
 
