@@ -51,6 +51,12 @@ function parse<S extends TSchema> (schema: S, body: unknown, operation: string):
   return body as Static<S>
 }
 
+function cloudOf (item: unknown): string | undefined {
+  const fields = typeof item === 'object' && item !== null ? (item as { fields?: unknown }).fields : undefined
+  const cloudId = typeof fields === 'object' && fields !== null ? (fields as { cloud_id?: unknown }).cloud_id : undefined
+  return typeof cloudId === 'string' ? cloudId : undefined
+}
+
 function labelOf (item: unknown): string | undefined {
   const label = typeof item === 'object' && item !== null ? (item as { label?: unknown }).label : undefined
   return typeof label === 'string' ? label : undefined
@@ -203,8 +209,13 @@ export class OpenMetalClient {
 
   // IP addresses ---------------------------------------------------------------------------
 
-  listPrefixes (context: TenantContext): Promise<OM.PrefixResource[]> {
-    return this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), OM.PrefixResource, context)
+  /**
+   * The organisation's IP blocks. With `cloudId`, a block of another cloud that does not
+   * match the schema is skipped instead of failing the list (it is not this server's business).
+   */
+  listPrefixes (context: TenantContext, options: { cloudId?: string } = {}): Promise<OM.PrefixResource[]> {
+    const { cloudId } = options
+    return this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), OM.PrefixResource, context, cloudId === undefined ? {} : { mustMatch: (item) => cloudOf(item) === cloudId || cloudOf(item) === undefined })
   }
 
   /** The prefix as the network sees it, with its addresses and their labels. */

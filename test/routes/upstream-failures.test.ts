@@ -169,6 +169,17 @@ describe('IP allocate and release when OpenMetal fails', () => {
   const release = (ip: AllocatedIp) => h.call('POST', '/v1/infrastructure/ip/release', releaseBody(tenant, ctx.server, ctx.serverId, ip))
   const CREATE_IP = /^\/v1\/deployment\/network\/prefixes\/[^/]+\/ip$/
 
+  /** hubAddresses, with the faults of the test set aside and put back */
+  async function hubAddressesUnfaulted (): Promise<string[]> {
+    const active = h.sim.faults.list().map((entry) => entry.rule)
+    h.sim.faults.clear()
+    try {
+      return await hubAddresses()
+    } finally {
+      for (const rule of active) h.sim.faults.add(rule)
+    }
+  }
+
   /** the addresses of the server's cloud labelled for this hub, as OpenMetal has them */
   async function hubAddresses (): Promise<string[]> {
     const prefixes = (await h.openMetal('GET', '/v1/prefixes')).body as Array<{ id: string, fields: { cloud_id: string } }>
@@ -183,6 +194,17 @@ describe('IP allocate and release when OpenMetal fails', () => {
     const ip = answer.body.data as AllocatedIp
     return { ...ip, address: ip.cidr.split('/')[0] ?? '' }
   }
+
+  test('an IP block of another cloud in a shape the spec does not know is skipped; one of this server\'s cloud is never guessed at', async () => {
+    const prefixes = (await h.openMetal('GET', '/v1/prefixes')).body as Array<Record<string, unknown>>
+    fault({ method: 'GET', path: '/v1/prefixes', status: 200, body: [...prefixes, { id: 'odd1', fields: { cloud_id: 'someone-elses-cloud', cidr: 42 } }] })
+    const before = await hubAddressesUnfaulted()
+    const ip = await allocated()
+    expect(await hubAddressesUnfaulted()).toEqual([...before, ip.address])
+    h.sim.faults.clear()
+    fault({ method: 'GET', path: '/v1/prefixes', status: 200, body: [...prefixes, { id: 'odd2', fields: { cloud_id: ctx.extra.cloud_id, cidr: 42 } }] })
+    expectError(await allocate(), 502, '502.upstream-malformed')
+  })
 
   test('GET /v1/prefixes answering 500 is 503.not-ready and no address is created', async () => {
     const before = await hubAddresses()

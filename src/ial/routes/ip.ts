@@ -16,7 +16,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const call = ialCall(request, auth)
     const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id })
     if (server.cloudId === undefined) throw Errors.notReady({ detail: 'the server is still being provisioned', retryAfter: 60 })
-    const blocks = (await client.listPrefixes(call))
+    const blocks = (await client.listPrefixes(call, { cloudId: server.cloudId }))
       .filter((prefix) => prefix.fields.cloud_id === server.cloudId && prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod)
       .flatMap((prefix) => {
         const block = parseCidr(prefix.fields.cidr ?? '')
