@@ -54,6 +54,11 @@ export const serverIdCodec = {
 
 function ipCodec (version: string) {
   return {
+    /** whether addresses of this block can be handed to Cycle at all: asked before creating one */
+    carriesPrefix (prefixId: string): boolean {
+      return RESOURCE_ID.test(prefixId)
+    },
+
     encode (ref: IpRef): string {
       if (!RESOURCE_ID.test(ref.prefixId) || !Number.isSafeInteger(ref.ipId) || ref.ipId < 0) {
         throw new Error('IP reference has characters that cannot be encoded')

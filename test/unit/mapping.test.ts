@@ -158,6 +158,13 @@ describe('src/mapping/identifiers.ts', () => {
       expect(() => ipAssignmentIdCodec.encode({ prefixId: 'a b', ipId: 1 })).toThrow()
     })
 
+    test('says beforehand which blocks it can carry, exactly those encode accepts', () => {
+      fc.assert(fc.property(fc.oneof(resourceId, fc.string({ maxLength: 70 })), (prefixId) => {
+        const encodes = (() => { try { ipIdCodec.encode({ prefixId, ipId: 1 }); return true } catch { return false } })()
+        expect(ipIdCodec.carriesPrefix(prefixId)).toBe(encodes)
+      }))
+    })
+
     test('arbitrary strings never throw; what decodes is a valid, re-encodable reference', () => {
       fc.assert(fc.property(anyText, (text) => {
         for (const codec of [ipIdCodec, ipAssignmentIdCodec]) {

@@ -17,7 +17,8 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id })
     if (server.cloudId === undefined) throw Errors.notReady({ detail: 'the server is still being provisioned', retryAfter: 60 })
     const blocks = (await client.listPrefixes(call, { cloudId: server.cloudId }))
-      .filter((prefix) => prefix.fields.cloud_id === server.cloudId && prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod)
+      // a block whose ID an ip_id cannot carry would give an address Cycle can never release: not used
+      .filter((prefix) => prefix.fields.cloud_id === server.cloudId && prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod && ipIdCodec.carriesPrefix(prefix.id))
       .flatMap((prefix) => {
         const block = parseCidr(prefix.fields.cidr ?? '')
         return block === undefined ? [] : [{ prefix, block }]
