@@ -37,6 +37,9 @@ export type PowerState = 'power on' | 'power off' | 'rebooting'
 
 const validators = new WeakMap<TSchema, Validator>()
 
+/** How long the look for a lost create may run past the request's deadline, when that deadline cut the create off. */
+export const RECOVERY_GRACE_MS = 3000
+
 function validatorOf (schema: TSchema): Validator {
   let validator = validators.get(schema)
   if (validator === undefined) {
@@ -67,12 +70,15 @@ function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHtt
   return error instanceof OpenMetalHttpError && statuses.includes(error.status)
 }
 
-/** Absent (404) is an answer, not a failure, for lookups. */
-async function orAbsent<T> (pending: Promise<T>): Promise<T | undefined> {
+/**
+ * Absent (404) is an answer, not a failure, for lookups: the lookup's own 404 only, never one
+ * of a call made on its way (a token endpoint answering 404 does not mean the server is gone).
+ */
+async function orAbsent<T> (operation: string, pending: Promise<T>): Promise<T | undefined> {
   try {
     return await pending
   } catch (error) {
-    if (isStatus(error, 404)) return undefined
+    if (isStatus(error, 404) && error.operation === operation) return undefined
     throw error
   }
 }
@@ -142,7 +148,7 @@ export class OpenMetalClient {
   }
 
   getOrder (orderId: string, context: TenantContext): Promise<OM.GetOrder | undefined> {
-    return orAbsent(this.sharedGet('getOrder', openMetalPath('/v1/orders/{orderId}', { orderId }), context)
+    return orAbsent('getOrder', this.sharedGet('getOrder', openMetalPath('/v1/orders/{orderId}', { orderId }), context)
       .then((body) => parse(OM.GetOrder, body, 'getOrder')))
   }
 
@@ -180,18 +186,18 @@ export class OpenMetalClient {
   }
 
   getCloud (cloudId: string, context: TenantContext): Promise<OM.Cloud | undefined> {
-    return orAbsent(this.sharedGet('getCloud', openMetalPath('/v1/clouds/{cloudId}', { cloudId }), context)
+    return orAbsent('getCloud', this.sharedGet('getCloud', openMetalPath('/v1/clouds/{cloudId}', { cloudId }), context)
       .then((body) => parse(OM.Cloud, body, 'getCloud')))
   }
 
   getCloudStats (cloudId: string, context: TenantContext): Promise<OM.CloudStats | undefined> {
-    return orAbsent(this.sharedGet('getCloudStats', openMetalPath('/v1/clouds/{cloudId}/stats', { cloudId }), context)
+    return orAbsent('getCloudStats', this.sharedGet('getCloudStats', openMetalPath('/v1/clouds/{cloudId}/stats', { cloudId }), context)
       .then((body) => parse(OM.CloudStats, body, 'getCloudStats')))
   }
 
   /** 'deleted' when this call deleted it, 'gone' when there was nothing to delete. */
   async deleteCloud (cloudId: string, context: TenantContext): Promise<'deleted' | 'gone'> {
-    const done = await orAbsent(this.authed({ operation: 'deleteCloud', method: 'DELETE', path: openMetalPath('/v1/clouds/{cloudId}', { cloudId }) }, context))
+    const done = await orAbsent('deleteCloud', this.authed({ operation: 'deleteCloud', method: 'DELETE', path: openMetalPath('/v1/clouds/{cloudId}', { cloudId }) }, context))
     return done === undefined ? 'gone' : 'deleted'
   }
 
@@ -220,7 +226,7 @@ export class OpenMetalClient {
 
   /** The prefix as the network sees it, with its addresses and their labels. */
   getPrefixAddresses (prefixId: string, context: TenantContext): Promise<OM.PrefixDetailed | undefined> {
-    return orAbsent(this.sharedGet('getPrefixAddresses', openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId }), context)
+    return orAbsent('getPrefixAddresses', this.sharedGet('getPrefixAddresses', openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId }), context)
       .then((body) => parse(OM.PrefixDetailed, body, 'getPrefixAddresses')))
   }
 
@@ -247,7 +253,7 @@ export class OpenMetalClient {
   }
 
   async deleteIp (prefixId: string, ipId: number, context: TenantContext): Promise<'deleted' | 'gone'> {
-    const done = await orAbsent(this.authed({
+    const done = await orAbsent('deleteIpAddress', this.authed({
       operation: 'deleteIpAddress',
       method: 'DELETE',
       path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip/{ipId}', { prefixId, ipId })
@@ -281,9 +287,11 @@ export class OpenMetalClient {
       return await create()
     } catch (error) {
       if (!mayHaveActed(error)) throw error
-      // the request's own deadline still bounds the look (Cycle's retry finds it by label otherwise)
-      const recovery = AbortSignal.timeout(this.recoveryTimeoutMs)
-      const found = await find({ ...context, signal: context.signal === undefined ? recovery : AbortSignal.any([context.signal, recovery]) })
+      // within the request's deadline; when the deadline is what cut the create off, one short
+      // look past it (RECOVERY_GRACE_MS) rather than none: Cycle gets what was made, not a retry that makes another
+      const spent = context.signal?.aborted === true
+      const recovery = AbortSignal.timeout(spent ? Math.min(RECOVERY_GRACE_MS, this.recoveryTimeoutMs) : this.recoveryTimeoutMs)
+      const found = await find({ ...context, signal: context.signal === undefined || spent ? recovery : AbortSignal.any([context.signal, recovery]) })
       if (found === undefined) throw error
       return found
     }
@@ -319,8 +327,9 @@ export class OpenMetalClient {
   /** Identical concurrent GETs of one tenant share one upstream call. */
   private sharedGet (operation: string, path: string, context: TenantContext): Promise<unknown> {
     const key = `${credentialKey(context.credentials)} ${path}`
-    // a request that joins a lookup already running still answers within its own deadline
-    return withinDeadline(this.lookups.get(key, 0, () => this.authed({ operation, method: 'GET', path }, context)), context.signal, operation)
+    // the shared call is bounded by its attempts' timeouts, not by whichever request started
+    // it; every request, the first one too, waits for it within its own deadline
+    return withinDeadline(this.lookups.get(key, 0, () => this.authed({ operation, method: 'GET', path }, { ...context, signal: undefined })), context.signal, operation)
   }
 
   private async cachedPublic<S extends TSchema> (operation: string, path: string, schema: S, context: CallContext): Promise<Static<S>> {

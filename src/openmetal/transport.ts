@@ -95,6 +95,9 @@ export function mayHaveActed (error: unknown): boolean {
  */
 export async function withinDeadline<T> (shared: Promise<T>, signal: AbortSignal | undefined, operation: string): Promise<T> {
   if (signal === undefined) return await shared
+  // whoever leaves early, a failure of the shared call must not go unwatched (an unhandled
+  // rejection would stop the process)
+  shared.catch(() => {})
   if (signal.aborted) throw new OpenMetalTransportError(operation, 'deadline', signal.reason)
   let onAbort: (() => void) | undefined
   const aborted = new Promise<never>((_resolve, reject) => {

@@ -9,6 +9,7 @@ import { buildApp } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { OrderResponse } from '../../src/generated/openmetal.ts'
 import { inventoryReport } from '../../src/mapping/inventory.ts'
+import { RECOVERY_GRACE_MS } from '../../src/openmetal/client.ts'
 import { provisioned, unprovisioned } from '../helpers/lifecycle.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 
@@ -167,6 +168,46 @@ describe('rate limits, outages and slowness', () => {
       }
     } finally {
       await tight.close()
+    }
+  })
+
+  test('a create cut off by the request deadline is still looked for by its label before Cycle hears of it', async () => {
+    const tight = await startHarness({ env: { REQUEST_DEADLINE_MS: '1500', OPENMETAL_TIMEOUT_MS: '3000' } })
+    try {
+      const tenant = tenantA()
+      const { server, serverId } = await provisioned(tight, tenant)
+      tight.sim.faults.add({ method: 'POST', path: '/v1/deployment/network/prefixes/*/ip', delayMs: 2500, times: 1 })
+      const from = tight.sim.state.requests.length
+      const started = performance.now()
+      const answer = await tight.call('POST', '/v1/infrastructure/ip/allocate', allocateBody(tenant, server, serverId))
+      expect(answer.status).toBe(504)
+      expect(performance.now() - started).toBeLessThan(1500 + RECOVERY_GRACE_MS + 500)
+      const calls = tight.sim.state.requests.slice(from).map((entry) => `${entry.method} ${entry.path.replace(/\/[^/]+(\/ip)?$/, '/{id}$1')}`)
+      // the POST, then the look for its label (the simulator did nothing for a client that left)
+      expect(calls.slice(calls.indexOf('POST /v1/deployment/network/prefixes/{id}/ip'))).toContain('GET /v1/deployment/network/prefix/{id}')
+      const retried = await tight.call('POST', '/v1/infrastructure/ip/allocate', allocateBody(tenant, server, serverId))
+      expect(retried.status).toBe(200)
+    } finally {
+      await tight.close()
+    }
+  })
+
+  test('a token endpoint answering 404 is OpenMetal\'s trouble, never "the server is already gone"', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    // a fresh replica: no token cached, so every call starts with an exchange
+    const replica = await buildApp(loadConfig({ LOG_LEVEL: 'silent', OPENMETAL_API_URL: h.sim.url, OPENMETAL_DEPLOYMENT_CONFIGURATION: h.deploymentConfiguration, OPENMETAL_SSH_PUBLIC_KEY: SSH_KEY, RATE_LIMIT_PER_MINUTE: '0' }))
+    try {
+      h.sim.faults.add({ method: 'GET', path: '/v1/oauth2/token', status: 404, times: Infinity })
+      const decommission = await replica.inject({ method: 'POST', url: '/v1/infrastructure/server/decommission', payload: serverActionBody(tenant, server, serverId, extra) })
+      expect(decommission.statusCode).toBe(503)
+      expect(decommission.json<{ error: { code: string } }>().error.code).toBe('503.not-ready')
+      const status = await replica.inject({ method: 'POST', url: '/v1/infrastructure/server/provision-status', payload: statusBody(tenant, server, serverId, extra) })
+      expect(status.statusCode).toBe(503)
+      h.sim.faults.clear()
+      expect(((await h.openMetal('GET', `/v1/clouds/${String(extra.cloud_id)}`)).body as { fields: { pending_delete: boolean } }).fields.pending_delete).toBe(false)
+    } finally {
+      await replica.close()
     }
   })
 

@@ -40,4 +40,21 @@ describe('log scrubbing', () => {
     expect(JSON.stringify(line)).not.toMatch(/never-this|nor-this|c2VjcmV0/)
     expect(line).toMatchObject({ reqId: 'r-1', msg: 'request', auth: { secret: REDACTED, api_key: REDACTED }, authorization: REDACTED })
   })
+
+  test('errors are scrubbed too, wherever they are logged: their properties, their causes, logged alone or under a key', () => {
+    const { stream, lines } = capture()
+    const logger = pino(loggerOptions({ logLevel: 'info', logPretty: false }, stream) as pino.LoggerOptions, stream)
+    const cause = Object.assign(new Error('upstream refused'), { headers: { authorization: 'Bearer cause-token' } })
+    const error = Object.assign(new Error('call failed', { cause }), { auth: { secret: 'error-secret', client_id: 'kept' } })
+    logger.error({ err: error }, 'under a key')
+    logger.error(error)
+    logger.info({ nested: { failure: error } }, 'deeper')
+    const written = lines()
+    expect(written).toHaveLength(3)
+    expect(JSON.stringify(written)).not.toMatch(/error-secret|cause-token/)
+    expect(written[0]).toMatchObject({ err: { message: expect.stringContaining('call failed'), type: 'Error', stack: expect.stringContaining('caused by'), auth: { secret: REDACTED, client_id: 'kept' } } })
+    expect(written[1]).toMatchObject({ err: { auth: { secret: REDACTED } } })
+  })
+
+
 })

@@ -15,7 +15,7 @@ import { TokenCache, credentialKey } from '../../src/openmetal/auth.ts'
 import type { Credentials, IssuedToken } from '../../src/openmetal/auth.ts'
 import { SharedLookup } from '../../src/openmetal/shared-lookup.ts'
 import { AdapterError, Errors, toAdapterError } from '../../src/errors.ts'
-import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError, openMetalPath, parseRetryAfter } from '../../src/openmetal/transport.ts'
+import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError, openMetalPath, parseRetryAfter, withinDeadline } from '../../src/openmetal/transport.ts'
 import type { TransportFailure, TransportOptions, UpstreamCall, UpstreamTrace } from '../../src/openmetal/transport.ts'
 
 /** The adapter's environment: defaults, and a failed start that names the bad variable. */
@@ -649,6 +649,32 @@ describe('src/errors.ts', () => {
 
 /** The OpenMetal transport against a real HTTP server: retries, timeouts, failures. */
 describe('src/openmetal/transport.ts', () => {
+  describe('withinDeadline', () => {
+    const later = <T>(ms: number, outcome: () => T): Promise<T> => new Promise((resolve, reject) => setTimeout(() => { try { resolve(outcome()) } catch (error) { reject(error) } }, ms))
+
+    test('a caller leaves at its deadline with a deadline failure; the shared call goes on for the others', async () => {
+      const shared = later(80, () => 'token')
+      const failure = await withinDeadline(shared, AbortSignal.timeout(20), 'exchangeToken').catch((error: unknown) => error)
+      expect(failure).toMatchObject({ name: 'OpenMetalTransportError', kind: 'deadline', operation: 'exchangeToken' })
+      expect(await withinDeadline(shared, AbortSignal.timeout(1000), 'exchangeToken')).toBe('token')
+    })
+
+    test('a shared call failing after every caller left (or after one came already too late) is no unhandled rejection', async () => {
+      const unhandled: unknown[] = []
+      const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+      process.on('unhandledRejection', onUnhandled)
+      try {
+        const spent = AbortSignal.abort()
+        await expect(withinDeadline(later(10, () => { throw new Error('upstream failed') }), spent, 'getOrder')).rejects.toMatchObject({ kind: 'deadline' })
+        await expect(withinDeadline(later(30, () => { throw new Error('upstream failed') }), AbortSignal.timeout(5), 'getOrder')).rejects.toMatchObject({ kind: 'deadline' })
+        await new Promise((resolve) => setTimeout(resolve, 60))
+        expect(unhandled).toEqual([])
+      } finally {
+        process.off('unhandledRejection', onUnhandled)
+      }
+    })
+  })
+
   interface Seen { method: string, url: string, headers: IncomingMessage['headers'], body: string }
 
   type Handler = (request: IncomingMessage, response: ServerResponse, hit: number) => void
