@@ -23,7 +23,7 @@ const quick = values.quick === true
 const SECONDS = quick ? 2 : 5
 const RSS_LIMIT_MB = 150
 // The cached endpoint's target (>= 0.5 x bare Fastify) sits inside this machine's round-to-round
-// noise; CI fails it only below this floor, a regression of a fifth from where it stands
+// noise; CI fails it only below this floor: an added cost of about a quarter per request
 const CACHED_CI_FLOOR = 0.4
 // Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times (100 on every mainstream kernel)
 const CLOCK_TICKS = 100
@@ -46,6 +46,8 @@ export interface Row {
   met: boolean
   /** where CI draws the line when the target itself sits inside this machine's noise (see BENCHMARKS.md) */
   ciFloor?: number
+  /** each round of an alternating measurement, raw requests/s included */
+  rounds?: Array<Record<string, number>>
 }
 
 // With taskset (util-linux) and two cores, the load generator and the simulator (this
@@ -167,6 +169,14 @@ async function cachedAgainstBare (adapter: Server, body: unknown, bare: Server, 
     p99: median.adapter.result.latency.p99,
     rps: Math.round(rpsOf(median.adapter.result)),
     upstreamPerRequest: 0,
+    rounds: pairs.map((pair) => ({
+      bareRps: Math.round(rpsOf(pair.bare.result)),
+      adapterRps: Math.round(rpsOf(pair.adapter.result)),
+      bareReqPerCpuSecond: Math.round(capacityOf(pair.bare)),
+      adapterReqPerCpuSecond: Math.round(capacityOf(pair.adapter)),
+      ratio: Math.round(pair.ratio * 100) / 100,
+      ...(pair.wrapperRatio === undefined ? {} : { againstWrapperParsing: Math.round(pair.wrapperRatio * 100) / 100 })
+    })),
     ideal: {
       metric: 'rps',
       unit: 'req/CPU-s',
@@ -244,7 +254,10 @@ async function main (): Promise<void> {
     const wrapper = quick ? undefined : await startBaseline(locationsJson, 'wrapper')
     let wrapperRatio: number | undefined
     try {
-      const cached = await cachedAgainstBare({ url: `${adapter.url}/v1/infrastructure/provider/locations`, pid: adapter.child.pid }, { auth: AUTH, request: null }, { url: bare.url, pid: bare.child.pid }, wrapper === undefined ? undefined : { url: wrapper.url, pid: wrapper.child.pid }, 16)
+      const measureCached = () => cachedAgainstBare({ url: `${adapter.url}/v1/infrastructure/provider/locations`, pid: adapter.child.pid }, { auth: AUTH, request: null }, { url: bare.url, pid: bare.child.pid }, wrapper === undefined ? undefined : { url: wrapper.url, pid: wrapper.child.pid }, 16)
+      let cached = await measureCached()
+      // like every other row, one more measurement in CI before a miss fails the run
+      if (values.ci === true && cached.row.ratio < (cached.row.ciFloor ?? cached.row.target)) cached = await measureCached()
       rows.push(cached.row)
       wrapperRatio = cached.wrapperRatio
     } finally {
