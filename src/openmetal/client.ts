@@ -152,14 +152,14 @@ export class OpenMetalClient {
       .then((body) => parse(OM.GetOrder, body, 'getOrder')))
   }
 
-  /** The active order carrying this label, if any (the oldest, when there are several: see `canonicalOrder`). */
+  /** The order standing for this label's server, if any (the oldest, when there are several: see `canonicalOrder`). */
   async orderLabelled (label: string, context: TenantContext, options: { fresh?: boolean } = {}): Promise<OM.OrderResponse | undefined> {
     return canonicalOrder(await this.listOrders(context, options), label)
   }
 
   /**
    * The order for a label, bought at most once as far as OpenMetal lets anyone know: an
-   * active order with the label is returned instead of buying; a create whose answer is
+   * order standing for the server (`standsForServer`) is returned instead of buying; a create whose answer is
    * lost is found again by its label; and after buying, the labelled orders are read once
    * more so that two replicas that bought at the same instant both answer with the same one.
    */
