@@ -11,13 +11,12 @@
 
 /** OpenMetal resource IDs are short alphanumeric strings (e.g. `PGZYNxBpg3`). */
 const RESOURCE_ID = /^[A-Za-z0-9_-]{1,64}$/
-/** a pod: a key of OpenMetal's location list (`pod_1`); provision refuses a pod that does not fit before buying */
-export const POD = /^pod_[0-9]{1,4}$/
+const POD = /^pod_[0-9]{1,4}$/
 /**
  * What a Cycle ID in a tag may hold: Cycle's are 24 hex characters; anything with `:` or
- * nothing at all would make a tag that cannot be read back, so it is refused before buying.
+ * nothing at all would make a tag that cannot be read back.
  */
-export const TAGGABLE_ID = /^[A-Za-z0-9_-]{1,64}$/
+const TAGGABLE_ID = RESOURCE_ID
 /** a safe integer without leading zeros, so one IP has exactly one token */
 const IP_NUMBER = /^(0|[1-9][0-9]{0,15})$/
 
@@ -33,6 +32,11 @@ export interface IpRef {
 }
 
 export const serverIdCodec = {
+  /** whether a server in this pod can be handed to Cycle at all: asked before buying one */
+  carriesPod (pod: string): boolean {
+    return POD.test(pod)
+  },
+
   encode (ref: ServerRef): string {
     if (!RESOURCE_ID.test(ref.orderId) || !POD.test(ref.pod) || (ref.cloudId !== undefined && !RESOURCE_ID.test(ref.cloudId))) {
       throw new Error('server reference has characters that cannot be encoded')
@@ -85,6 +89,11 @@ export const ipAssignmentIdCodec = ipCodec('omipa1')
  * one hub: it makes provision idempotent and is checked before anything is changed.
  */
 export const cycleTag = {
+  /** whether a tag holding this Cycle ID reads back: asked before buying anything tagged with it */
+  carries (cycleId: string): boolean {
+    return TAGGABLE_ID.test(cycleId)
+  },
+
   forServer (hubId: string, serverId: string): string {
     if (!TAGGABLE_ID.test(hubId) || !TAGGABLE_ID.test(serverId)) throw new Error('a Cycle ID that cannot be read back from a tag')
     return `cycle:${hubId}:${serverId}`

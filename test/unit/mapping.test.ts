@@ -158,6 +158,17 @@ describe('src/mapping/identifiers.ts', () => {
       expect(() => ipAssignmentIdCodec.encode({ prefixId: 'a b', ipId: 1 })).toThrow()
     })
 
+    test('server_id and tag say beforehand which pods and Cycle IDs they carry, exactly those encode and forServer accept', () => {
+      const accepts = (encode: () => unknown): boolean => { try { encode(); return true } catch { return false } }
+      fc.assert(fc.property(fc.oneof(fc.constantFrom('pod_1', 'pod_9999', 'pod_12345', 'ams-2b', ''), fc.string({ maxLength: 12 })), (pod) => {
+        expect(serverIdCodec.carriesPod(pod)).toBe(accepts(() => serverIdCodec.encode({ orderId: 'ord1', pod })))
+      }))
+      fc.assert(fc.property(fc.oneof(resourceId, fc.constantFrom('', 'aa:bb', 'a b'), fc.string({ maxLength: 70 })), (cycleId) => {
+        expect(cycleTag.carries(cycleId)).toBe(accepts(() => cycleTag.forServer(cycleId, 'b'.repeat(24))))
+        if (cycleTag.carries(cycleId)) expect(cycleTag.parse(cycleTag.forServer(cycleId, cycleId))).toEqual({ hubId: cycleId, serverId: cycleId })
+      }))
+    })
+
     test('says beforehand which blocks it can carry, exactly those encode accepts', () => {
       fc.assert(fc.property(fc.oneof(resourceId, fc.string({ maxLength: 70 })), (prefixId) => {
         const encodes = (() => { try { ipIdCodec.encode({ prefixId, ipId: 1 }); return true } catch { return false } })()

@@ -6,7 +6,7 @@ import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
 import { podsOf } from '../../mapping/catalog.ts'
 import { provisioningSettings } from '../../mapping/hub-config.ts'
-import { POD, TAGGABLE_ID, cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
+import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
 import { provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
 import { credentialKey } from '../../openmetal/auth.ts'
@@ -16,8 +16,8 @@ import { Errors } from '../../errors.ts'
 /** The hub and Cycle server a new order is tagged with; both must read back from the tag. */
 function taggableIds (call: IalCall, cycleServerId: string): { hubId: string, cycleServerId: string } {
   if (call.hubId === undefined || call.hubId === '') throw Errors.missingArgument({ detail: 'auth.cycle.hub_id is required to tell whose server this is', source: '/auth/cycle/hub_id' })
-  if (!TAGGABLE_ID.test(call.hubId)) throw Errors.invalidArgument({ detail: 'auth.cycle.hub_id must be a Cycle ID (letters, digits, - and _)', source: '/auth/cycle/hub_id' })
-  if (!TAGGABLE_ID.test(cycleServerId)) throw Errors.invalidArgument({ detail: 'request.cycle.server_id must be a Cycle ID (letters, digits, - and _)', source: '/request/cycle/server_id' })
+  if (!cycleTag.carries(call.hubId)) throw Errors.invalidArgument({ detail: 'auth.cycle.hub_id must be a Cycle ID (letters, digits, - and _)', source: '/auth/cycle/hub_id' })
+  if (!cycleTag.carries(cycleServerId)) throw Errors.invalidArgument({ detail: 'request.cycle.server_id must be a Cycle ID (letters, digits, - and _)', source: '/request/cycle/server_id' })
   return { hubId: call.hubId, cycleServerId }
 }
 
@@ -32,7 +32,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     if (pod === undefined) throw Errors.locationNotFound({ detail: `OpenMetal has no location "${podId.slice(0, 64)}"`, source: '/request/location_id' })
     if (!pod.released) throw Errors.notCompatible({ detail: `${pod.id} is a pre-release OpenMetal location`, source: '/request/location_id' })
     // the pod travels in the server_id: one it cannot carry must stop us before buying, not after
-    if (!POD.test(pod.id)) throw Errors.notCompatible({ detail: `this adapter cannot provision in the OpenMetal location "${pod.id.slice(0, 64)}" (pods are named pod_<number>)`, source: '/request/location_id' })
+    if (!serverIdCodec.carriesPod(pod.id)) throw Errors.notCompatible({ detail: `this adapter cannot provision in the OpenMetal location "${pod.id.slice(0, 64)}" (pods are named pod_<number>)`, source: '/request/location_id' })
     return pod.id
   }
 
