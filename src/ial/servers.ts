@@ -15,8 +15,11 @@ export interface OwnedServer {
   readonly ref: ServerRef
   readonly order: OrderResponse
   readonly cloudId: string | undefined
-  /** fetched together with the order when the cloud was already known */
-  readonly cloud?: Cloud | undefined
+  /**
+   * With `withCloud`, whenever the cloud ID is known: the cloud, or `null` when OpenMetal
+   * answered that it has no such cloud; `undefined` when it was not asked for.
+   */
+  readonly cloud?: Cloud | null | undefined
   readonly stats?: CloudStats | undefined
 }
 
@@ -81,10 +84,10 @@ export class ServerDirectory {
     const cloudId = deployedCloud(order)?.id
     if (cloudId !== undefined) this.cloudOfOrder.remember(ref.orderId, cloudId, ORDER_CLOUD_TTL_MS)
     const matches = early && cloudId === hint && (cloud?.fields?.order_id === undefined || cloud.fields.order_id === order.id)
-    if (matches) return { ref, order, cloudId, cloud, stats }
+    if (matches) return { ref, order, cloudId, cloud: cloud ?? null, stats }
     if (input.withCloud === true && cloudId !== undefined) {
       const [lateCloud, lateStats] = await Promise.all([this.client.getCloud(cloudId, call), this.client.getCloudStats(cloudId, call)])
-      return { ref, order, cloudId, cloud: lateCloud, stats: lateStats }
+      return { ref, order, cloudId, cloud: lateCloud ?? null, stats: lateStats }
     }
     return { ref, order, cloudId }
   }

@@ -80,9 +80,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
         const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra, withCloud: true })
         let status
         try {
-          // the cloud was asked for whenever its ID is known, so missing means OpenMetal has none
-          const cloud = server.cloudId !== undefined && server.cloud === undefined ? null : server.cloud
-          status = provisionStatus({ order: server.order, cloud, stats: server.stats, now: now() })
+          status = provisionStatus({ order: server.order, cloud: server.cloud, stats: server.stats, now: now() })
         } catch (error) {
           if (error instanceof ServerGone) throw Errors.serverNotFound({ detail: error.message, source: '/request/server_id' })
           throw error
