@@ -20,7 +20,7 @@ export interface Pod {
  * mapping brief describes the answer as the bare map `pod_N -> details`. Both are read, so
  * a change between the two never turns into "OpenMetal has no locations".
  */
-export function podDetails (inventory: Locations): Record<string, LocationDetails> {
+function podDetails (inventory: Locations): Record<string, LocationDetails> {
   if (inventory.locations !== undefined) return inventory.locations
   const bare: Record<string, LocationDetails> = {}
   for (const [id, details] of Object.entries(inventory as Record<string, unknown>)) {
@@ -30,8 +30,12 @@ export function podDetails (inventory: Locations): Record<string, LocationDetail
 }
 
 export function podsOf (inventory: Locations): Pod[] {
-  return Object.entries(podDetails(inventory))
-    .map(([id, details]) => ({ id, released: details.release_status !== 'pre-release' }))
+  return podsIn(podDetails(inventory))
+}
+
+function podsIn (details: Record<string, LocationDetails>): Pod[] {
+  return Object.entries(details)
+    .map(([id, pod]) => ({ id, released: pod.release_status !== 'pre-release' }))
     .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }))
 }
 
@@ -44,7 +48,7 @@ export function geographyOf (displayName: string | undefined, region: string | u
 
 export function locationsFromInventory (inventory: Locations): Location[] {
   const detailsOf = podDetails(inventory)
-  return podsOf(inventory).map(({ id, released }) => {
+  return podsIn(detailsOf).map(({ id, released }) => {
     const details = detailsOf[id] ?? {}
     const place = geographyOf(details.displayName, details.region)
     const hasCoordinates = typeof details.latitude === 'number' && typeof details.longitude === 'number'

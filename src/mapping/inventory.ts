@@ -47,40 +47,51 @@ export function inventoryReport (input: {
   hubId?: string | undefined
 }): InventoryReport {
   const clouds = new Map(input.clouds.map((cloud) => [cloud.id, cloud]))
+  /** the Cycle tag of something this adapter made, for the hub asked about */
+  const ours = (label: string | undefined): { hubId: string, serverId: string } | undefined => {
+    const tag = cycleTag.parse(label)
+    return tag === undefined || (input.hubId !== undefined && tag.hubId !== input.hubId) ? undefined : tag
+  }
+  /** hours since an OpenMetal timestamp; 0 when there is none to read */
+  const ageHoursSince = (timestamp: string | undefined): number => {
+    const since = Date.parse(timestamp ?? '')
+    return Number.isNaN(since) ? 0 : Math.max(0, (input.now - since) / 3_600_000)
+  }
+  const tenths = (hours: number): number => Math.round(hours * 10) / 10
+  // several orders standing for one Cycle server (two replicas bought at the same instant): Cycle
+  // holds the server_id of one of them (normally the oldest); every one is flagged for a look
+  const serversOfLabel = new Map<string, number>()
+  for (const order of input.orders) if (standsForServer(order)) serversOfLabel.set(order.label, (serversOfLabel.get(order.label) ?? 0) + 1)
   const liveServers = new Set<string>()
   const servers: ServerRow[] = []
   for (const order of input.orders) {
-    const tag = cycleTag.parse(order.label)
-    if (tag === undefined || (input.hubId !== undefined && tag.hubId !== input.hubId)) continue
+    const tag = ours(order.label)
+    if (tag === undefined) continue
     const deployed = deployedCloud(order)
     const cloud = deployed === undefined ? undefined : clouds.get(deployed.id)
     const state = cloud?.fields?.pending_delete === true ? 'pending-delete' : cloud?.fields?.provision_status ?? deployed?.status ?? (order.is_active ? 'ordered' : 'inactive')
-    const ageHours = Math.max(0, (input.now - Date.parse(order.created_at)) / 3_600_000)
+    const ageHours = ageHoursSince(order.created_at)
     const findings: Finding[] = []
     if (state === 'manual_setup') findings.push('manual-setup')
     else if (order.is_active && state !== 'complete' && state !== 'pending-delete' && ageHours > STUCK_AFTER_HOURS) findings.push('stuck')
     if (state === 'pending-delete') findings.push('cloud-pending-delete')
     if (!order.is_active && cloud !== undefined && cloud.fields?.pending_delete !== true) findings.push('orphaned-cloud')
-    // several active orders for one Cycle server (two replicas bought at the same instant): Cycle
-    // holds the server_id of one of them (normally the oldest); every one is flagged for a look
-    if (standsForServer(order) && input.orders.some((other) => other.id !== order.id && other.label === order.label && standsForServer(other))) findings.push('duplicate-order')
+    if (standsForServer(order) && (serversOfLabel.get(order.label) ?? 0) > 1) findings.push('duplicate-order')
     if (order.is_active && state !== 'pending-delete') liveServers.add(`${tag.hubId}:${tag.serverId}`)
-    servers.push({ orderId: order.id, hubId: tag.hubId, cycleServerId: tag.serverId, state, cloudId: deployed?.id, ageHours: Math.round(ageHours * 10) / 10, findings })
+    servers.push({ orderId: order.id, hubId: tag.hubId, cycleServerId: tag.serverId, state, cloudId: deployed?.id, ageHours: tenths(ageHours), findings })
   }
   // a tagged cloud that no order of ours deploys (its order gone from the list): still billing
   const deployedIds = new Set(input.orders.flatMap((order) => order.fields.clouds_deployed?.map((entry) => entry.id) ?? []))
   for (const cloud of input.clouds) {
-    const tag = cycleTag.parse(cloud.label)
-    if (tag === undefined || cloud.id === undefined || deployedIds.has(cloud.id) || (input.hubId !== undefined && tag.hubId !== input.hubId)) continue
+    const tag = ours(cloud.label)
+    if (tag === undefined || cloud.id === undefined || deployedIds.has(cloud.id)) continue
     const pendingDelete = cloud.fields?.pending_delete === true
-    const created = Date.parse(cloud.created_at ?? '')
-    const ageHours = Number.isNaN(created) ? 0 : Math.max(0, (input.now - created) / 3_600_000)
-    servers.push({ orderId: '', hubId: tag.hubId, cycleServerId: tag.serverId, state: pendingDelete ? 'pending-delete' : cloud.fields?.provision_status ?? 'unknown', cloudId: cloud.id, ageHours: Math.round(ageHours * 10) / 10, findings: pendingDelete ? ['cloud-pending-delete'] : ['orphaned-cloud'] })
+    servers.push({ orderId: '', hubId: tag.hubId, cycleServerId: tag.serverId, state: pendingDelete ? 'pending-delete' : cloud.fields?.provision_status ?? 'unknown', cloudId: cloud.id, ageHours: tenths(ageHoursSince(cloud.created_at)), findings: pendingDelete ? ['cloud-pending-delete'] : ['orphaned-cloud'] })
   }
   const ips: IpRow[] = []
   for (const { prefixId, address } of input.addresses) {
-    const tag = cycleTag.parse(address.label)
-    if (tag === undefined || (input.hubId !== undefined && tag.hubId !== input.hubId)) continue
+    const tag = ours(address.label)
+    if (tag === undefined) continue
     const findings: Finding[] = liveServers.has(`${tag.hubId}:${tag.serverId}`) ? [] : ['orphaned-ip']
     ips.push({ prefixId, ipId: address.id, ip: address.ip, hubId: tag.hubId, cycleServerId: tag.serverId, findings })
   }
