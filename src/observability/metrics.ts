@@ -50,14 +50,15 @@ export function createMetrics (): Metrics {
   }
   function ended (request: FastifyRequest, status: number | 'aborted', seconds: number): void {
     inFlight.dec()
-    const route = routeMetrics(request.routeOptions.url ?? 'unmatched', request.method)
-    let counter = route.counters.get(status)
+    const route = request.routeOptions.url ?? 'unmatched'
+    const children = routeMetrics(route, request.method)
+    let counter = children.counters.get(status)
     if (counter === undefined) {
-      counter = requests.labels({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(status) })
-      route.counters.set(status, counter)
+      counter = requests.labels({ route, method: request.method, status: String(status) })
+      children.counters.set(status, counter)
     }
     counter.inc()
-    route.timer.observe(seconds)
+    children.timer.observe(seconds)
   }
 
   return {

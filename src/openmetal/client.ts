@@ -54,17 +54,12 @@ function parse<S extends TSchema> (schema: S, body: unknown, operation: string):
   return body as Static<S>
 }
 
-function cloudOf (item: unknown): string | undefined {
-  const fields = typeof item === 'object' && item !== null ? (item as { fields?: unknown }).fields : undefined
-  const cloudId = typeof fields === 'object' && fields !== null ? (fields as { cloud_id?: unknown }).cloud_id : undefined
-  return typeof cloudId === 'string' ? cloudId : undefined
+/** A string at `path` in an answer item that did not match its schema, if there is one. */
+function stringAt (item: unknown, ...path: string[]): string | undefined {
+  let value = item
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
+  return typeof value === 'string' ? value : undefined
 }
-
-function labelOf (item: unknown): string | undefined {
-  const label = typeof item === 'object' && item !== null ? (item as { label?: unknown }).label : undefined
-  return typeof label === 'string' ? label : undefined
-}
-
 
 function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHttpError {
   return error instanceof OpenMetalHttpError && statuses.includes(error.status)
@@ -144,7 +139,7 @@ export class OpenMetalClient {
    * it carries a Cycle tag, which must be read exactly.
    */
   listOrders (context: TenantContext, options: { fresh?: boolean } = {}): Promise<OM.OrderResponse[]> {
-    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context, { ...options, mustMatch: (item) => cycleTag.parse(labelOf(item)) !== undefined })
+    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context, { ...options, mustMatch: (item) => cycleTag.parse(stringAt(item, 'label')) !== undefined })
   }
 
   getOrder (orderId: string, context: TenantContext): Promise<OM.GetOrder | undefined> {
@@ -221,7 +216,8 @@ export class OpenMetalClient {
    */
   listPrefixes (context: TenantContext, options: { cloudId?: string } = {}): Promise<OM.PrefixResource[]> {
     const { cloudId } = options
-    return this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), OM.PrefixResource, context, cloudId === undefined ? {} : { mustMatch: (item) => cloudOf(item) === cloudId || cloudOf(item) === undefined })
+    const needed = (item: unknown): boolean => [cloudId, undefined].includes(stringAt(item, 'fields', 'cloud_id'))
+    return this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), OM.PrefixResource, context, cloudId === undefined ? {} : { mustMatch: needed })
   }
 
   /** The prefix as the network sees it, with its addresses and their labels. */
