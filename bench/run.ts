@@ -196,10 +196,19 @@ function upstreamCount (sim: Simulator): number {
   return sim.state.requests.length
 }
 
-/** In CI a row that misses its target is measured once more: a noisy neighbour gets one retry, a regression does not pass. */
+/** Whether a row fails the run: a missed target, or in CI, for a row with a floor, falling below that floor. */
+function failsRun (row: Row): boolean {
+  return values.ci === true && row.ciFloor !== undefined ? row.ratio < row.ciFloor : !row.met
+}
+
+/** In CI a row that would fail is measured once more: a noisy neighbour gets one retry, a regression does not pass. */
+async function onceMoreInCi<T> (measure: () => Promise<T>, rowOf: (result: T) => Row): Promise<T> {
+  const first = await measure()
+  return values.ci === true && failsRun(rowOf(first)) ? await measure() : first
+}
+
 async function measured (sim: Simulator, name: string, run: () => Promise<autocannon.Result>, ideal: Row['ideal'], target: number, connections: number): Promise<Row> {
-  const first = await measuredOnce(sim, name, run, ideal, target, connections)
-  return first.met || values.ci !== true ? first : await measuredOnce(sim, name, run, ideal, target, connections)
+  return await onceMoreInCi(() => measuredOnce(sim, name, run, ideal, target, connections), (row) => row)
 }
 
 async function measuredOnce (sim: Simulator, name: string, run: () => Promise<autocannon.Result>, ideal: Row['ideal'], target: number, connections: number): Promise<Row> {
@@ -255,9 +264,7 @@ async function main (): Promise<void> {
     let wrapperRatio: number | undefined
     try {
       const measureCached = () => cachedAgainstBare({ url: `${adapter.url}/v1/infrastructure/provider/locations`, pid: adapter.child.pid }, { auth: AUTH, request: null }, { url: bare.url, pid: bare.child.pid }, wrapper === undefined ? undefined : { url: wrapper.url, pid: wrapper.child.pid }, 16)
-      let cached = await measureCached()
-      // like every other row, one more measurement in CI before a miss fails the run
-      if (values.ci === true && cached.row.ratio < (cached.row.ciFloor ?? cached.row.target)) cached = await measureCached()
+      const cached = await onceMoreInCi(measureCached, (result) => result.row)
       rows.push(cached.row)
       wrapperRatio = cached.wrapperRatio
     } finally {
@@ -295,7 +302,7 @@ async function main (): Promise<void> {
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`)
     console.log(`\nwrote ${file}`)
     const missed = rows.filter((row) => !row.met)
-    const failed = (values.ci === true ? missed.filter((row) => row.ratio < (row.ciFloor ?? row.target) || row.ciFloor === undefined) : missed).length + (memory.growth >= 10 ? 1 : 0) + (memory.rssAfterMb >= RSS_LIMIT_MB ? 1 : 0)
+    const failed = rows.filter(failsRun).length + (memory.growth >= 10 ? 1 : 0) + (memory.rssAfterMb >= RSS_LIMIT_MB ? 1 : 0)
     for (const row of missed) if (row.ciFloor !== undefined) console.log(`\n${row.name}: ratio ${row.ratio} misses the ${row.target}x target; CI fails it below ${row.ciFloor}x (BENCHMARKS.md)`)
     if (failed > 0) console.log(`\n${failed} target(s) missed`)
     process.exitCode = failed > 0 ? 1 : 0
