@@ -211,13 +211,16 @@ export class OpenMetalClient {
   // IP addresses ---------------------------------------------------------------------------
 
   /**
-   * The organisation's IP blocks. With `cloudId`, a block of another cloud that does not
-   * match the schema is skipped instead of failing the list (it is not this server's business).
+   * The organisation's IP blocks, or with `cloudId` that cloud's only: then a block of another
+   * cloud that does not match the schema is skipped instead of failing the list (it is not
+   * this server's business).
    */
-  listPrefixes (context: TenantContext, options: { cloudId?: string } = {}): Promise<OM.PrefixResource[]> {
+  async listPrefixes (context: TenantContext, options: { cloudId?: string } = {}): Promise<OM.PrefixResource[]> {
     const { cloudId } = options
+    const path = openMetalPath('/v1/prefixes', {})
+    if (cloudId === undefined) return await this.list('listPrefixes', path, OM.PrefixResource, context)
     const needed = (item: unknown): boolean => [cloudId, undefined].includes(stringAt(item, 'fields', 'cloud_id'))
-    return this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), OM.PrefixResource, context, cloudId === undefined ? {} : { mustMatch: needed })
+    return (await this.list('listPrefixes', path, OM.PrefixResource, context, { mustMatch: needed })).filter((prefix) => prefix.fields.cloud_id === cloudId)
   }
 
   /** The prefix as the network sees it, with its addresses and their labels. */

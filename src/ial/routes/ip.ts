@@ -18,7 +18,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     if (server.cloudId === undefined) throw Errors.notReady({ detail: 'the server is still being provisioned', retryAfter: 60 })
     const blocks = (await client.listPrefixes(call, { cloudId: server.cloudId }))
       // a block whose ID an ip_id cannot carry would give an address Cycle can never release: not used
-      .filter((prefix) => prefix.fields.cloud_id === server.cloudId && prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod && ipIdCodec.carriesPrefix(prefix.id))
+      .filter((prefix) => prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod && ipIdCodec.carriesPrefix(prefix.id))
       .flatMap((prefix) => {
         const block = parseCidr(prefix.fields.cidr ?? '')
         return block === undefined ? [] : [{ prefix, block }]
