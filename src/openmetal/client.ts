@@ -147,9 +147,13 @@ export class OpenMetalClient {
       .then((body) => parse(OM.GetOrder, body, 'getOrder')))
   }
 
-  /** The order standing for this label's server, if any (the oldest, when there are several: see `canonicalOrder`). */
-  async orderLabelled (label: string, context: TenantContext, options: { fresh?: boolean } = {}): Promise<OM.OrderResponse | undefined> {
-    return canonicalOrder(await this.listOrders(context, options), label)
+  /**
+   * The order standing for this label's server, if any (the oldest, when there are several:
+   * see `canonicalOrder`). Always a fresh read: a list already on its way may not show the
+   * latest order, and this answer decides whether to buy.
+   */
+  private async orderLabelled (label: string, context: TenantContext): Promise<OM.OrderResponse | undefined> {
+    return canonicalOrder(await this.listOrders(context, { fresh: true }), label)
   }
 
   /**
@@ -159,15 +163,14 @@ export class OpenMetalClient {
    * more so that two replicas that bought at the same instant both answer with the same one.
    */
   async orderOnce (order: OM.OrderRequest, context: TenantContext): Promise<OM.OrderResponse> {
-    // fresh reads: a list that was already running before may not show the latest order
-    const existing = await this.orderLabelled(order.label, context, { fresh: true })
+    const existing = await this.orderLabelled(order.label, context)
     if (existing !== undefined) return existing
     const created = await this.createOrFind(async () => {
       const body = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
       return parse(OM.GetOrder, body, 'createOrder')
-    }, (recovery) => this.orderLabelled(order.label, recovery, { fresh: true }), context)
+    }, (recovery) => this.orderLabelled(order.label, recovery), context)
     try {
-      return (await this.orderLabelled(order.label, context, { fresh: true })) ?? created
+      return (await this.orderLabelled(order.label, context)) ?? created
     } catch {
       // the order is bought; a failed second look only means no other replica's order is known
       return created
