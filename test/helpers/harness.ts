@@ -36,6 +36,10 @@ export interface Harness {
   call (method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>
   /** an OpenMetal API call made directly against the simulator (to inspect what the adapter did) */
   openMetal (method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, apiKey?: string): Promise<{ status: number, body: unknown }>
+  /** how many times anything asked the simulator to buy (POST /v1/orders) so far */
+  ordersCreated (): number
+  /** another replica of the adapter on the same configuration and simulator, sharing nothing with `app` (call it with inject; close it) */
+  replica (): Promise<FastifyInstance>
   close (): Promise<void>
 }
 
@@ -66,6 +70,7 @@ export async function startHarness (options: { sim?: SimulatorOptions, env?: Rec
     ...options.env
   })
   const app = await buildApp(config, options.deps)
+  const replica: Harness['replica'] = async () => await buildApp(config)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const address = app.server.address()
   const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
@@ -75,6 +80,8 @@ export async function startHarness (options: { sim?: SimulatorOptions, env?: Rec
     url,
     deploymentConfiguration,
     openMetal,
+    ordersCreated: () => sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length,
+    replica,
     async call (method, path, body, headers = {}) {
       const response = await request(`${url}${path}`, {
         method,

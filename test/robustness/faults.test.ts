@@ -3,10 +3,8 @@
  * billable resources exist afterwards, and that the adapter keeps serving.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
-import { SSH_KEY, startHarness, tenantA, type Harness } from '../helpers/harness.ts'
+import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
 import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
-import { buildApp } from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
 import type { OrderResponse } from '../../src/generated/openmetal.ts'
 import { inventoryReport } from '../../src/mapping/inventory.ts'
 import { RECOVERY_GRACE_MS } from '../../src/openmetal/client.ts'
@@ -55,7 +53,7 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
 
   test('two replicas buying the same server at the same instant answer with one server_id; the duplicate is flagged', async () => {
     // a second replica of the adapter: same configuration, same OpenMetal, no shared state
-    const replica = await buildApp(loadConfig({ LOG_LEVEL: 'silent', OPENMETAL_API_URL: h.sim.url, OPENMETAL_DEPLOYMENT_CONFIGURATION: h.deploymentConfiguration, OPENMETAL_SSH_PUBLIC_KEY: SSH_KEY, RATE_LIMIT_PER_MINUTE: '0' }))
+    const replica = await h.replica()
     try {
       const { tenant, server, provision } = await unprovisioned(h)
       // both look for the order before either has bought it (OpenMetal offers no conditional create)
@@ -84,13 +82,12 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
 
   test('an order of the organisation in a shape the spec does not know does not block provisioning; a tagged one is never guessed at', async () => {
     const { tenant, server, provision } = await unprovisioned(h)
-    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
     const portalOrder = { id: 'PORTAL1', label: 'bought in the portal', type: 'orders', is_active: true, fields: { items: [{ type: 'colocation' }] } }
     h.sim.faults.add({ method: 'GET', path: '/v1/orders', status: 200, body: [portalOrder], times: 2 })
-    const before = creates()
+    const before = h.ordersCreated()
     const bought = await provision()
     expect(bought.status).toBe(200)
-    expect(creates() - before).toBe(1)
+    expect(h.ordersCreated() - before).toBe(1)
 
     const other = await unprovisioned(h)
     const tagged = { ...portalOrder, id: 'PORTAL2', label: `cycle:${other.tenant.cycle.hub_id}:${other.server.cycleServerId}` }
@@ -98,7 +95,7 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
     const refused = await other.provision()
     expect(refused.status).toBe(502)
     expect(refused.body.error?.code).toBe('502.upstream-malformed')
-    expect(creates() - before).toBe(1)
+    expect(h.ordersCreated() - before).toBe(1)
     h.sim.faults.clear()
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
   })
@@ -106,11 +103,10 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
   test('a 502 from POST /v1/orders is never blindly repeated', async () => {
     const { tenant, server, provision } = await unprovisioned(h)
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 502, times: Infinity })
-    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
-    const before = creates()
+    const before = h.ordersCreated()
     const answer = await provision()
     expect(answer.status).toBe(503)
-    expect(creates() - before).toBe(1)
+    expect(h.ordersCreated() - before).toBe(1)
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(0)
   })
 })
@@ -198,7 +194,7 @@ describe('rate limits, outages and slowness', () => {
     const tenant = tenantA()
     const { server, serverId, extra } = await provisioned(h, tenant)
     // a fresh replica: no token cached, so every call starts with an exchange
-    const replica = await buildApp(loadConfig({ LOG_LEVEL: 'silent', OPENMETAL_API_URL: h.sim.url, OPENMETAL_DEPLOYMENT_CONFIGURATION: h.deploymentConfiguration, OPENMETAL_SSH_PUBLIC_KEY: SSH_KEY, RATE_LIMIT_PER_MINUTE: '0' }))
+    const replica = await h.replica()
     try {
       h.sim.faults.add({ method: 'GET', path: '/v1/oauth2/token', status: 404, times: Infinity })
       const decommission = await replica.inject({ method: 'POST', url: '/v1/infrastructure/server/decommission', payload: serverActionBody(tenant, server, serverId, extra) })

@@ -38,14 +38,13 @@ describe('provision', () => {
 
   test('provisions overlapping before the order exists (Cycle timed out and retried while the first was buying) buy once', async () => {
     const { tenant, server, provision } = await unprovisioned(h)
-    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
-    const before = creates()
+    const before = h.ordersCreated()
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', delayMs: 300, times: 3 })
     try {
       const answers = await Promise.all([provision(), provision(), provision()])
       expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200])
       expect(new Set(answers.map((answer) => (answer.body.data as { server_id: string }).server_id)).size).toBe(1)
-      expect(creates() - before).toBe(1)
+      expect(h.ordersCreated() - before).toBe(1)
       expect(await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`)).toHaveLength(1)
     } finally {
       h.sim.faults.clear()
@@ -54,8 +53,7 @@ describe('provision', () => {
 
   test('a hub or Cycle server ID that a tag cannot carry is refused before anything is bought', async () => {
     const { tenant, server } = await unprovisioned(h)
-    const creates = () => h.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length
-    const before = creates()
+    const before = h.ordersCreated()
     for (const cycleServerId of ['', 'aa:bb', 'a b']) {
       const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, { ...server, cycleServerId }))
       expect(answer.status).toBe(422)
@@ -63,7 +61,7 @@ describe('provision', () => {
     }
     const badHub = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody({ ...tenant, cycle: { ...tenant.cycle, hub_id: 'hub:one' } }, server))
     expect(badHub.body.error).toMatchObject({ code: '422.invalid-argument', source: '/auth/cycle/hub_id' })
-    expect(creates() - before).toBe(0)
+    expect(h.ordersCreated() - before).toBe(0)
   })
 
   test('an unknown SKU or pod is refused before any lookup, even for a known server', async () => {
@@ -260,7 +258,7 @@ describe('provision in a pod the server_id cannot carry', () => {
       const answer = await fresh.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenantA(), cycleServer(modelId, 'ams-2b')))
       expect(answer.status).toBe(422)
       expect(answer.body.error).toMatchObject({ code: '422.not-compatible', source: '/request/location_id' })
-      expect(fresh.sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders')).toHaveLength(0)
+      expect(fresh.ordersCreated()).toBe(0)
     } finally {
       await fresh.close()
     }
