@@ -48,7 +48,8 @@ export function createClient (config: Config, metrics?: Metrics, options: OpenMe
     maxAttempts: config.upstreamMaxAttempts,
     retryBaseDelayMs: 200,
     retryMaxDelayMs: 3000,
-    ...(metrics === undefined ? {} : { observer: metrics.upstream })
+    ...(metrics === undefined ? {} : { observer: metrics.upstream }),
+    ...(options.onAnswer === undefined ? {} : { onAnswer: options.onAnswer })
   })
   return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, recoveryTimeoutMs: config.upstreamTimeoutMs, ...(metrics === undefined ? {} : { tokenObserver: metrics.tokens }), ...options })
 }

@@ -11,7 +11,7 @@ import * as OM from '../generated/openmetal.ts'
 import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
 import { OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, openMetalPath, withinDeadline } from './transport.ts'
-import type { OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
+import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
 import { canonicalOrder } from '../mapping/order.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
@@ -31,6 +31,8 @@ export interface OpenMetalClientOptions {
   readonly recoveryTimeoutMs?: number
   readonly tokenObserver?: TokenCacheObserver
   readonly now?: () => number
+  /** sees every OpenMetal answer before it is read (the sandbox drift report); wired into the transport by `createClient` */
+  readonly onAnswer?: AnswerObserver
 }
 
 export type PowerState = 'power on' | 'power off' | 'rebooting'

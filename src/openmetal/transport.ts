@@ -43,6 +43,9 @@ export interface UpstreamObserver {
   retry (operation: string, reason: string): void
 }
 
+/** Every answer OpenMetal gave (each page, each attempt), before anything reads it: for tools that study the live API. */
+export type AnswerObserver = (operation: string, answer: { readonly status: number, readonly body: unknown, readonly headers: Readonly<Record<string, string | string[] | undefined>> }) => void
+
 /** OpenMetal answered with an error status (after any retries). */
 export class OpenMetalHttpError extends Error {
   readonly operation: string
@@ -119,6 +122,7 @@ export interface TransportOptions {
   readonly retryBaseDelayMs: number
   readonly retryMaxDelayMs: number
   readonly observer?: UpstreamObserver
+  readonly onAnswer?: AnswerObserver
   /** injectable for tests; defaults to Math.random */
   readonly random?: () => number
 }
@@ -216,6 +220,7 @@ export class OpenMetalTransport {
           }
         }
       }
+      this.options.onAnswer?.(call.operation, { status: response.statusCode, body: parsed, headers: response.headers })
       return { status: response.statusCode, body: parsed, headers: response.headers }
     } catch (error) {
       if (status === 'error') status = classify(call.operation, error, call.signal).kind
