@@ -5,15 +5,17 @@
  */
 import { HttpError, badRequest, ok, validator, type Route } from './http.ts'
 import type { FaultControls } from './controls.ts'
+import { parseDrifts } from './drift.ts'
 import type { FaultRule } from './faults.ts'
 import { isProvisionStatus } from './provisioning.ts'
-import { FaultRuleBody, LatencyBody, LockBody, OrderStatusBody } from './schemas.ts'
+import { DriftBody, FaultRuleBody, LatencyBody, LockBody, OrderStatusBody } from './schemas.ts'
 import type { SimulatorState } from './state.ts'
 
 const faultRule = validator(FaultRuleBody)
 const orderStatus = validator(OrderStatusBody)
 const lock = validator(LockBody)
 const latency = validator(LatencyBody)
+const drift = validator(DriftBody)
 
 function ruleOf (body: unknown): FaultRule {
   const { pathRegex, path, times, ...rest } = faultRule(body)
@@ -52,6 +54,16 @@ export function adminRoutes (state: SimulatorState, controls: FaultControls, res
     { method: 'DELETE', path: '/_sim/faults', public: true, handle: () => { controls.clear(); return done() } },
     { method: 'POST', path: '/_sim/tokens/expire', public: true, handle: () => { controls.expireTokens(); return done() } },
     { method: 'POST', path: '/_sim/latency', public: true, handle: ({ body }) => { controls.setLatency(latency(body).ms); return done() } },
+    { method: 'GET', path: '/_sim/drift', public: true, handle: () => ok({ drift: controls.drift() }) },
+    {
+      method: 'POST',
+      path: '/_sim/drift',
+      public: true,
+      handle: ({ body }) => {
+        controls.setDrift(parseDrifts(drift(body).drift))
+        return ok({ ok: true, drift: controls.drift() })
+      }
+    },
     {
       method: 'POST',
       path: '/_sim/orders/:orderId/status',

@@ -3,15 +3,17 @@
  * answers the operations the adapter uses in the spec's shapes and refuses what the real API
  * refuses. Tests, the demo and the benchmarks run against it; an operator can point the
  * adapter at it to try everything without an account. Faults are injected per request
- * (faults.ts) from code or over the admin API (admin.ts). See README.md.
+ * (faults.ts) from code or over the admin API (admin.ts); drift mode (drift.ts) answers with
+ * the deviations from the spec the real API shows. See README.md.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { adminRoutes } from './admin.ts'
-import { createControls, type FaultControls, type LiveSettings } from './controls.ts'
+import { createControls, historyFor, type FaultControls, type LiveSettings } from './controls.ts'
+import { applyDrift, parseDrifts, type Drift } from './drift.ts'
 import { FaultRules } from './faults.ts'
-import { HttpError, Router, errorBody, parseJson, readBody, respond, type Answer } from './http.ts'
+import { HttpError, Router, errorBody, parseJson, readBody, respond, type Answer, type Route } from './http.ts'
 import { advance } from './provisioning.ts'
 import { accountRoutes } from './routes-account.ts'
 import { networkRoutes } from './routes-network.ts'
@@ -20,7 +22,8 @@ import { publicRoutes } from './routes-public.ts'
 import { SimulatorState, defaultOrganizations, type RequestLogEntry, type SimulatorOrganization } from './state.ts'
 
 export { SimulatorState, defaultOrganizations, type RequestLogEntry, type SimulatorOrganization } from './state.ts'
-export type { FaultControls } from './controls.ts'
+export type { AnswerHook, FaultControls, HookAnswer, HookRequest } from './controls.ts'
+export { DRIFTS, parseDrifts, type Drift } from './drift.ts'
 export type { ActiveFault, FaultRule } from './faults.ts'
 export { PROVISION_STATUSES, type ProvisionStatus } from './provisioning.ts'
 
@@ -43,6 +46,12 @@ export interface SimulatorOptions {
   logger?: boolean
   /** the time source, default Date.now (tests of expiry can move time without waiting) */
   clock?: () => number
+  /** deviations from the spec to answer with (drift.ts), default none; `faults.setDrift` changes them */
+  drift?: Drift[]
+  /** items per page of a list under link-pages/wrapped-pages, default 5 */
+  pageSize?: number
+  /** older orders each organisation starts with; default 12 while a paging drift is active, else 0 */
+  historyOrders?: number
 }
 
 export interface Simulator {
@@ -72,16 +81,28 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   if (!Number.isInteger(tokenTtlSeconds) || tokenTtlSeconds <= 0) throw new RangeError(`tokenTtlSeconds must be a positive integer, not ${tokenTtlSeconds}`)
   const initialLatencyMs = nonNegative('latencyMs', options.latencyMs ?? 0)
   const powerLockMs = nonNegative('powerLockMs', options.powerLockMs ?? 0)
+  const pageSize = options.pageSize ?? 5
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, not ${pageSize}`)
+  const historyOrders = options.historyOrders
+  if (historyOrders !== undefined && (!Number.isInteger(historyOrders) || historyOrders < 0)) throw new RangeError(`historyOrders must be an integer >= 0, not ${historyOrders}`)
+  let initialDrift: Drift[]
+  try {
+    initialDrift = parseDrifts(options.drift ?? [])
+  } catch (error) {
+    throw new RangeError(error instanceof Error ? error.message : String(error))
+  }
   const state = new SimulatorState({
     organizations: options.organizations ?? defaultOrganizations,
     provisioningStepMs: nonNegative('provisioningStepMs', options.provisioningStepMs ?? 3000),
     clock: options.clock ?? Date.now
   })
   const rules = new FaultRules()
-  const settings: LiveSettings = { latencyMs: initialLatencyMs }
+  const settings: LiveSettings = { latencyMs: initialLatencyMs, drift: new Set(initialDrift), answerHook: undefined, historyOrders }
+  state.setHistoryOrders(historyFor(settings.drift, historyOrders))
   const faults = createControls(state, rules, settings)
   const api = new Router([...publicRoutes(state, tokenTtlSeconds), ...orderRoutes(state, () => powerLockMs), ...networkRoutes(state), ...accountRoutes(state)])
   const admin = new Router(adminRoutes(state, faults, () => {
+    faults.setDrift(initialDrift)
     state.reset()
     rules.clear()
     settings.latencyMs = initialLatencyMs
@@ -90,7 +111,11 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   const closing = new AbortController()
   const log = options.logger === true ? (line: string) => { process.stdout.write(`${line}\n`) } : undefined
 
-  async function dispatch (router: Router, method: string, path: string, query: URLSearchParams, headers: IncomingHttpHeaders, text: string): Promise<Answer> {
+  // the origin for the Link headers of paged lists, known once listening
+  let origin = ''
+
+  /** Handles a request; `seen` learns the matched route and the calling organisation. */
+  async function dispatch (router: Router, method: string, path: string, query: URLSearchParams, headers: IncomingHttpHeaders, text: string, seen: { route?: Route, org?: string } = {}): Promise<Answer> {
     const match = router.match(method, path)
     if (match.kind === 'none') throw new HttpError(404, `no route for ${method} ${path}`)
     if (match.kind === 'wrong-method') throw new HttpError(405, `${method} is not allowed on ${path}`, { allow: match.allowed.join(', ') })
@@ -101,6 +126,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       if (found === undefined) throw new HttpError(401, bearer === undefined ? 'Unauthorized: missing Bearer token' : 'Unauthorized: invalid or expired Bearer token', { 'www-authenticate': 'Bearer' })
       org = found
     }
+    Object.assign(seen, { route: match.route, org })
     const body = parseJson(text)
     advance(state)
     return await match.route.handle({ params: match.params, query, headers, body, org })
@@ -149,11 +175,18 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
         respond(response, { status: rule.status, body: rule.body ?? errorBody(rule.status, 'injected fault'), headers })
         return finish(rule.status)
       }
+      const seen: { route?: Route, org?: string } = {}
       let answer: Answer
       try {
-        answer = await dispatch(api, method, path, query, request.headers, text)
+        answer = await dispatch(api, method, path, query, request.headers, text, seen)
       } catch (error) {
         answer = answerOf(error)
+      }
+      if (seen.route !== undefined) {
+        answer = applyDrift(settings.drift, `${seen.route.method} ${seen.route.path}`, answer, { origin, method, path, query, org: seen.org ?? '', pageSize })
+      }
+      if (settings.answerHook !== undefined) {
+        answer = await settings.answerHook({ status: answer.status, body: answer.body, headers: { ...answer.headers } }, { method, path, query })
       }
       if (rule?.drop === 'after') return drop()
       if (rule?.malformed === true) {
@@ -190,9 +223,10 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
     })
   })
   const { port } = server.address() as AddressInfo
+  origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
   let closed: Promise<void> | undefined
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: origin,
     state,
     faults,
     close () {

@@ -117,7 +117,7 @@ function orderResponse (state: SimulatorState, order: SimOrder): OrderResponse {
     ...(description === undefined ? {} : { description }),
     created_at: new Date(order.createdAt).toISOString(),
     updated_at: new Date(Math.max(order.createdAt, since)).toISOString(),
-    is_active: true,
+    is_active: order.history !== true,
     created_by: userOf(order.orgId),
     fields: {
       ...fields,

@@ -74,3 +74,4 @@ export const FaultRuleBody = Type.Object({
 export const OrderStatusBody = Type.Object({ provision_status: Type.Union([Type.String(), Type.Null()]) })
 export const LockBody = Type.Object({ ms: Type.Optional(Type.Number({ minimum: 0 })) })
 export const LatencyBody = Type.Object({ ms: Type.Number({ minimum: 0 }) })
+export const DriftBody = Type.Object({ drift: Type.Array(Type.String()) })

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import type { OrderRequest } from '../generated/openmetal.ts'
 import { initialStock, type Stock } from './catalog.ts'
+import { seedHistory } from './history.ts'
 
 export interface SimulatorOrganization {
   readonly id: string
@@ -31,6 +32,8 @@ export interface SimOrder {
   /** a state held regardless of the clock (manual_setup), with the time it was set */
   pinned: { readonly status: string, readonly at: number } | undefined
   cloudId: string | undefined
+  /** a seeded older order (history.ts): inactive, fulfilled long ago, without a cloud */
+  readonly history?: boolean
 }
 
 export type PowerState = 'power on' | 'power off' | 'rebooting'
@@ -171,6 +174,8 @@ export class SimulatorState {
   nextAddressId = 1000
   nextPrefixNumber = 400
   nextVlanNumber = 100
+  /** older orders each organisation starts with (history.ts); set with setHistoryOrders */
+  historyOrders = 0
 
   constructor (options: { organizations: readonly SimulatorOrganization[], provisioningStepMs: number, clock: () => number }) {
     this.organizations = options.organizations
@@ -182,7 +187,7 @@ export class SimulatorState {
     return this.clock()
   }
 
-  /** Forgets every resource, token and counter; organisations and options stay. */
+  /** Forgets every resource, token and counter and re-seeds the history; organisations and options stay. */
   reset (): void {
     for (const map of [this.orders, this.clouds, this.prefixes, this.configurations, this.publicKeys, this.tokens]) map.clear()
     this.undeployed.clear()
@@ -196,6 +201,15 @@ export class SimulatorState {
     this.ipsCreated = 0
     this.ipsDeleted = 0
     this.blocksUsed = 0
+    seedHistory(this)
+  }
+
+  /** Changes how many history orders each organisation has, re-seeding them if that changes. */
+  setHistoryOrders (count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`historyOrders must be an integer >= 0, not ${count}`)
+    if (count === this.historyOrders) return
+    this.historyOrders = count
+    seedHistory(this)
   }
 
   counters (): Record<string, number> {

@@ -1,0 +1,62 @@
+/**
+ * A seeded order history: each organisation starts with older orders, fulfilled long ago,
+ * so that lists are long enough to page and a new order lands on a later page. History
+ * orders are listed before every other order; they take no stock, have no cloud, and count
+ * neither in `ordersCreated` nor in the request log.
+ */
+import { resourceId } from './ids.ts'
+import type { SimOrder, SimulatorState } from './state.ts'
+
+const HISTORY_PODS = ['pod_1', 'pod_2', 'pod_3'] as const
+const HISTORY_SKUS = ['medium_v4', 'large_v4'] as const
+
+/** The start of the UTC month `back` months before `now`. */
+function monthsBefore (now: number, back: number): Date {
+  const date = new Date(now)
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() - back, 1, 9, 30))
+}
+
+function historyOrder (orgId: string, index: number, count: number, now: number): SimOrder {
+  // one a month, the oldest first, the newest last month
+  const created = monthsBefore(now, count - index)
+  const createdAt = created.getTime()
+  return {
+    id: resourceId(),
+    orgId,
+    request: {
+      label: `Private cloud ${created.toISOString().slice(0, 7)}`,
+      fields: {
+        items: [{
+          hardware_sku: HISTORY_SKUS[index % HISTORY_SKUS.length] ?? 'medium_v4',
+          location: HISTORY_PODS[index % HISTORY_PODS.length] ?? 'pod_1',
+          type: 'baremetal',
+          quantity: 1,
+          modifications: { operating_system: { os_key: 'Ubuntu', version_key: '22.04 LTS' } }
+        }],
+        config_options: {}
+      }
+    },
+    createdAt,
+    origin: createdAt,
+    pinned: undefined,
+    cloudId: undefined,
+    history: true
+  }
+}
+
+/**
+ * Replaces the history with `state.historyOrders` orders per organisation, placed before
+ * the orders that exist (a Map lists in insertion order).
+ */
+export function seedHistory (state: SimulatorState): void {
+  const current = [...state.orders.values()].filter((order) => order.history !== true)
+  state.orders.clear()
+  const now = state.now()
+  for (const org of state.organizations) {
+    for (let index = 0; index < state.historyOrders; index++) {
+      const order = historyOrder(org.id, index, state.historyOrders, now)
+      state.orders.set(order.id, order)
+    }
+  }
+  for (const order of current) state.orders.set(order.id, order)
+}
