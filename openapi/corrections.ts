@@ -89,13 +89,27 @@ function walk (node: unknown, visit: (schema: JsonObject) => void, seen = new Se
 }
 
 /**
+ * The keyword under which a widened enum keeps the pinned spec's values. Validators ignore it
+ * (TypeBox checks only what it knows; ajv runs with strict: false), so the adapter still
+ * accepts any string; the sandbox's spec-drift report (src/conformance/spec-drift.ts) reads
+ * it to name the values the pinned spec does not list. The generator keeps this `x-` keyword
+ * (and drops every other one) and emits it as `Type.String({ 'x-spec-enum': [...] })`.
+ */
+export const SPEC_ENUM = 'x-spec-enum'
+
+/**
  * Widen a closed enum that OpenMetal may extend into a plain string, wherever a copy of it
- * stands (dereferencing copies a schema that has sibling keywords next to its $ref).
+ * stands (dereferencing copies a schema that has sibling keywords next to its $ref). The
+ * values stay as the `x-spec-enum` annotation: not enforced, only reported when they drift.
  */
 function widenEnum (doc: JsonObject, member: string): void {
   let fixed = 0
   walk(doc, (schema) => {
-    if (Array.isArray(schema.enum) && schema.enum.includes(member)) { delete schema.enum; fixed++ }
+    if (Array.isArray(schema.enum) && schema.enum.includes(member)) {
+      schema[SPEC_ENUM] = schema.enum
+      delete schema.enum
+      fixed++
+    }
   })
   if (fixed === 0) throw new Error(`no enum containing ${member}`)
 }

@@ -51,6 +51,7 @@ export const openMetalSelections: ReadonlyArray<{ readonly name: string; readonl
   { name: 'OrderFields', pointer: '/components/schemas/OrderFields' },
   { name: 'OrderRequest', pointer: '/components/schemas/OrderRequest' },
   { name: 'OrderResponse', pointer: '/components/schemas/OrderResponse' },
+  { name: 'OrderCollection', pointer: '/components/schemas/OrderCollection' },
   { name: 'GetOrder', pointer: '/components/schemas/GetOrder' },
   { name: 'Cloud', pointer: '/components/schemas/Cloud' },
   { name: 'CloudStats', pointer: '/components/schemas/CloudStats' },

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import $RefParser from '@apidevtools/json-schema-ref-parser'
 import openapiTS, { astToString } from 'openapi-typescript'
 import { cycleIalPin, openMetalPin, openMetalSelections, type SpecPin } from '../openapi/inputs.ts'
-import { cycleSchemaFixes, openMetalFileFixes, openMetalSchemaFixes, type JsonObject, type SchemaFix } from '../openapi/corrections.ts'
+import { SPEC_ENUM, cycleSchemaFixes, openMetalFileFixes, openMetalSchemaFixes, type JsonObject, type SchemaFix } from '../openapi/corrections.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const specsDir = resolve(root, process.env.OPENAPI_SPECS_DIR ?? '../shared/openapi')
@@ -159,7 +159,8 @@ class Emitter {
       return Object.keys(picked).length > 0 ? JSON.stringify(picked) : ''
     }
     switch (schema.type) {
-      case 'string': return `Type.String(${options(['minLength', 'maxLength', 'pattern'])})`
+      // a widened enum keeps the spec's values as an annotation (see SPEC_ENUM in openapi/corrections.ts)
+      case 'string': return `Type.String(${options(['minLength', 'maxLength', 'pattern', SPEC_ENUM])})`
       case 'integer': return `Type.Integer(${options(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'])})`
       case 'number': return `Type.Number(${options(['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'])})`
       case 'boolean': return 'Type.Boolean()'
@@ -214,7 +215,7 @@ function stripProse (node: unknown, seen = new Set<unknown>()): void {
   const record = node as JsonObject
   for (const key of Object.keys(record)) {
     if (STRIPPED_KEYWORDS.has(key) && typeof record[key] !== 'object') delete record[key]
-    else if (key === 'examples' || key === 'example' || key.startsWith('x-')) delete record[key]
+    else if (key === 'examples' || key === 'example' || (key.startsWith('x-') && key !== SPEC_ENUM)) delete record[key]
     else stripProse(record[key], seen)
   }
 }
