@@ -14,7 +14,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { Config } from './config.ts'
 import { toAdapterError, Errors } from './errors.ts'
 import { OpenMetalClient, type OpenMetalClientOptions } from './openmetal/client.ts'
-import { OpenMetalHttpError, OpenMetalTransport } from './openmetal/transport.ts'
+import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError } from './openmetal/transport.ts'
 import { SharedLookup } from './openmetal/shared-lookup.ts'
 import { ServerDirectory } from './ial/servers.ts'
 import type { IalDeps } from './ial/deps.ts'
@@ -59,6 +59,35 @@ function hopsTrusted (hops: number): (address: string, hop: number) => boolean {
   return (_address, hop) => hop < hops
 }
 
+/** How long one kind of skipped answer part is logged once, rather than on every poll. */
+const SKIP_LOG_INTERVAL_MS = 10 * 60_000
+
+/**
+ * What the client tells of OpenMetal's answers, for the operator: parts skipped as unreadable
+ * (counted every time, logged once per kind and interval so a poll does not flood the log),
+ * and how the clean-up of an address Cycle never heard of ended.
+ */
+function upstreamReports (app: FastifyInstance, metrics: Metrics): Pick<OpenMetalClientOptions, 'onSkipped' | 'onCleanup'> {
+  const lastLogged = new Map<string, number>()
+  return {
+    onSkipped ({ operation, path, problem }) {
+      metrics.skipped(operation)
+      const where = path.replace(/\/\d+(?=\/|$)/g, '/[]')
+      const key = `${operation} ${where} ${problem}`
+      const now = Date.now()
+      if ((lastLogged.get(key) ?? 0) > now - SKIP_LOG_INTERVAL_MS) return
+      if (lastLogged.size >= 1000) lastLogged.clear()
+      lastLogged.set(key, now)
+      app.log.warn({ operation, path: where.slice(0, 200), problem }, 'skipped a part of an OpenMetal answer that could not be read')
+    },
+    onCleanup ({ prefixId, outcome }) {
+      const entry = { operation: 'createIpAddress', prefixId, outcome }
+      if (outcome === 'deleted') app.log.info(entry, 'deleted an address whose create had no usable answer (Cycle never received it)')
+      else app.log.warn(entry, 'an address whose create had no usable answer may be left at OpenMetal: ial-inventory lists it as orphaned-ip')
+    }
+  }
+}
+
 function hubOf (request: FastifyRequest): string | undefined {
   const hubId = (request.body as { auth?: { cycle?: { hub_id?: unknown } } } | null | undefined)?.auth?.cycle?.hub_id
   return typeof hubId === 'string' ? hubId.slice(0, 64) : undefined
@@ -84,7 +113,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   const logsRequests = ['info', 'debug', 'trace'].includes(config.logLevel)
   const metrics = deps.metrics ?? createMetrics()
-  const client = deps.client ?? createClient(config, metrics, deps.clientOptions)
+  const client = deps.client ?? createClient(config, metrics, { ...upstreamReports(app, metrics), ...deps.clientOptions })
   const ialDeps: IalDeps = { config, client, servers: new ServerDirectory(client), now: deps.now ?? Date.now }
 
   // Per-request bookkeeping lives in request fields and callback-style hooks: a cached answer
@@ -148,9 +177,17 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   app.setErrorHandler(async (error, request, reply) => {
     const failure = toAdapterError(error)
-    if (failure.status >= 500) request.log.error({ code: failure.code, failure: failure.cause instanceof Error ? failure.cause.message : failure.message }, failure.title)
+    const cause = failure.cause
     // OpenMetal refusing a call is the operator's business too (a bad configuration ID, a missing permission)
-    else if (failure.cause instanceof OpenMetalHttpError) request.log.warn({ code: failure.code, operation: failure.cause.operation, upstreamStatus: failure.cause.status, upstreamRequestId: failure.cause.upstreamRequestId }, failure.title)
+    if (cause instanceof OpenMetalHttpError) {
+      const entry = { code: failure.code, operation: cause.operation, upstreamStatus: cause.status, upstreamRequestId: cause.upstreamRequestId, upstreamMessage: cause.upstreamMessage }
+      if (cause.status < 500) request.log.warn(entry, `OpenMetal refused ${cause.operation}`)
+      else request.log.error(entry, `OpenMetal failed ${cause.operation}`)
+    } else if (cause instanceof OpenMetalTransportError && cause.kind === 'malformed') {
+      request.log.warn({ code: failure.code, operation: cause.operation, detail: failure.detail }, `OpenMetal answered ${cause.operation} in a shape the adapter cannot use`)
+    } else if (failure.status >= 500) {
+      request.log.error({ code: failure.code, failure: cause instanceof Error ? cause.message : failure.message }, failure.title)
+    }
     if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter))
     return reply.code(failure.status).send({ error: failure.toBody(), data: null })
   })

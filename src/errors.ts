@@ -3,7 +3,8 @@
  * Cycle code; routes and the client throw these, the envelope writer renders them.
  */
 
-import { OpenMetalHttpError, OpenMetalTransportError } from './openmetal/transport.ts'
+import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from './openmetal/transport.ts'
+import { UnreadableAnswer } from './openmetal/tolerant-reader.ts'
 
 export interface CycleErrorBody {
   status: number
@@ -61,6 +62,7 @@ export const Errors = {
   missingArgument: entry(422, 'missing-argument', 'A required argument is missing'),
   invalidArgument: entry(422, 'invalid-argument', 'An argument is invalid'),
   invalidInput: entry(422, 'invalid-input', 'The request does not match the IAL schema'),
+  upstreamRefused: entry(422, 'invalid-argument', 'OpenMetal refused the request'),
   notCompatible: entry(422, 'not-compatible', 'Not supported by OpenMetal'),
   rateLimited: entry(429, 'rate-limiting', 'Too many requests'),
   unknown: entry(500, 'unknown', 'Internal error'),
@@ -76,9 +78,18 @@ export const Errors = {
 export function toAdapterError (error: unknown): AdapterError {
   if (error instanceof AdapterError) return error
   if (error instanceof OpenMetalHttpError) return fromUpstreamStatus(error)
+  if (error instanceof OpenMetalIncompleteListError) {
+    return Errors.notReady({ detail: `OpenMetal ${error.operation} could not be read whole (${error.reason}); nothing is bought on a list that may be incomplete`, retryAfter: 60, cause: error })
+  }
+  if (error instanceof OpenMetalUnsettledWriteError) {
+    return Errors.notReady({ detail: `OpenMetal ${error.operation} may have been carried out, and what it made was not found yet; retry: the retry looks for it before acting again`, retryAfter: 15, cause: error })
+  }
   if (error instanceof OpenMetalTransportError) {
     const detail = `OpenMetal ${error.operation}: ${error.kind}`
-    if (error.kind === 'malformed') return Errors.upstreamMalformed({ detail, cause: error })
+    if (error.kind === 'malformed') {
+      const unreadable = error.cause instanceof UnreadableAnswer ? `: in its answer, ${error.cause.message}` : ': its answer is not JSON'
+      return Errors.upstreamMalformed({ detail: `OpenMetal ${error.operation}${unreadable}`, cause: error })
+    }
     if (error.kind === 'network') return Errors.notReady({ detail: `${detail} (connection failed)`, retryAfter: 5, cause: error })
     return Errors.notAvailable({ detail: `${detail} (no answer in time)`, cause: error })
   }
@@ -91,19 +102,21 @@ const PUBLIC_OPERATIONS = new Set(['getLocations', 'getProducts', 'getAvailabili
 const NOT_ABOUT_ONE_SERVER = new Set(['exchangeToken', 'listOrders', 'listClouds', 'listPrefixes', 'createIpAddress'])
 
 function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
-  const detail = `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamRequestId === undefined ? '' : ` (request ${error.upstreamRequestId})`}`
+  // a refusal's reason is for whoever must fix the request or the settings (a failure carries none)
+  const said = error.upstreamMessage === undefined ? '' : `: ${error.upstreamMessage}`
+  const detail = `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamRequestId === undefined ? '' : ` (request ${error.upstreamRequestId})`}${said}`
   const options = { detail, cause: error }
   // neither the caller's credentials nor its request can be at fault for these: retry later
   if (error.status < 500 && error.status !== 429 && (PUBLIC_OPERATIONS.has(error.operation) || (error.status === 404 && NOT_ABOUT_ONE_SERVER.has(error.operation)))) {
     return Errors.notReady({ ...options, retryAfter: 30 })
   }
   switch (error.status) {
-    case 400: return Errors.invalidInput({ ...options, detail: `${detail}: OpenMetal rejected the request` })
+    case 400: return Errors.upstreamRefused(options)
     case 401: return Errors.authInvalid(options)
-    case 403: return Errors.permissions({ ...options, detail: `${detail}: the credentials lack permission for this action` })
+    case 403: return Errors.permissions({ ...options, detail: `${detail} (the credentials may lack permission for this action)` })
     case 404: return Errors.serverNotFound(options)
     case 409: return error.operation === 'setPowerState'
-      ? Errors.conflict({ ...options, detail: 'OpenMetal has locked the node for another power action; retry in a few minutes', retryAfter: 120 })
+      ? Errors.conflict({ ...options, detail: `${detail}; OpenMetal has locked the node for another power action; retry in a few minutes`, retryAfter: 120 })
       : Errors.conflict({ ...options, retryAfter: 60 })
     case 429: return Errors.rateLimited({ ...options, retryAfter: error.retryAfter ?? 5 })
     case 504: return Errors.notAvailable(options)

@@ -14,6 +14,7 @@ import { createClient } from '../app.ts'
 import { loadConfig, ConfigError } from '../config.ts'
 import type { Credentials } from '../openmetal/auth.ts'
 import { inventoryReport, type InventoryReport } from '../mapping/inventory.ts'
+import { cycleTag } from '../mapping/identifiers.ts'
 
 const USAGE = 'usage: ial-inventory [--hub HUB_ID] [--json] [--api-url URL]\ncredentials: OPENMETAL_CLIENT_ID + OPENMETAL_CLIENT_SECRET, or OPENMETAL_API_KEY'
 
@@ -27,11 +28,21 @@ export async function collectInventory (apiUrl: string, credentials: Credentials
   const client = createClient(loadConfig({ OPENMETAL_API_URL: apiUrl }))
   try {
     const context = { credentials }
-    const [orders, clouds, prefixes] = await Promise.all([client.listOrders(context), client.listClouds(context), client.listPrefixes(context)])
-    const routed = prefixes.filter((prefix) => prefix.fields.prefix_type === 'routed')
+    // an order carrying any Cycle tag must be read: skipping it would hide a billable server
+    const tagged = (item: unknown): boolean => cycleTag.parse((item as { label?: unknown } | null)?.label as string | undefined) !== undefined
+    const [orders, clouds, prefixes] = await Promise.all([client.listOrders(context, { mustRead: tagged }), client.listClouds(context), client.listPrefixes(context)])
+    const routed = prefixes.items.filter((prefix) => prefix.fields.prefix_type === 'routed')
     const details = await Promise.all(routed.map(async (prefix) => ({ prefixId: prefix.id, detail: await client.getPrefixAddresses(prefix.id, context) })))
     const addresses = details.flatMap(({ prefixId, detail }) => (detail?.ip_addrs ?? []).map((address) => ({ prefixId, address })))
-    return inventoryReport({ orders, clouds, addresses, now, hubId })
+    const incomplete = [['orders', orders], ['clouds', clouds], ['IP blocks', prefixes]] as const
+    return inventoryReport({
+      orders: orders.items,
+      clouds: clouds.items,
+      addresses,
+      now,
+      hubId,
+      incomplete: incomplete.flatMap(([what, listing]) => listing.incomplete === undefined ? [] : [`${what}: ${listing.incomplete}`])
+    })
   } finally {
     await client.close()
   }
@@ -46,6 +57,7 @@ export function renderInventory (report: InventoryReport): string {
   for (const row of report.ips) {
     lines.push([row.prefixId.padEnd(12), (row.ip ?? '-').padEnd(16), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.findings.join(',') || '-'].join(' '))
   }
+  for (const reason of report.incomplete) lines.push('', `INCOMPLETE: OpenMetal's list of ${reason}; what is listed above may not be everything`)
   lines.push('', `${report.servers.length} server(s), ${report.ips.length} IP address(es), ${report.findings} finding(s)`)
   return lines.join('\n')
 }

@@ -3,7 +3,7 @@
  * server_id token, `extra`), and refusing to act on anything the calling hub does not own.
  * The only process state is a cache of order -> cloud, a fact that never changes.
  */
-import type { Cloud, CloudStats, OrderResponse } from '../generated/openmetal.ts'
+import type { CloudAnswer, CloudStatsAnswer, OrderAnswer } from '../openmetal/answers.ts'
 import type { OpenMetalClient } from '../openmetal/client.ts'
 import { SharedLookup } from '../openmetal/shared-lookup.ts'
 import { cycleTag, serverIdCodec, type ServerRef } from '../mapping/identifiers.ts'
@@ -13,14 +13,14 @@ import type { IalCall } from './context.ts'
 
 export interface OwnedServer {
   readonly ref: ServerRef
-  readonly order: OrderResponse
+  readonly order: OrderAnswer
   readonly cloudId: string | undefined
   /**
    * With `withCloud`, whenever the cloud ID is known: the cloud, or `null` when OpenMetal
    * answered that it has no such cloud; `undefined` when it was not asked for.
    */
-  readonly cloud?: Cloud | null | undefined
-  readonly stats?: CloudStats | undefined
+  readonly cloud?: CloudAnswer | null | undefined
+  readonly stats?: CloudStatsAnswer | undefined
 }
 
 export interface ServerQuery {
@@ -92,7 +92,7 @@ export class ServerDirectory {
     return { ref, order, cloudId }
   }
 
-  private belongs (order: OrderResponse, hubId: string | undefined, cycleServerId: string | undefined): boolean {
+  private belongs (order: OrderAnswer, hubId: string | undefined, cycleServerId: string | undefined): boolean {
     const tag = cycleTag.parse(order.label)
     // without a hub nothing can be proven, so nothing is touched
     return tag !== undefined && tag.hubId === hubId && (cycleServerId === undefined || tag.serverId === cycleServerId)

@@ -1,41 +1,30 @@
 /**
  * OpenMetal's public catalog -> Cycle's locations and server models. Pure functions.
  *
- * Pods whose release_status is `pre-release` are listed with `compatible: false` (Cycle
- * shows them but does not offer them), appear in no model's locations, and provision
- * refuses them: OpenMetal does not sell them to everyone yet.
+ * A pod is offered only when its release_status is `released` (or not given: the spec makes
+ * it optional). Any other value, `pre-release` or one this adapter does not know, lists the
+ * pod with `compatible: false` (Cycle shows it but does not offer it), keeps it out of every
+ * model's locations, and provision refuses it: OpenMetal does not sell it to everyone.
  */
 import type { Location, ProviderServerModel, Storage, NIC, GPU } from '../generated/cycle-ial.ts'
-import { Value } from 'typebox/value'
-import { LocationDetails } from '../generated/openmetal.ts'
-import type { HardwareType, InventoryAvailability, Locations, HardwareProduct } from '../generated/openmetal.ts'
+import type { HardwareAnswer, PodsAnswer } from '../openmetal/answers.ts'
 
 export interface Pod {
   readonly id: string
   readonly released: boolean
+  /** what OpenMetal said of its release ('released' when it said nothing) */
+  readonly releaseStatus: string
 }
 
-/**
- * The pods of a locations answer. The spec (and its example) wrap them in `locations`; the
- * mapping brief describes the answer as the bare map `pod_N -> details`. Both are read, so
- * a change between the two never turns into "OpenMetal has no locations".
- */
-function podDetails (inventory: Locations): Record<string, LocationDetails> {
-  if (inventory.locations !== undefined) return inventory.locations
-  const bare: Record<string, LocationDetails> = {}
-  for (const [id, details] of Object.entries(inventory as Record<string, unknown>)) {
-    if (typeof details === 'object' && details !== null && Value.Check(LocationDetails, details) && (details.displayName ?? details.code ?? details.label) !== undefined) bare[id] = details
-  }
-  return bare
-}
+/** The release states a pod is offered in. */
+const OFFERED_RELEASE_STATUSES = new Set(['released'])
 
-export function podsOf (inventory: Locations): Pod[] {
-  return podsIn(podDetails(inventory))
-}
-
-function podsIn (details: Record<string, LocationDetails>): Pod[] {
-  return Object.entries(details)
-    .map(([id, pod]) => ({ id, released: pod.release_status !== 'pre-release' }))
+export function podsOf (pods: PodsAnswer): Pod[] {
+  return Object.entries(pods)
+    .map(([id, details]) => {
+      const releaseStatus = details.release_status ?? 'released'
+      return { id, released: OFFERED_RELEASE_STATUSES.has(releaseStatus), releaseStatus }
+    })
     .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }))
 }
 
@@ -46,10 +35,9 @@ export function geographyOf (displayName: string | undefined, region: string | u
   return { city, state: '', country: /^[A-Z]{2}$/.test(qualifier) ? qualifier : (region ?? '') }
 }
 
-export function locationsFromInventory (inventory: Locations): Location[] {
-  const detailsOf = podDetails(inventory)
-  return podsIn(detailsOf).map(({ id, released }) => {
-    const details = detailsOf[id] ?? {}
+export function locationsFromInventory (pods: PodsAnswer): Location[] {
+  return podsOf(pods).map(({ id, released, releaseStatus }) => {
+    const details = pods[id] ?? {}
     const place = geographyOf(details.displayName, details.region)
     const hasCoordinates = typeof details.latitude === 'number' && typeof details.longitude === 'number'
     return {
@@ -60,7 +48,7 @@ export function locationsFromInventory (inventory: Locations): Location[] {
         : null,
       provider: { location_id: id, code: details.code ?? id, availability_zones: [] },
       features: { available: [], supported: [] },
-      annotations: { label: details.label ?? '', release_status: details.release_status ?? 'released' },
+      annotations: { label: details.label ?? '', release_status: releaseStatus },
       compatible: released
     }
   })
@@ -72,12 +60,12 @@ export function integerOf (value: unknown): number {
   return Number.isFinite(number) ? Math.max(0, Math.round(number)) : 0
 }
 
-function baremetalProduct (hardware: HardwareType): HardwareProduct | undefined {
+function baremetalProduct (hardware: HardwareAnswer): HardwareAnswer['products'][number] | undefined {
   const products = hardware.products
   return products.find((product) => /bare ?metal/i.test(`${product.name} ${product.add_on_code}`)) ?? products[0]
 }
 
-function storageOf (hardware: HardwareType): Storage[] {
+function storageOf (hardware: HardwareAnswer): Storage[] {
   const components = Object.values(hardware.storage ?? {}).filter((component) => component !== undefined)
   return components.flatMap((component) => component.drives.map((drive) => ({
     count: integerOf(drive.count),
@@ -87,14 +75,14 @@ function storageOf (hardware: HardwareType): Storage[] {
   })))
 }
 
-function networkOf (hardware: HardwareType): NIC[] {
-  const count = integerOf(hardware.network.count)
-  return Array.from({ length: count }, () => ({ scope: 'public', type: 'ethernet', throughput: `${integerOf(hardware.network.speed)}Gbps` }))
+function networkOf (hardware: HardwareAnswer): NIC[] {
+  const count = integerOf(hardware.network?.count)
+  return Array.from({ length: count }, () => ({ scope: 'public', type: 'ethernet', throughput: `${integerOf(hardware.network?.speed)}Gbps` }))
 }
 
-function gpuOf (hardware: HardwareType): GPU | null {
-  const gpu: Record<string, unknown> | null = hardware.gpu
-  if (gpu === null || typeof gpu !== 'object') return null
+function gpuOf (hardware: HardwareAnswer): GPU | null {
+  const gpu: Record<string, unknown> | null | undefined = hardware.gpu
+  if (gpu === null || gpu === undefined || typeof gpu !== 'object') return null
   const name = [gpu.name, gpu.model, gpu.type].find((value) => typeof value === 'string')
   const vram = gpu.vram_gb ?? gpu.vram ?? gpu.memory
   return {
@@ -105,25 +93,25 @@ function gpuOf (hardware: HardwareType): GPU | null {
   }
 }
 
-function describe (hardware: HardwareType): string {
+function describe (hardware: HardwareAnswer): string {
   const drives = storageOf(hardware).map((drive) => `${drive.count} x ${drive.size_gb} GB ${drive.type}`).join(', ')
-  return `${hardware.processor.type}, ${integerOf(hardware.ram.raw)} GB ${hardware.ram.type}${drives === '' ? '' : `, ${drives}`}`
+  return `${hardware.processor.type ?? hardware.processor.name}, ${integerOf(hardware.ram.raw)} GB ${hardware.ram.type ?? 'RAM'}${drives === '' ? '' : `, ${drives}`}`
 }
 
 /** SKU -> pods (released only) where OpenMetal has stock now. */
-export function stockBySku (availability: ReadonlyArray<{ pod: Pod, inventory: InventoryAvailability }>): Map<string, string[]> {
+export function stockBySku (availability: ReadonlyArray<{ pod: Pod, inventory: Readonly<Record<string, { count: number }>> }>): Map<string, string[]> {
   const stock = new Map<string, string[]>()
   for (const { pod, inventory } of availability) {
     if (!pod.released) continue
     for (const [sku, entry] of Object.entries(inventory)) {
-      if (typeof entry !== 'object' || entry === null || integerOf((entry as { count?: unknown }).count) <= 0) continue
+      if (entry.count <= 0) continue
       stock.set(sku, [...(stock.get(sku) ?? []), pod.id])
     }
   }
   return stock
 }
 
-export function serverModelsFromCatalog (hardware: Readonly<Record<string, HardwareType>>, stock: ReadonlyMap<string, string[]>): ProviderServerModel[] {
+export function serverModelsFromCatalog (hardware: Readonly<Record<string, HardwareAnswer>>, stock: ReadonlyMap<string, string[]>): ProviderServerModel[] {
   const models: ProviderServerModel[] = []
   for (const [sku, type] of Object.entries(hardware).sort(([a], [b]) => a.localeCompare(b))) {
     const product = baremetalProduct(type)
@@ -142,10 +130,10 @@ export function serverModelsFromCatalog (hardware: Readonly<Record<string, Hardw
           threads: cores === 0 ? null : Math.max(1, Math.round(integerOf(processor.raw_threads) / cores)),
           type: processor.name,
           shared: false,
-          extra: { speed: processor.speed, description: processor.type }
+          extra: { speed: processor.speed ?? '', description: processor.type ?? '' }
         },
         gpu: gpuOf(type),
-        memory: { size_gb: integerOf(type.ram.raw), type: type.ram.type, extra: { speed: type.ram.speed } },
+        memory: { size_gb: integerOf(type.ram.raw), type: type.ram.type ?? '', extra: { speed: type.ram.speed ?? '' } },
         storage: storageOf(type),
         network: networkOf(type),
         features: { raid: null, hypervisor: true, extra: {} }

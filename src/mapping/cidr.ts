@@ -52,3 +52,18 @@ export function ipv4Assignment (block: Ipv4Block, address: number): { cidr: stri
     network: `${formatIpv4(block.network)}${suffix}`
   }
 }
+
+/**
+ * Addresses of a routed OpenMetal block still free, from the block's own address list: a
+ * routed block reserves five (network, VRRP gateway = network+1, the two core switches =
+ * network+2 and +3, broadcast), so a /28 holds eleven. `inUse` may hold anything OpenMetal
+ * listed; what is not an address of the usable range does not count.
+ */
+export function freeAddresses (block: Ipv4Block, inUse: readonly string[]): number {
+  const size = 2 ** (32 - block.prefixLength)
+  const first = block.network + 4
+  const last = block.network + size - 2
+  if (last < first) return 0
+  const used = new Set(inUse.map(parseIpv4).filter((address): address is number => address !== undefined && address >= first && address <= last))
+  return last - first + 1 - used.size
+}

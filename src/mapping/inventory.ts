@@ -3,7 +3,7 @@
  * Cycle tag): so an operator can see everything billable, and what is stuck or orphaned.
  * Pure: the inventory command fetches, this decides.
  */
-import type { Cloud, OrderResponse, IpAddress } from '../generated/openmetal.ts'
+import type { AddressAnswer, CloudAnswer, OrderAnswer } from '../openmetal/answers.ts'
 import { cycleTag } from './identifiers.ts'
 import { deployedCloud } from './provision-status.ts'
 import { standsForServer } from './order.ts'
@@ -33,18 +33,22 @@ export interface IpRow {
 export interface InventoryReport {
   readonly servers: ServerRow[]
   readonly ips: IpRow[]
+  /** every finding, plus one for each list that could not be read whole */
   readonly findings: number
+  /** the lists OpenMetal could not give whole, and why */
+  readonly incomplete: string[]
 }
 
 /** Provisioning normally takes 15-30 minutes; past this it deserves a look. */
 export const STUCK_AFTER_HOURS = 2
 
 export function inventoryReport (input: {
-  orders: readonly OrderResponse[]
-  clouds: readonly Cloud[]
-  addresses: ReadonlyArray<{ prefixId: string, address: IpAddress }>
+  orders: readonly OrderAnswer[]
+  clouds: readonly CloudAnswer[]
+  addresses: ReadonlyArray<{ prefixId: string, address: AddressAnswer }>
   now: number
   hubId?: string | undefined
+  incomplete?: readonly string[]
 }): InventoryReport {
   const clouds = new Map(input.clouds.map((cloud) => [cloud.id, cloud]))
   /** the Cycle tag of something this adapter made, for the hub asked about */
@@ -95,6 +99,7 @@ export function inventoryReport (input: {
     const findings: Finding[] = liveServers.has(`${tag.hubId}:${tag.serverId}`) ? [] : ['orphaned-ip']
     ips.push({ prefixId, ipId: address.id, ip: address.ip, hubId: tag.hubId, cycleServerId: tag.serverId, findings })
   }
-  const findings = servers.reduce((sum, row) => sum + row.findings.length, 0) + ips.reduce((sum, row) => sum + row.findings.length, 0)
-  return { servers, ips, findings }
+  const incomplete = [...(input.incomplete ?? [])]
+  const findings = servers.reduce((sum, row) => sum + row.findings.length, 0) + ips.reduce((sum, row) => sum + row.findings.length, 0) + incomplete.length
+  return { servers, ips, findings, incomplete }
 }

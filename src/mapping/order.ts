@@ -1,5 +1,6 @@
 /** A Cycle provision -> the one OpenMetal order that buys it. Pure. */
-import type { OrderRequest, OrderResponse } from '../generated/openmetal.ts'
+import type { OrderRequest } from '../generated/openmetal.ts'
+import type { OrderAnswer } from '../openmetal/answers.ts'
 
 export interface ProvisionPlan {
   readonly tag: string
@@ -30,7 +31,7 @@ export function orderRequestFor (plan: ProvisionPlan): OrderRequest {
  * replica picks the same one, the oldest (by creation time, then ID), so Cycle is always
  * handed one server_id; the others are duplicates for the operator (`ial-inventory`).
  */
-export function canonicalOrder<O extends Pick<OrderResponse, 'id' | 'label' | 'is_active' | 'created_at' | 'fields'>> (orders: readonly O[], tag: string): O | undefined {
+export function canonicalOrder<O extends Pick<OrderAnswer, 'id' | 'label' | 'is_active' | 'created_at' | 'fields'>> (orders: readonly O[], tag: string): O | undefined {
   let oldest: O | undefined
   for (const order of orders) {
     if (order.label !== tag || !standsForServer(order)) continue
@@ -44,12 +45,13 @@ export function canonicalOrder<O extends Pick<OrderResponse, 'id' | 'label' | 'i
  * `is_active` once an order is fulfilled), is a server: finding it is never a reason to buy
  * again. An inactive order that never deployed anything (cancelled, failed) is not.
  */
-export function standsForServer (order: Pick<OrderResponse, 'is_active' | 'fields'>): boolean {
+export function standsForServer (order: Pick<OrderAnswer, 'is_active' | 'fields'>): boolean {
   return order.is_active || (order.fields.clouds_deployed?.length ?? 0) > 0
 }
 
-function createdBefore (a: Pick<OrderResponse, 'id' | 'created_at'>, b: Pick<OrderResponse, 'id' | 'created_at'>): boolean {
-  const [at, bt] = [Date.parse(a.created_at), Date.parse(b.created_at)]
+function createdBefore (a: Pick<OrderAnswer, 'id' | 'created_at'>, b: Pick<OrderAnswer, 'id' | 'created_at'>): boolean {
+  // an order without a readable creation time sorts by its ID alone
+  const [at, bt] = [Date.parse(a.created_at ?? ''), Date.parse(b.created_at ?? '')]
   if (Number.isFinite(at) && Number.isFinite(bt) && at !== bt) return at < bt
   return a.id < b.id
 }

@@ -3,7 +3,7 @@
  * decides. `provisioned` is true only when OpenMetal says complete and the node is known
  * with the three facts CycleOS needs to boot (uuid, primary IP, MAC).
  */
-import type { Cloud, CloudStats, OrderResponse } from '../generated/openmetal.ts'
+import type { CloudAnswer, CloudStatsAnswer, OrderAnswer } from '../openmetal/answers.ts'
 
 export type ServerState = 'ordered' | 'pending' | 'in_progress' | 'awaiting_setup' | 'manual_setup' | 'awaiting_node' | 'complete' | string
 
@@ -23,7 +23,7 @@ export class ServerGone extends Error {
   }
 }
 
-export function deployedCloud (order: OrderResponse): { id: string, status: string } | undefined {
+export function deployedCloud (order: Pick<OrderAnswer, 'fields'>): { id: string, status: string } | undefined {
   const entry = order.fields.clouds_deployed?.[0]
   if (entry === undefined) return undefined
   return { id: entry.id, status: entry.provision_status ?? entry.provisioning_status ?? 'pending' }
@@ -35,7 +35,7 @@ const MANUAL_SETUP_REASON = 'OpenMetal staff must finish this deployment by hand
  * `cloud` is the order's cloud as OpenMetal answers it: `null` when it answered that there
  * is no such cloud (404), `undefined` when it was not asked.
  */
-export function provisionStatus (input: { order: OrderResponse, cloud?: Cloud | null | undefined, stats?: CloudStats | undefined, now: number }): ProvisionStatus {
+export function provisionStatus (input: { order: OrderAnswer, cloud?: CloudAnswer | null | undefined, stats?: CloudStatsAnswer | undefined, now: number }): ProvisionStatus {
   const { order, cloud, stats, now } = input
   const deployed = deployedCloud(order)
   const notYet = { uuid: null, initial_ips: null, mac_addr: null }
@@ -51,14 +51,14 @@ export function provisionStatus (input: { order: OrderResponse, cloud?: Cloud | 
   if (cloud === null && deployed.status !== 'pending') throw new ServerGone(`cloud ${deployed.id} no longer exists at OpenMetal`)
   const status = cloud?.fields?.provision_status ?? deployed.status
   if (status === 'manual_setup') {
-    const since = Date.parse(order.updated_at)
+    const since = Date.parse(order.updated_at ?? '')
     const minutes = Number.isNaN(since) ? null : Math.max(0, Math.floor((now - since) / 60_000))
     return {
       provisioned: false,
       state: 'manual_setup',
       cloudId: deployed.id,
       auth: notYet,
-      extra: { ...base, state: 'manual_setup', reason: MANUAL_SETUP_REASON, manual_setup_since: order.updated_at, manual_setup_minutes: minutes }
+      extra: { ...base, state: 'manual_setup', reason: MANUAL_SETUP_REASON, manual_setup_since: order.updated_at ?? null, manual_setup_minutes: minutes }
     }
   }
   if (status !== 'complete') return { provisioned: false, state: status, cloudId: deployed.id, auth: notYet, extra: { ...base, state: status } }

@@ -14,6 +14,8 @@ export interface Metrics {
   readonly registry: Registry
   readonly upstream: UpstreamObserver
   readonly tokens: TokenCacheObserver
+  /** a part of an OpenMetal answer was skipped as unreadable */
+  skipped (operation: string): void
   register (app: FastifyInstance): void
   /** a request arrived */
   started (): void
@@ -30,6 +32,7 @@ export function createMetrics (): Metrics {
   const upstreamCalls = new Counter({ name: 'openmetal_calls_total', help: 'OpenMetal calls by operation and status (or failure kind)', labelNames: ['operation', 'status'], registers: [registry] })
   const upstreamSeconds = new Histogram({ name: 'openmetal_call_duration_seconds', help: 'OpenMetal call latency per attempt', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [registry] })
   const retries = new Counter({ name: 'openmetal_retries_total', help: 'OpenMetal calls repeated after a retryable failure', labelNames: ['operation', 'reason'], registers: [registry] })
+  const skippedParts = new Counter({ name: 'openmetal_answer_parts_skipped_total', help: 'Items or entries of OpenMetal answers skipped because they could not be read', labelNames: ['operation'], registers: [registry] })
   const tokenEvents = new Counter({ name: 'openmetal_token_cache_events_total', help: 'OAuth token cache hits, misses and exchanges', labelNames: ['event'], registers: [registry] })
 
   // label children are looked up once per route, method and status (nested maps: no key string is built per request)
@@ -64,6 +67,7 @@ export function createMetrics (): Metrics {
   return {
     registry,
     started: () => { inFlight.inc() },
+    skipped: (operation) => { skippedParts.inc({ operation }) },
     ended,
     upstream: {
       call (operation, status, seconds) {

@@ -1,20 +1,27 @@
 /**
  * The typed OpenMetal client: one method per operation the adapter uses. Policies live
  * here and in the transport, once: bearer tokens and the drop-and-retry-once on 401,
- * single-flight of identical lookups, short caching of the public catalog, and checking
- * every answer against the generated schema before anyone reads it.
+ * single-flight of identical lookups, short caching of the public catalog, whole lists
+ * (pagination.ts), reading every answer for what the routes need (answers.ts, through the
+ * tolerant reader), and looking for what a create whose answer was lost may have made.
  */
-import { Compile } from 'typebox/compile'
-import type { Validator } from 'typebox/compile'
 import type { TSchema, Static } from 'typebox'
-import * as OM from '../generated/openmetal.ts'
 import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
-import { OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, openMetalPath, withinDeadline } from './transport.ts'
-import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamTrace } from './transport.ts'
+import {
+  OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError,
+  mayHaveActed, openMetalPath, withinDeadline
+} from './transport.ts'
+import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamResponse, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
+import { readAllPages, type Listing } from './pagination.ts'
+import { UnreadableAnswer, readAnswer, type SkipObserver } from './tolerant-reader.ts'
+import {
+  AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
+  PrefixAnswer, ProductsAnswer, TokenAnswer, podMapIn, stockIn
+} from './answers.ts'
+import type * as OM from '../generated/openmetal.ts'
 import { canonicalOrder } from '../mapping/order.ts'
-import { cycleTag } from '../mapping/identifiers.ts'
 
 export interface CallContext {
   readonly signal?: AbortSignal | undefined
@@ -25,6 +32,12 @@ export interface TenantContext extends CallContext {
   readonly credentials: Credentials
 }
 
+/** What became of an address whose create may have acted but was never handed to Cycle. */
+export interface CleanupEvent {
+  readonly prefixId: string
+  readonly outcome: 'deleted' | 'not-found' | 'failed'
+}
+
 export interface OpenMetalClientOptions {
   readonly catalogTtlMs?: number
   /** longest look for what a create whose answer was lost may have made (the request deadline bounds it too) */
@@ -33,30 +46,31 @@ export interface OpenMetalClientOptions {
   readonly now?: () => number
   /** sees every OpenMetal answer before it is read (the sandbox drift report); wired into the transport by `createClient` */
   readonly onAnswer?: AnswerObserver
+  /** told of every part of an answer skipped because it could not be read (an odd list item, pod, SKU) */
+  readonly onSkipped?: SkipObserver
+  /** told how the clean-up of an address Cycle never heard of ended */
+  readonly onCleanup?: (event: CleanupEvent) => void
+  /** waits before each look of the clean-up of an unsettled address (default 5 s, 20 s, 60 s) */
+  readonly cleanupDelaysMs?: readonly number[]
 }
 
 export type PowerState = 'power on' | 'power off' | 'rebooting'
 
-const validators = new WeakMap<TSchema, Validator>()
+/** An address as the allocation hands it on: its numeric ID and its (plain) IPv4 address. */
+export interface CreatedAddress {
+  readonly id: number
+  readonly ip: string
+}
 
 /** How long the look for a lost create may run past the request's deadline, when that deadline cut the create off. */
 export const RECOVERY_GRACE_MS = 3000
 
-function validatorOf (schema: TSchema): Validator {
-  let validator = validators.get(schema)
-  if (validator === undefined) {
-    validator = Compile(schema) as unknown as Validator
-    validators.set(schema, validator)
-  }
-  return validator
+/** What of the credentials must never be repeated (in a refusal's text kept for Cycle and the log). */
+function secretsOf (credentials: Credentials): string[] {
+  return credentials.kind === 'oauth' ? [credentials.secret] : [credentials.apiKey]
 }
 
-function parse<S extends TSchema> (schema: S, body: unknown, operation: string): Static<S> {
-  if (!validatorOf(schema).Check(body)) throw new OpenMetalTransportError(operation, 'malformed')
-  return body as Static<S>
-}
-
-/** A string at `path` in an answer item that did not match its schema, if there is one. */
+/** A string at `path` in an answer item that could not be read, if there is one. */
 function stringAt (item: unknown, ...path: string[]): string | undefined {
   let value = item
   for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
@@ -65,6 +79,11 @@ function stringAt (item: unknown, ...path: string[]): string | undefined {
 
 function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHttpError {
   return error instanceof OpenMetalHttpError && statuses.includes(error.status)
+}
+
+/** A refusal of this one call: not the credentials (401), not a rate limit (429). */
+function isRefusal (error: unknown): error is OpenMetalHttpError {
+  return error instanceof OpenMetalHttpError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 429
 }
 
 /**
@@ -87,11 +106,19 @@ export class OpenMetalClient {
   private readonly lookups = new SharedLookup<unknown>()
   private readonly catalogTtlMs: number
   private readonly recoveryTimeoutMs: number
+  private readonly onSkipped: SkipObserver | undefined
+  private readonly onCleanup: ((event: CleanupEvent) => void) | undefined
+  private readonly cleanupDelaysMs: readonly number[]
+  /** ends the clean-ups still waiting when the client closes */
+  private readonly closing = new AbortController()
 
   constructor (transport: OpenMetalTransport, options: OpenMetalClientOptions = {}) {
     this.transport = transport
     this.catalogTtlMs = options.catalogTtlMs ?? 60_000
     this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 10_000
+    this.onSkipped = options.onSkipped
+    this.onCleanup = options.onCleanup
+    this.cleanupDelaysMs = options.cleanupDelaysMs ?? [5_000, 20_000, 60_000]
     this.tokens = new TokenCache({
       exchange: (credentials, trace) => this.exchangeToken(credentials, trace),
       ...(options.tokenObserver === undefined ? {} : { observer: options.tokenObserver }),
@@ -101,16 +128,18 @@ export class OpenMetalClient {
 
   // Public catalog (no token) -------------------------------------------------------------
 
-  locations (context: CallContext): Promise<OM.Locations> {
-    return this.cachedPublic('getLocations', openMetalPath('/v2/inventory/locations', {}), OM.Locations, context)
+  /** pod key -> details */
+  locations (context: CallContext): Promise<PodsAnswer> {
+    return this.cachedPublic('getLocations', openMetalPath('/v2/inventory/locations', {}), (body) => this.read(PodsAnswer, podMapIn(body), 'getLocations'), context)
   }
 
-  products (context: CallContext): Promise<OM.ProductCatalog> {
-    return this.cachedPublic('getProducts', openMetalPath('/v1/products', {}), OM.ProductCatalog, context)
+  products (context: CallContext): Promise<ProductsAnswer> {
+    return this.cachedPublic('getProducts', openMetalPath('/v1/products', {}), (body) => this.read(ProductsAnswer, body, 'getProducts'), context)
   }
 
-  availability (pod: string, context: CallContext): Promise<OM.InventoryAvailability> {
-    return this.cachedPublic('getAvailability', openMetalPath('/v2/inventory/{pod_location}/availability', { pod_location: pod }), OM.InventoryAvailability, context)
+  /** SKU -> stock in one pod */
+  availability (pod: string, context: CallContext): Promise<Record<string, { count: number }>> {
+    return this.cachedPublic('getAvailability', openMetalPath('/v2/inventory/{pod_location}/availability', { pod_location: pod }), (body) => stockIn(this.read(AvailabilityAnswer, body, 'getAvailability')), context)
   }
 
   /** One cheap public call, uncached and unretried: can OpenMetal be reached right now? */
@@ -135,41 +164,45 @@ export class OpenMetalClient {
   // Orders ---------------------------------------------------------------------------------
 
   /**
-   * Items are OrderCollection: the order and its relation, without the `access` of GetOrder.
-   * The organisation's other orders (bought in the portal, of kinds the spec does not know)
-   * are not this adapter's business: one that does not match the schema is skipped, unless
-   * it carries a Cycle tag, which must be read exactly.
+   * Every order of the organisation (all pages). The organisation's other orders (bought in
+   * the portal, of kinds the spec does not know) are not this adapter's business: one that
+   * cannot be read is skipped, unless `mustRead` says it is one the caller depends on.
+   * `fresh` asks OpenMetal anew instead of joining an identical list already on its way.
    */
-  listOrders (context: TenantContext, options: { fresh?: boolean } = {}): Promise<OM.OrderResponse[]> {
-    return this.list('listOrders', openMetalPath('/v1/orders', {}), OM.OrderResponse, context, { ...options, mustMatch: (item) => cycleTag.parse(stringAt(item, 'label')) !== undefined })
+  listOrders (context: TenantContext, options: { fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<OrderAnswer>> {
+    return this.list('listOrders', openMetalPath('/v1/orders', {}), OrderAnswer, context, options)
   }
 
-  getOrder (orderId: string, context: TenantContext): Promise<OM.GetOrder | undefined> {
+  getOrder (orderId: string, context: TenantContext): Promise<OrderAnswer | undefined> {
     return orAbsent('getOrder', this.sharedGet('getOrder', openMetalPath('/v1/orders/{orderId}', { orderId }), context)
-      .then((body) => parse(OM.GetOrder, body, 'getOrder')))
+      .then((body) => this.read(OrderAnswer, body, 'getOrder')))
   }
 
   /**
    * The order standing for this label's server, if any (the oldest, when there are several:
-   * see `canonicalOrder`). Always a fresh read: a list already on its way may not show the
-   * latest order, and this answer decides whether to buy.
+   * see `canonicalOrder`). Always a fresh, whole read: this answer decides whether to buy, so
+   * an order carrying this very label must be readable, and a list that may be incomplete
+   * stops the purchase (OpenMetalIncompleteListError).
    */
-  private async orderLabelled (label: string, context: TenantContext): Promise<OM.OrderResponse | undefined> {
-    return canonicalOrder(await this.listOrders(context, { fresh: true }), label)
+  private async orderLabelled (label: string, context: TenantContext): Promise<OrderAnswer | undefined> {
+    const listing = await this.listOrders(context, { fresh: true, mustRead: (item) => stringAt(item, 'label') === label })
+    if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError('listOrders', listing.incomplete)
+    return canonicalOrder(listing.items, label)
   }
 
   /**
    * The order for a label, bought at most once as far as OpenMetal lets anyone know: an
-   * order standing for the server (`standsForServer`) is returned instead of buying; a create whose answer is
-   * lost is found again by its label; and after buying, the labelled orders are read once
-   * more so that two replicas that bought at the same instant both answer with the same one.
+   * order standing for the server (`standsForServer`) is returned instead of buying; a create
+   * whose answer is lost or unreadable is found again by its label; and after buying, the
+   * labelled orders are read once more so that two replicas that bought at the same instant
+   * both answer with the same one.
    */
-  async orderOnce (order: OM.OrderRequest, context: TenantContext): Promise<OM.OrderResponse> {
+  async orderOnce (order: OM.OrderRequest, context: TenantContext): Promise<OrderAnswer> {
     const existing = await this.orderLabelled(order.label, context)
     if (existing !== undefined) return existing
-    const created = await this.createOrFind(async () => {
-      const body = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
-      return parse(OM.GetOrder, body, 'createOrder')
+    const created = await this.createOrFind('createOrder', async () => {
+      const response = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
+      return this.read(OrderAnswer, response.body, 'createOrder')
     }, (recovery) => this.orderLabelled(order.label, recovery), context)
     try {
       return (await this.orderLabelled(order.label, context)) ?? created
@@ -181,18 +214,18 @@ export class OpenMetalClient {
 
   // Clouds ---------------------------------------------------------------------------------
 
-  listClouds (context: TenantContext): Promise<OM.Cloud[]> {
-    return this.list('listClouds', openMetalPath('/v1/clouds', {}), OM.Cloud, context)
+  listClouds (context: TenantContext): Promise<Listing<CloudAnswer>> {
+    return this.list('listClouds', openMetalPath('/v1/clouds', {}), CloudAnswer, context)
   }
 
-  getCloud (cloudId: string, context: TenantContext): Promise<OM.Cloud | undefined> {
+  getCloud (cloudId: string, context: TenantContext): Promise<CloudAnswer | undefined> {
     return orAbsent('getCloud', this.sharedGet('getCloud', openMetalPath('/v1/clouds/{cloudId}', { cloudId }), context)
-      .then((body) => parse(OM.Cloud, body, 'getCloud')))
+      .then((body) => this.read(CloudAnswer, body, 'getCloud')))
   }
 
-  getCloudStats (cloudId: string, context: TenantContext): Promise<OM.CloudStats | undefined> {
+  getCloudStats (cloudId: string, context: TenantContext): Promise<CloudStatsAnswer | undefined> {
     return orAbsent('getCloudStats', this.sharedGet('getCloudStats', openMetalPath('/v1/clouds/{cloudId}/stats', { cloudId }), context)
-      .then((body) => parse(OM.CloudStats, body, 'getCloudStats')))
+      .then((body) => this.read(CloudStatsAnswer, body, 'getCloudStats')))
   }
 
   /** 'deleted' when this call deleted it, 'gone' when there was nothing to delete. */
@@ -201,8 +234,9 @@ export class OpenMetalClient {
     return done === undefined ? 'gone' : 'deleted'
   }
 
-  async setPower (cloudId: string, nodeUuid: string, state: PowerState, context: TenantContext): Promise<OM.PowerStateResponse> {
-    const body = await this.authed({
+  /** Asks for a power action; OpenMetal's answer says nothing the adapter needs, so it is not read. */
+  async setPower (cloudId: string, nodeUuid: string, state: PowerState, context: TenantContext): Promise<void> {
+    await this.authed({
       operation: 'setPowerState',
       method: 'POST',
       path: openMetalPath('/v1/deployment/cloud/{cloudId}/node/{nodeUuid}/power', { cloudId, nodeUuid }),
@@ -210,49 +244,67 @@ export class OpenMetalClient {
       // asking twice for a reboot is no worse than asking once
       idempotent: true
     }, context)
-    return parse(OM.PowerStateResponse, body ?? {}, 'setPowerState')
   }
 
   // IP addresses ---------------------------------------------------------------------------
 
   /**
-   * The organisation's IP blocks, or with `cloudId` that cloud's only: then a block of another
-   * cloud that does not match the schema is skipped instead of failing the list (it is not
-   * this server's business).
+   * The organisation's IP blocks (all pages), or with `cloudId` that cloud's only. A block
+   * that cannot be read is skipped.
    */
-  async listPrefixes (context: TenantContext, options: { cloudId?: string } = {}): Promise<OM.PrefixResource[]> {
+  async listPrefixes (context: TenantContext, options: { cloudId?: string } = {}): Promise<Listing<PrefixAnswer>> {
     const { cloudId } = options
-    const path = openMetalPath('/v1/prefixes', {})
-    if (cloudId === undefined) return await this.list('listPrefixes', path, OM.PrefixResource, context)
-    const needed = (item: unknown): boolean => [cloudId, undefined].includes(stringAt(item, 'fields', 'cloud_id'))
-    return (await this.list('listPrefixes', path, OM.PrefixResource, context, { mustMatch: needed })).filter((prefix) => prefix.fields.cloud_id === cloudId)
-  }
-
-  /** The prefix as the network sees it, with its addresses and their labels. */
-  getPrefixAddresses (prefixId: string, context: TenantContext): Promise<OM.PrefixDetailed | undefined> {
-    return orAbsent('getPrefixAddresses', this.sharedGet('getPrefixAddresses', openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId }), context)
-      .then((body) => parse(OM.PrefixDetailed, body, 'getPrefixAddresses')))
+    const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context)
+    return cloudId === undefined ? listing : { ...listing, items: listing.items.filter((prefix) => prefix.fields.cloud_id === cloudId) }
   }
 
   /**
-   * undefined when the prefix has no free address (409). Never blindly repeated: when the
-   * answer is lost, the address's (unique) label finds it again.
+   * The prefix as the network sees it, with its addresses and their labels. `fresh` asks anew
+   * rather than joining a read already on its way (which may predate a create being looked for).
    */
-  async createIp (prefixId: string, request: OM.CreateIpAddressRequest & { label: string }, context: TenantContext): Promise<OM.IpAddress | undefined> {
+  getPrefixAddresses (prefixId: string, context: TenantContext, options: { fresh?: boolean } = {}): Promise<PrefixAddressesAnswer | undefined> {
+    const path = openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId })
+    const body = options.fresh === true
+      ? this.authed({ operation: 'getPrefixAddresses', method: 'GET', path }, context).then((response) => response.body)
+      : this.sharedGet('getPrefixAddresses', path, context)
+    return orAbsent('getPrefixAddresses', body.then((answer) => this.read(PrefixAddressesAnswer, answer, 'getPrefixAddresses')))
+  }
+
+  /**
+   * A new address in the block, or OpenMetal's refusal (any 4xx but 401 and 429: the block
+   * is not usable now). Never blindly repeated: after a refusal, a lost or an unreadable
+   * answer, the address's (unique) label is looked for; one found is returned. When a create
+   * that may have acted is not found, an OpenMetalUnsettledWriteError goes to the caller and
+   * the address is cleaned up later should it turn up (Cycle never hears of it).
+   */
+  async createIp (prefixId: string, request: OM.CreateIpAddressRequest & { label: string }, context: TenantContext): Promise<{ created: CreatedAddress } | { refused: OpenMetalHttpError }> {
+    const find = async (recovery: TenantContext): Promise<CreatedAddress | undefined> => {
+      const found = (await this.getPrefixAddresses(prefixId, recovery, { fresh: true }))?.ip_addrs?.find((ip) => ip.label === request.label)
+      return found?.id === undefined ? undefined : { id: found.id, ip: found.ip }
+    }
     try {
-      return await this.createOrFind(async () => {
-        const body = await this.authed({
+      const created = await this.createOrFind('createIpAddress', async () => {
+        const response = await this.authed({
           operation: 'createIpAddress',
           method: 'POST',
           path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip', { prefixId }),
           body: request,
           idempotent: false
         }, context)
-        return parse(OM.IpAddress, body, 'createIpAddress')
-      }, async (recovery) => (await this.getPrefixAddresses(prefixId, recovery))?.ip_addrs?.find((ip) => ip.label === request.label), context)
+        return this.read(CreatedAddressAnswer, response.body, 'createIpAddress')
+      }, find, context)
+      return { created }
     } catch (error) {
-      if (isStatus(error, 409)) return undefined
-      throw error
+      if (error instanceof OpenMetalUnsettledWriteError) this.cleanUpLater(prefixId, request.label, context.credentials)
+      if (!isRefusal(error)) throw error
+      // refused: nothing should have been made, but a look is cheap and leaves nothing behind
+      let found: CreatedAddress | undefined
+      try {
+        found = await find(context)
+      } catch {
+        this.cleanUpLater(prefixId, request.label, context.credentials)
+      }
+      return found === undefined ? { refused: error } : { created: found }
     }
   }
 
@@ -266,10 +318,20 @@ export class OpenMetalClient {
   }
 
   async close (): Promise<void> {
+    this.closing.abort()
     await this.transport.close()
   }
 
   // Policies -------------------------------------------------------------------------------
+
+  private read<S extends TSchema> (schema: S, body: unknown, operation: string): Static<S> {
+    try {
+      return readAnswer(schema, body, operation, this.onSkipped)
+    } catch (error) {
+      if (error instanceof UnreadableAnswer) throw new OpenMetalTransportError(operation, 'malformed', error)
+      throw error
+    }
+  }
 
   private async exchangeToken (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<{ accessToken: string, expiresInSeconds: number }> {
     const basic = Buffer.from(`${credentials.clientId}:${credentials.secret}`).toString('base64')
@@ -279,14 +341,19 @@ export class OpenMetalClient {
       path: openMetalPath('/v1/oauth2/token', {}),
       query: { grant_type: 'client_credentials' },
       authorization: `Basic ${basic}`,
+      secrets: secretsOf(credentials),
       trace
     })
-    const token = parse(OM.OAuthTokenResponse, response.body, 'exchangeToken')
+    const token = this.read(TokenAnswer, response.body, 'exchangeToken')
     return { accessToken: token.access_token, expiresInSeconds: token.expires_in }
   }
 
-  /** A create whose answer may be lost: look for what it may have made before reporting the failure. */
-  private async createOrFind<T> (create: () => Promise<T>, find: (recovery: TenantContext) => Promise<T | undefined>, context: TenantContext): Promise<T> {
+  /**
+   * A create that may act without our hearing of it: after a lost, failed (5xx) or unreadable
+   * answer, look for what it may have made before answering; found, it is the answer; not
+   * found (or the look failed), the caller hears OpenMetalUnsettledWriteError, never a second create.
+   */
+  private async createOrFind<T> (operation: string, create: () => Promise<T>, find: (recovery: TenantContext) => Promise<T | undefined>, context: TenantContext): Promise<T> {
     try {
       return await create()
     } catch (error) {
@@ -295,37 +362,84 @@ export class OpenMetalClient {
       // look past it (RECOVERY_GRACE_MS) rather than none: Cycle gets what was made, not a retry that makes another
       const spent = context.signal?.aborted === true
       const recovery = AbortSignal.timeout(spent ? Math.min(RECOVERY_GRACE_MS, this.recoveryTimeoutMs) : this.recoveryTimeoutMs)
-      const found = await find({ ...context, signal: context.signal === undefined || spent ? recovery : AbortSignal.any([context.signal, recovery]) })
-      if (found === undefined) throw error
+      let found: T | undefined
+      try {
+        found = await find({ ...context, signal: context.signal === undefined || spent ? recovery : AbortSignal.any([context.signal, recovery]) })
+      } catch (lookFailed) {
+        throw new OpenMetalUnsettledWriteError(operation, new AggregateError([error, lookFailed]))
+      }
+      if (found === undefined) throw new OpenMetalUnsettledWriteError(operation, error)
       return found
     }
   }
 
+  /**
+   * An address whose create may have acted but that Cycle was never given: looked for a few
+   * times over the next minute and deleted when found, so it neither bills nor fills the
+   * block. Process state it can lose (DESIGN.md): a replica stopped meanwhile leaves it to
+   * `ial-inventory`, which lists it as an orphaned IP.
+   */
+  private cleanUpLater (prefixId: string, label: string, credentials: Credentials): void {
+    const run = async (): Promise<CleanupEvent['outcome']> => {
+      for (const delay of this.cleanupDelaysMs) {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref())
+        if (this.closing.signal.aborted) return 'failed'
+        const context = { credentials, signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.recoveryTimeoutMs)]) }
+        try {
+          const found = (await this.getPrefixAddresses(prefixId, context, { fresh: true }))?.ip_addrs?.find((ip) => ip.label === label)
+          if (found?.id !== undefined) {
+            await this.deleteIp(prefixId, found.id, context)
+            return 'deleted'
+          }
+        } catch {
+          // OpenMetal still unreachable: the next look may do
+        }
+      }
+      return 'not-found'
+    }
+    run().then((outcome) => this.onCleanup?.({ prefixId, outcome }), () => this.onCleanup?.({ prefixId, outcome: 'failed' }))
+  }
+
   /** A bearer-authenticated call; a 401 drops the cached token and retries once with a fresh one. */
-  private async authed (call: Omit<UpstreamCall, 'authorization' | 'signal' | 'trace'>, context: TenantContext): Promise<unknown> {
-    const withContext = { ...call, signal: context.signal, trace: context.trace }
+  private async authed (call: Omit<UpstreamCall, 'authorization' | 'signal' | 'trace'>, context: TenantContext): Promise<UpstreamResponse> {
+    const withContext = { ...call, signal: context.signal, trace: context.trace, secrets: secretsOf(context.credentials) }
     const authorization = await this.tokens.authorization(context.credentials, context.trace, context.signal)
     try {
-      return (await this.transport.send({ ...withContext, authorization })).body
+      return await this.transport.send({ ...withContext, authorization })
     } catch (error) {
       if (!isStatus(error, 401) || context.credentials.kind !== 'oauth') throw error
       this.tokens.invalidate(context.credentials, authorization)
       const fresh = await this.tokens.authorization(context.credentials, context.trace, context.signal)
-      return (await this.transport.send({ ...withContext, authorization: fresh })).body
+      return await this.transport.send({ ...withContext, authorization: fresh })
     }
   }
 
   /**
-   * A collection answer: an array whose items must match the schema. With `mustMatch`, an
-   * item that does not match is skipped unless `mustMatch` says it is one the adapter needs.
-   * `fresh` asks OpenMetal anew instead of joining an identical list already on its way.
+   * A collection, every page of it, read item by item: an item that cannot be read is
+   * skipped (and reported), unless `mustRead` says the caller depends on it.
    */
-  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext, options: { fresh?: boolean, mustMatch?: (item: unknown) => boolean } = {}): Promise<Array<Static<S>>> {
-    const { mustMatch } = options
-    const body = options.fresh === true ? await this.authed({ operation, method: 'GET', path }, context) : await this.sharedGet(operation, path, context)
-    if (!Array.isArray(body)) throw new OpenMetalTransportError(operation, 'malformed')
-    if (mustMatch === undefined) return body.map((item) => parse(schema, item, operation))
-    return body.flatMap((item) => validatorOf(schema).Check(item) ? [item as Static<S>] : mustMatch(item) ? [parse(schema, item, operation)] : [])
+  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext, options: { fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<Static<S>>> {
+    const raw = options.fresh === true
+      ? await this.allPages(operation, path, context)
+      : await withinDeadline(this.lookups.get(`${credentialKey(context.credentials)} ${path}`, 0, () => this.allPages(operation, path, { ...context, signal: undefined })), context.signal, operation) as Listing<unknown>
+    const items: Array<Static<S>> = []
+    for (const [index, item] of raw.items.entries()) {
+      try {
+        items.push(readAnswer(schema, item, operation, this.onSkipped))
+      } catch (error) {
+        if (!(error instanceof UnreadableAnswer)) throw error
+        const where = new UnreadableAnswer(`/${index}${error.field}`, error.problem)
+        if (options.mustRead?.(item) === true) throw new OpenMetalTransportError(operation, 'malformed', where)
+        this.onSkipped?.({ operation, path: where.field, problem: where.problem })
+      }
+    }
+    return { items, incomplete: raw.incomplete }
+  }
+
+  private async allPages (operation: string, path: string, context: TenantContext): Promise<Listing<unknown>> {
+    const listing = await readAllPages({ path, query: {} }, this.transport.origin, async (page) => await this.authed({ operation, method: 'GET', path: page.path, query: page.query }, context))
+    if (listing === undefined) throw new OpenMetalTransportError(operation, 'malformed', new UnreadableAnswer('', 'is not a list'))
+    return listing
   }
 
   /** Identical concurrent GETs of one tenant share one upstream call. */
@@ -333,14 +447,14 @@ export class OpenMetalClient {
     const key = `${credentialKey(context.credentials)} ${path}`
     // the shared call is bounded by its attempts' timeouts, not by whichever request started
     // it; every request, the first one too, waits for it within its own deadline
-    return withinDeadline(this.lookups.get(key, 0, () => this.authed({ operation, method: 'GET', path }, { ...context, signal: undefined })), context.signal, operation)
+    return withinDeadline(this.lookups.get(key, 0, async () => (await this.authed({ operation, method: 'GET', path }, { ...context, signal: undefined })).body), context.signal, operation)
   }
 
-  private async cachedPublic<S extends TSchema> (operation: string, path: string, schema: S, context: CallContext): Promise<Static<S>> {
+  private async cachedPublic<T> (operation: string, path: string, read: (body: unknown) => T, context: CallContext): Promise<T> {
     const value = await this.catalog.get(path, this.catalogTtlMs, async () => {
       const response = await this.transport.send({ operation, method: 'GET', path, signal: context.signal, trace: context.trace })
-      return parse(schema, response.body, operation)
+      return read(response.body)
     })
-    return value as Static<S>
+    return value as T
   }
 }

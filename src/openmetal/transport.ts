@@ -5,7 +5,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, errors as undiciErrors } from 'undici'
-import type { Dispatcher } from 'undici'
 import type { paths } from '../generated/openmetal-paths.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PATCH'
@@ -19,6 +18,8 @@ export interface UpstreamCall {
   readonly query?: Readonly<Record<string, string>>
   readonly body?: unknown
   readonly authorization?: string
+  /** credential material behind the call (a secret, an API key), hidden from any text kept of its answer */
+  readonly secrets?: readonly string[]
   /** safe to repeat after an ambiguous failure; defaults to true for GET and DELETE */
   readonly idempotent?: boolean
   /** the inbound request's deadline */
@@ -36,6 +37,7 @@ export interface UpstreamTrace {
 export interface UpstreamResponse {
   readonly status: number
   readonly body: unknown
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
 }
 
 export interface UpstreamObserver {
@@ -51,16 +53,64 @@ export class OpenMetalHttpError extends Error {
   readonly operation: string
   readonly status: number
   readonly retryAfter: number | undefined
+  /** OpenMetal's request ID, only when it has a safe shape (it goes into logs and Cycle's error detail) */
   readonly upstreamRequestId: string | undefined
+  /** OpenMetal's own reason for a refusal (4xx), cleaned (see `refusalMessage`): for Cycle's error detail and the log */
+  readonly upstreamMessage: string | undefined
 
-  constructor (operation: string, status: number, retryAfter: number | undefined, upstreamRequestId: string | undefined) {
+  constructor (operation: string, status: number, retryAfter: number | undefined, upstreamRequestId: string | undefined, upstreamMessage?: string) {
     super(`OpenMetal ${operation} answered ${status}`)
     this.name = 'OpenMetalHttpError'
     this.operation = operation
     this.status = status
     this.retryAfter = retryAfter
-    this.upstreamRequestId = upstreamRequestId
+    this.upstreamRequestId = upstreamRequestId !== undefined && SAFE_REQUEST_ID.test(upstreamRequestId) ? upstreamRequestId : undefined
+    this.upstreamMessage = upstreamMessage
   }
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const MESSAGE_LIMIT = 300
+
+/**
+ * OpenMetal's reason for refusing a call, from whichever of the usual error shapes it used
+ * (`message`, `error`, `error.message`, `errors[].message|detail`, `detail`, `title`, or a
+ * plain-text body): control characters removed, whitespace collapsed, at most 300
+ * characters, and every credential behind the call (bearer token, Basic pair, secret, API
+ * key) replaced, as is anything that looks like a bearer token.
+ */
+export function refusalMessage (body: unknown, authorization: string | undefined, secrets: readonly string[] = []): string | undefined {
+  const found = messageIn(body)
+  if (found === undefined) return undefined
+  let text = found.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+  const hidden = [...secretsOf(authorization), ...secrets.filter((secret) => secret.length >= 4)].sort((a, b) => b.length - a.length)
+  for (const secret of hidden) text = text.split(secret).join('[redacted]')
+  text = text.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]').replace(/\s+/g, ' ').trim()
+  if (text === '') return undefined
+  return text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT - 1)}…` : text
+}
+
+function messageIn (body: unknown, depth = 0): string | undefined {
+  if (typeof body === 'string') return body
+  if (depth > 2 || typeof body !== 'object' || body === null) return undefined
+  if (Array.isArray(body)) return body.map((item) => messageIn(item, depth + 1)).find((text) => text !== undefined)
+  const record = body as Record<string, unknown>
+  for (const key of ['message', 'detail', 'error_description', 'error', 'errors', 'title']) {
+    const text = messageIn(record[key], depth + 1)
+    if (text !== undefined && text.trim() !== '') return text
+  }
+  return undefined
+}
+
+/** The credential material inside an Authorization header, long enough to be worth hiding. */
+function secretsOf (authorization: string | undefined): string[] {
+  const [scheme, value = ''] = (authorization ?? '').split(/\s+/, 2)
+  const secrets = [value]
+  if (scheme?.toLowerCase() === 'basic') {
+    const pair = Buffer.from(value, 'base64').toString('utf8')
+    secrets.push(pair, pair.slice(pair.indexOf(':') + 1))
+  }
+  return secrets.filter((secret) => secret.length >= 4)
 }
 
 export type TransportFailure = 'timeout' | 'network' | 'malformed' | 'deadline'
@@ -84,11 +134,36 @@ export class OpenMetalTransportError extends Error {
 }
 
 /**
- * Whether OpenMetal may have acted on a request although no success came back (timeout,
- * reset, 5xx): a create that failed so must be looked for before it is tried again.
+ * Whether OpenMetal may have acted on a request although no usable success came back
+ * (timeout, reset, 5xx, or a success whose answer could not be read): a create that failed
+ * so must be looked for before it is tried again.
  */
 export function mayHaveActed (error: unknown): boolean {
-  return (error instanceof OpenMetalTransportError && error.ambiguous) || (error instanceof OpenMetalHttpError && error.status >= 500)
+  return error instanceof OpenMetalTransportError || (error instanceof OpenMetalHttpError && error.status >= 500)
+}
+
+/** A list whose completeness could not be established: nothing may be bought on it. */
+export class OpenMetalIncompleteListError extends Error {
+  readonly operation: string
+  readonly reason: string
+
+  constructor (operation: string, reason: string) {
+    super(`OpenMetal ${operation} could not be read whole: ${reason}`)
+    this.name = 'OpenMetalIncompleteListError'
+    this.operation = operation
+    this.reason = reason
+  }
+}
+
+/** A create that may have acted, and that was not found by its label (yet): the caller must retry, which looks again. */
+export class OpenMetalUnsettledWriteError extends Error {
+  readonly operation: string
+
+  constructor (operation: string, cause: unknown) {
+    super(`OpenMetal ${operation} may have acted; what it made was not found by its label`, { cause })
+    this.name = 'OpenMetalUnsettledWriteError'
+    this.operation = operation
+  }
 }
 
 /**
@@ -169,12 +244,14 @@ export class OpenMetalTransport {
       const last = attempt >= this.options.maxAttempts
       try {
         const response = await this.attempt(call)
-        if (response.status < 400) return { status: response.status, body: response.body }
+        if (response.status < 400) return response
         const retryAfter = parseRetryAfter(response.headers['retry-after'])
         // a wait longer than a backoff step is Cycle's to do, not ours: it hears Retry-After
         const waitTooLong = retryAfter !== undefined && retryAfter * 1000 > this.options.retryMaxDelayMs
         if (last || !idempotent || !RETRYABLE_STATUS.has(response.status) || waitTooLong) {
-          throw new OpenMetalHttpError(call.operation, response.status, retryAfter, headerText(response.headers['x-request-id']))
+          throw new OpenMetalHttpError(call.operation, response.status, retryAfter, headerText(response.headers['x-request-id']),
+            // a refusal's reason is for the operator and Cycle; a failure's body (5xx) is OpenMetal's internals and kept by no one
+            response.status < 500 ? refusalMessage(response.body, call.authorization, call.secrets) : undefined)
         }
         this.options.observer?.retry(call.operation, String(response.status))
         await this.backoff(attempt, retryAfter, call)
@@ -188,11 +265,16 @@ export class OpenMetalTransport {
     }
   }
 
+  /** the OpenMetal origin every call goes to (a next-page link must stay on it) */
+  get origin (): string {
+    return new URL(this.options.baseUrl).origin
+  }
+
   async close (): Promise<void> {
     await this.pool.close()
   }
 
-  private async attempt (call: UpstreamCall): Promise<UpstreamResponse & { headers: Dispatcher.ResponseData['headers'] }> {
+  private async attempt (call: UpstreamCall): Promise<UpstreamResponse> {
     const started = performance.now()
     const headers: Record<string, string> = { accept: 'application/json' }
     if (call.authorization !== undefined) headers.authorization = call.authorization
@@ -213,11 +295,12 @@ export class OpenMetalTransport {
         try {
           parsed = JSON.parse(text)
         } catch (error) {
-          // an error page is not JSON; only a success must be
+          // an error page is not JSON (its text may still say why); only a success must be
           if (response.statusCode < 400) {
             status = 'malformed'
             throw new OpenMetalTransportError(call.operation, 'malformed', error)
           }
+          parsed = text.slice(0, 4096)
         }
       }
       this.options.onAnswer?.(call.operation, { status: response.statusCode, body: parsed, headers: response.headers })

@@ -166,14 +166,23 @@ describe('logs', () => {
     })
   })
 
-  test('OpenMetal refusing a call is logged for the operator: operation, its status and request ID, never its body', async () => {
+  test('OpenMetal refusing a call is logged for the operator and told to Cycle: operation, status, request ID and OpenMetal\'s reason, cleaned', async () => {
     const { modelId, locationId } = await stockedModel(h)
-    h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 400, body: { error: 'deployment configuration cfg-secret-body not found' }, times: 1 })
+    const reason = 'deployment configuration cfg-unknown-7 not found\n\u0000for client sim-client:sim-secret (Bearer abc.def)'
+    h.sim.faults.add({ method: 'POST', path: '/v1/orders', status: 400, body: { error: reason }, times: 1 })
     const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenantA(), cycleServer(modelId, locationId)), { 'x-request-id': 'refused-1' })
-    expect(answer.body.error?.code).toBe('422.invalid-input')
+    expect(answer.body.error).toMatchObject({ code: '422.invalid-argument', title: 'OpenMetal refused the request' })
+    expect(answer.body.error?.detail).toContain('OpenMetal answered 400 to createOrder: deployment configuration cfg-unknown-7 not found for client')
     const mine = (await logLines()).filter((line) => line.reqId === 'refused-1')
-    expect(mine.find((line) => line.level === 40)).toMatchObject({ code: '422.invalid-input', operation: 'createOrder', upstreamStatus: 400 })
-    expect(JSON.stringify(mine)).not.toContain('cfg-secret-body')
+    const warned = mine.find((line) => line.level === 40)
+    expect(warned).toMatchObject({ msg: 'OpenMetal refused createOrder', code: '422.invalid-argument', operation: 'createOrder', upstreamStatus: 400 })
+    expect(String(warned?.upstreamMessage)).toContain('cfg-unknown-7 not found')
+    // no control character, no credential of the call, no bearer token
+    for (const text of [JSON.stringify(mine), JSON.stringify(answer.body)]) {
+      expect(text).not.toContain('sim-secret')
+      expect(text).not.toContain('abc.def')
+      expect(text).not.toMatch(/\\u0000|\\n/)
+    }
   })
 
   test('without an X-Request-Id, or with one that could forge a log line, the request gets a fresh UUID', async () => {

@@ -80,9 +80,10 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
     }
   })
 
-  test('an order of the organisation in a shape the spec does not know does not block provisioning; a tagged one is never guessed at', async () => {
+  test('an order of the organisation the adapter cannot read does not block provisioning; one tagged for this very server is never guessed at', async () => {
     const { tenant, server, provision } = await unprovisioned(h)
-    const portalOrder = { id: 'PORTAL1', label: 'bought in the portal', type: 'orders', is_active: true, fields: { items: [{ type: 'colocation' }] } }
+    // no is_active and no label: whether it is a server cannot be read
+    const portalOrder = { id: 'PORTAL1', label: null, type: 'addon', fields: { items: [{ type: 'colocation' }] } }
     h.sim.faults.add({ method: 'GET', path: '/v1/orders', status: 200, body: [portalOrder], times: 2 })
     const before = h.ordersCreated()
     const bought = await provision()
@@ -176,7 +177,10 @@ describe('rate limits, outages and slowness', () => {
       const from = tight.sim.state.requests.length
       const started = performance.now()
       const answer = await tight.call('POST', '/v1/infrastructure/ip/allocate', allocateBody(tenant, server, serverId))
-      expect(answer.status).toBe(504)
+      // not found by its label: a retryable 503, never a second create in this request
+      expect(answer.status).toBe(503)
+      expect(answer.body.error?.code).toBe('503.not-ready')
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0)
       expect(performance.now() - started).toBeLessThan(1500 + RECOVERY_GRACE_MS + 500)
       const calls = tight.sim.state.requests.slice(from).map((entry) => `${entry.method} ${entry.path.replace(/\/[^/]+(\/ip)?$/, '/{id}$1')}`)
       // the POST, then the look for its label (the simulator did nothing for a client that left)

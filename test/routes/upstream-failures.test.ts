@@ -1,7 +1,8 @@
 /**
- * What Cycle sees when OpenMetal fails under a route: the status and Cycle error code, no
- * upstream body text in the answer (every fault body carries MARKER), nothing billable
- * created or deleted behind Cycle's back, and the same call working once OpenMetal recovers.
+ * What Cycle sees when OpenMetal fails under a route: the status and Cycle error code,
+ * OpenMetal's reason when it refused (4xx) and never the body of a failure (5xx: every fault
+ * body carries MARKER), nothing billable created or deleted behind Cycle's back, and the
+ * same call working once OpenMetal recovers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Answer, type Harness } from '../helpers/harness.ts'
@@ -23,10 +24,12 @@ function fault (rule: FaultRule): void {
   h.sim.faults.add({ times: Infinity, body: { error: MARKER, detail: `${MARKER}: stack trace`, request_id: MARKER }, ...rule })
 }
 
-function expectError (answer: Answer, status: number, code: string): void {
+/** `refused`: OpenMetal answered 4xx, and its reason (the fault body's `detail`) reaches Cycle's detail */
+function expectError (answer: Answer, status: number, code: string, upstream: 'failed' | 'refused' = 'failed'): void {
   expect(answer.status).toBe(status)
   expect(answer.body).toMatchObject({ data: null, error: { status, code, title: expect.any(String) } })
-  expect(JSON.stringify(answer.body)).not.toContain(MARKER)
+  if (upstream === 'failed') expect(JSON.stringify(answer.body)).not.toContain(MARKER)
+  else expect(answer.body.error?.detail).toContain(`${MARKER}: stack trace`)
   if (status === 503 || status === 429) expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0)
 }
 
@@ -52,7 +55,7 @@ describe('server-models when the catalog fails', () => {
   test('a 429 from GET /v1/products asking for 30 s is 429.rate-limiting passing that Retry-After on to Cycle', async () => {
     fault({ method: 'GET', path: '/v1/products', status: 429, retryAfter: 30 })
     const answer = await serverModels()
-    expectError(answer, 429, '429.rate-limiting')
+    expectError(answer, 429, '429.rate-limiting', 'refused')
     expect(answer.headers['retry-after']).toBe('30')
   })
 
@@ -80,7 +83,7 @@ describe('server-models when the catalog fails', () => {
   test('the public catalog refused (400, 401, 403, 404) is OpenMetal\'s trouble: 503.not-ready, never bad credentials, a bad request or a missing server', async () => {
     for (const [path, status] of [['/v1/products', 401], ['/v1/products', 403], ['/v2/inventory/locations', 404], ['/v2/inventory/pod_1/availability', 404], ['/v1/products', 400]] as const) {
       fault({ method: 'GET', path, status })
-      expectError(await serverModels(), 503, '503.not-ready')
+      expectError(await serverModels(), 503, '503.not-ready', 'refused')
       h.sim.faults.clear()
     }
   })
@@ -104,7 +107,7 @@ describe('configure when the location list fails', () => {
   test('the location list answering 404 or 401 is 503.not-ready, not a missing server or bad credentials', async () => {
     for (const status of [404, 401]) {
       fault({ method: 'GET', path: '/v2/inventory/locations', status })
-      expectError(await configure(), 503, '503.not-ready')
+      expectError(await configure(), 503, '503.not-ready', 'refused')
       h.sim.faults.clear()
     }
   })
@@ -138,7 +141,7 @@ describe('decommission when OpenMetal fails', () => {
     const { cloudId, pendingDelete, decommission } = await server()
     fault({ method: 'DELETE', path: `/v1/clouds/${cloudId}`, status: 403 })
     const answer = await decommission()
-    expectError(answer, 403, '403.permissions')
+    expectError(answer, 403, '403.permissions', 'refused')
     expect(answer.body.error?.detail).toMatch(/permission/)
     expect(await pendingDelete()).toBe(false)
   })
@@ -195,15 +198,16 @@ describe('IP allocate and release when OpenMetal fails', () => {
     return { ...ip, address: ip.cidr.split('/')[0] ?? '' }
   }
 
-  test('an IP block of another cloud in a shape the spec does not know is skipped; one of this server\'s cloud is never guessed at', async () => {
+  test('an IP block in a shape the adapter cannot read is skipped, of another cloud or of this one; the readable blocks still serve', async () => {
     const prefixes = (await h.openMetal('GET', '/v1/prefixes')).body as Array<Record<string, unknown>>
-    fault({ method: 'GET', path: '/v1/prefixes', status: 200, body: [...prefixes, { id: 'odd1', fields: { cloud_id: 'someone-elses-cloud', cidr: 42 } }] })
-    const before = await hubAddressesUnfaulted()
-    const ip = await allocated()
-    expect(await hubAddressesUnfaulted()).toEqual([...before, ip.address])
-    h.sim.faults.clear()
-    fault({ method: 'GET', path: '/v1/prefixes', status: 200, body: [...prefixes, { id: 'odd2', fields: { cloud_id: ctx.extra.cloud_id, cidr: 42 } }] })
-    expectError(await allocate(), 502, '502.upstream-malformed')
+    for (const odd of [{ id: 'odd1', fields: { cloud_id: 'someone-elses-cloud', cidr: 42 } }, { id: 'odd2', fields: { cloud_id: ctx.extra.cloud_id, cidr: { v4: true } } }]) {
+      fault({ method: 'GET', path: '/v1/prefixes', status: 200, body: [...prefixes, odd] })
+      const before = await hubAddressesUnfaulted()
+      const ip = await allocated()
+      expect(ipIdCodec.decode(ip.ip_id)?.prefixId).not.toBe(odd.id)
+      expect(await hubAddressesUnfaulted()).toEqual([...before, ip.address])
+      h.sim.faults.clear()
+    }
   })
 
   test('GET /v1/prefixes answering 500 is 503.not-ready and no address is created', async () => {
@@ -219,7 +223,7 @@ describe('IP allocate and release when OpenMetal fails', () => {
   test('GET /v1/prefixes or the create answering 404 is 503.not-ready: the server is not gone', async () => {
     for (const rule of [{ method: 'GET', path: '/v1/prefixes', status: 404 }, { method: 'POST', path: '/v1/deployment/network/prefixes/*/ip', status: 404 }]) {
       fault(rule)
-      expectError(await allocate(), 503, '503.not-ready')
+      expectError(await allocate(), 503, '503.not-ready', 'refused')
       h.sim.faults.clear()
     }
   })
@@ -245,7 +249,7 @@ describe('IP allocate and release when OpenMetal fails', () => {
   test('the create-IP POST answering 403 is 403.permissions and no address is created', async () => {
     const before = await hubAddresses()
     fault({ method: 'POST', path: '/v1/deployment/network/prefixes/*/ip', status: 403 })
-    expectError(await allocate(), 403, '403.permissions')
+    expectError(await allocate(), 403, '403.permissions', 'refused')
     expect(await hubAddresses()).toEqual(before)
   })
 
@@ -263,7 +267,7 @@ describe('IP allocate and release when OpenMetal fails', () => {
   test('the DELETE of the IP answering 403 is 403.permissions, never data:true for an address that still exists', async () => {
     const ip = await allocated()
     fault({ method: 'DELETE', path: '/v1/deployment/network/prefixes/*/ip/*', status: 403 })
-    expectError(await release(ip), 403, '403.permissions')
+    expectError(await release(ip), 403, '403.permissions', 'refused')
     expect(await hubAddresses()).toContain(ip.address)
   })
 })

@@ -18,8 +18,15 @@ import { orderRequestFor } from '../../src/mapping/order.ts'
 import type { ProvisionPlan } from '../../src/mapping/order.ts'
 import { Location as CycleLocation, ProviderServerModel } from '../../src/generated/cycle-ial.ts'
 import { OrderRequest } from '../../src/generated/openmetal.ts'
-import type { Cloud, CloudStats, CloudStatsNode, GetOrder, HardwareProduct, HardwareType, InventoryAvailability, Locations } from '../../src/generated/openmetal.ts'
+import type { Cloud, CloudStats, CloudStatsNode, GetOrder, HardwareProduct, HardwareType, Locations } from '../../src/generated/openmetal.ts'
 import { fullUnicodeString } from '../helpers/arbitraries.ts'
+import { AvailabilityAnswer, CloudStatsAnswer, PodsAnswer, podMapIn, stockIn } from '../../src/openmetal/answers.ts'
+import { readAnswer } from '../../src/openmetal/tolerant-reader.ts'
+
+/** A locations answer as the client reads it (wrapped or bare, unreadable pods skipped). */
+function pods (body: unknown): PodsAnswer {
+  return readAnswer(PodsAnswer, podMapIn(body), 'getLocations')
+}
 
 /**
  * The tokens Cycle stores for us: server_id, ip_id, ip_assignment_id and the Cycle tag on
@@ -454,20 +461,20 @@ describe('src/mapping/catalog.ts', () => {
         pod_7: { label: 'AP-Southeast', displayName: 'Singapore, SG', region: 'APAC', code: 'sin1', latitude: 1.3521, longitude: 103.8198, release_status: 'pre-release' }
       }
     }
-    const byPod = (pod: string) => only(locationsFromInventory(inventory).filter((location) => location.provider?.location_id === pod))
+    const byPod = (pod: string) => only(locationsFromInventory(pods(inventory)).filter((location) => location.provider?.location_id === pod))
 
     test('one location per pod, sorted by pod number (pod_2 before pod_10)', () => {
-      expect(locationsFromInventory(inventory).map((location) => location.provider?.location_id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
-      expect(podsOf(inventory).map((pod) => pod.id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
+      expect(locationsFromInventory(pods(inventory)).map((location) => location.provider?.location_id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
+      expect(podsOf(pods(inventory)).map((pod) => pod.id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
     })
 
     test('the bare map pod_N -> details (how the mapping brief describes the answer) reads the same as the spec\'s wrapped one', () => {
       const bare = inventory.locations as unknown as Locations
-      expect(locationsFromInventory(bare)).toEqual(locationsFromInventory(inventory))
-      expect(podsOf(bare)).toEqual(podsOf(inventory))
+      expect(locationsFromInventory(pods(bare))).toEqual(locationsFromInventory(pods(inventory)))
+      expect(podsOf(pods(bare))).toEqual(podsOf(pods(inventory)))
       // a top-level key that is not a pod's details is not a pod
-      expect(podsOf({ ...bare, timestamp: 1764600000 } as unknown as Locations).map((pod) => pod.id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
-      expect(podsOf({} as Locations)).toEqual([])
+      expect(podsOf(pods({ ...bare, timestamp: 1764600000, meta: { count: 4 } })).map((pod) => pod.id)).toEqual(['pod_1', 'pod_2', 'pod_7', 'pod_10'])
+      expect(podsOf(pods({}))).toEqual([])
     })
 
     test('a US pod: pod key, code, coordinates, city and state from "Ashburn, VA"', () => {
@@ -492,23 +499,28 @@ describe('src/mapping/catalog.ts', () => {
     test.each([
       ['no release status', {}, true],
       ['released', { release_status: 'released' }, true],
-      ['pre-release', { release_status: 'pre-release' }, false]
+      ['pre-release', { release_status: 'pre-release' }, false],
+      ['a release status this adapter does not know', { release_status: 'limited-availability' }, false],
+      ['a null release status (read as not given)', { release_status: null }, true]
     ])('%s -> compatible %s', (_name, details, compatible) => {
-      expect(only(locationsFromInventory({ locations: { pod_3: details } })).compatible).toBe(compatible)
+      const location = only(locationsFromInventory(pods({ locations: { pod_3: details } })))
+      expect(location.compatible).toBe(compatible)
+      // an unknown state is shown as OpenMetal said it, and never offered
+      expect(podsOf(pods({ locations: { pod_3: details } }))[0]?.released).toBe(compatible)
     })
 
     test('a pod without coordinates has no geographic block, and its name falls back to the label, then the key', () => {
-      expect(only(locationsFromInventory({ locations: { pod_4: { label: 'Lab', latitude: 1 } } }))).toMatchObject({ name: 'Lab', geographic: null, provider: { location_id: 'pod_4', code: 'pod_4' } })
-      expect(only(locationsFromInventory({ locations: { pod_4: {} } })).name).toBe('pod_4')
+      expect(only(locationsFromInventory(pods({ locations: { pod_4: { label: 'Lab', latitude: 1 } } })))).toMatchObject({ name: 'Lab', geographic: null, provider: { location_id: 'pod_4', code: 'pod_4' } })
+      expect(only(locationsFromInventory(pods({ locations: { pod_4: {} } }))).name).toBe('pod_4')
     })
 
     test('no locations at all is an empty list', () => {
-      expect(locationsFromInventory({})).toEqual([])
-      expect(locationsFromInventory({ locations: {} })).toEqual([])
+      expect(locationsFromInventory(pods({}))).toEqual([])
+      expect(locationsFromInventory(pods({ locations: {} }))).toEqual([])
     })
 
     test('every location matches Cycle\'s Location schema', () => {
-      for (const location of locationsFromInventory(inventory)) expect(Value.Check(CycleLocation, location)).toBe(true)
+      for (const location of locationsFromInventory(pods(inventory))) expect(Value.Check(CycleLocation, location)).toBe(true)
     })
   })
 
@@ -534,8 +546,8 @@ describe('src/mapping/catalog.ts', () => {
   })
 
   describe('stockBySku', () => {
-    const pod = (id: string, released = true): Pod => ({ id, released })
-    const availability = (counts: Record<string, { count?: number, max_size?: number }>, podId: string): InventoryAvailability => ({ timestamp: '2026-11-22T12:00:00Z', pod_location: podId, ...counts })
+    const pod = (id: string, released = true): Pod => ({ id, released, releaseStatus: released ? 'released' : 'pre-release' })
+    const availability = (counts: Record<string, { count?: number, max_size?: number }>, podId: string) => stockIn(readAnswer(AvailabilityAnswer, { timestamp: '2026-11-22T12:00:00Z', pod_location: podId, ...counts }, 'getAvailability'))
 
     test('lists released pods with stock, in the order given; skips count 0 and pre-release pods', () => {
       const stock = stockBySku([
@@ -595,8 +607,8 @@ describe('src/mapping/catalog.ts', () => {
     })
 
     test('a SKU with no stock anywhere is still listed, with no locations', () => {
-      const inventory: InventoryAvailability = { pod_location: 'pod_1', ...{ medium_v4: { count: 0, max_size: 0 } } }
-      const stock = stockBySku([{ pod: { id: 'pod_1', released: true }, inventory }])
+      const inventory = stockIn(readAnswer(AvailabilityAnswer, { pod_location: 'pod_1', medium_v4: { count: 0, max_size: 0 } }, 'getAvailability'))
+      const stock = stockBySku([{ pod: { id: 'pod_1', released: true, releaseStatus: 'released' }, inventory }])
       expect(only(serverModelsFromCatalog({ medium_v4: mediumV4() }, stock)).provider.locations).toEqual([])
     })
 
@@ -699,7 +711,8 @@ describe('src/mapping/provision-status.ts', () => {
   }
 
   const cloud = (fields: NonNullable<Cloud['fields']> = {}): Cloud => ({ id: 'CLD9', label: 'cloud', fields: { provision_status: 'complete', pending_delete: false, pod_location: 'pod_1', ...fields } })
-  const stats = (nodes: CloudStatsNode[], cloudState = 'ACTIVE'): CloudStats => ({ cloud_state: cloudState, nodes })
+  /** stats as the client reads them (a node without a uuid is not a node: skipped) */
+  const stats = (nodes: CloudStatsNode[], cloudState = 'ACTIVE'): CloudStatsAnswer => readAnswer(CloudStatsAnswer, { cloud_state: cloudState, nodes } satisfies CloudStats, 'getCloudStats')
   const NODE: CloudStatsNode = {
     uuid: '3f2b8c1e-7d4a-4e0b-9a61-0c5d2e8f4b17',
     state: 'ACTIVE',

@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { allocateSchema, releaseSchema } from '../schemas.ts'
 import { ialCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
-import { ipv4Assignment, parseCidr, parseIpv4 } from '../../mapping/cidr.ts'
+import { contains, freeAddresses, ipv4Assignment, parseCidr, parseIpv4 } from '../../mapping/cidr.ts'
 import { cycleTag, ipAssignmentIdCodec, ipIdCodec } from '../../mapping/identifiers.ts'
-import { OpenMetalTransportError } from '../../openmetal/transport.ts'
+import type { OpenMetalHttpError } from '../../openmetal/transport.ts'
 import { Errors } from '../../errors.ts'
 
 /** 9-10. IPv4 addresses from the routed blocks that came with the server's cloud. */
@@ -16,24 +16,41 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const call = ialCall(request, auth)
     const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id })
     if (server.cloudId === undefined) throw Errors.notReady({ detail: 'the server is still being provisioned', retryAfter: 60 })
-    const blocks = (await client.listPrefixes(call, { cloudId: server.cloudId }))
+    const listing = await client.listPrefixes(call, { cloudId: server.cloudId })
+    const blocks = listing.items
       // a block whose ID an ip_id cannot carry would give an address Cycle can never release: not used
       .filter((prefix) => prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod && ipIdCodec.carriesPrefix(prefix.id))
       .flatMap((prefix) => {
         const block = parseCidr(prefix.fields.cidr ?? '')
-        return block === undefined ? [] : [{ prefix, block }]
+        return block === undefined ? [] : [{ prefixId: prefix.id, block }]
       })
     const label = cycleTag.forIp(call.hubId ?? '', body.cycle.server_id, body.cycle.pool_id, randomBytes(6).toString('hex'))
-    for (const { prefix, block } of blocks) {
-      const ip = await client.createIp(prefix.id, { label }, call)
-      if (ip === undefined) continue
-      const address = parseIpv4(ip.ip ?? '')
-      if (ip.id === undefined || address === undefined) throw new OpenMetalTransportError('createIpAddress', 'malformed')
-      const ref = { prefixId: prefix.id, ipId: ip.id }
+    // every block of the cloud, in turn: room is read from the block's own address list, and a
+    // refused create only means "not this block, not now"
+    let refusal: OpenMetalHttpError | undefined
+    for (const { prefixId, block } of blocks) {
+      const addresses = await client.getPrefixAddresses(prefixId, call)
+      if (addresses === undefined || freeAddresses(block, (addresses.ip_addrs ?? []).map((ip) => ip.ip)) === 0) continue
+      const attempt = await client.createIp(prefixId, { label }, call)
+      if ('refused' in attempt) {
+        refusal = attempt.refused
+        continue
+      }
+      const ip = attempt.created
+      const ref = { prefixId, ipId: ip.id }
+      const address = parseIpv4(ip.ip)
+      if (address === undefined || !contains(block, address)) {
+        // made, but not an address Cycle could use: given back at once rather than left behind
+        await client.deleteIp(prefixId, ip.id, call)
+        throw Errors.upstreamMalformed({ detail: `OpenMetal createIpAddress answered an address outside its block ${ip.ip.slice(0, 64)}; it was released again` })
+      }
       return { data: { ip_id: ipIdCodec.encode(ref), ip_assignment_id: ipAssignmentIdCodec.encode(ref), ...ipv4Assignment(block, address), nat_private_ip: null } }
     }
+    // blocks with room that OpenMetal would not use: its reason, not "full"
+    if (refusal !== undefined) throw refusal
+    const partial = listing.incomplete === undefined ? '' : ` (OpenMetal's list of IP blocks may be incomplete: ${listing.incomplete})`
     // buying another block costs the customer money: never done behind their back
-    throw Errors.notCompatible({ detail: `no free IPv4 address is left in the ${blocks.length} routed block(s) of this server; add an IP block to the cloud at OpenMetal` })
+    throw Errors.notCompatible({ detail: `no free IPv4 address is left in the ${blocks.length} routed block(s) of this server${partial}; add an IP block to the cloud at OpenMetal` })
   })
 
   app.post('/v1/infrastructure/ip/release', { schema: releaseSchema }, async (request) => {

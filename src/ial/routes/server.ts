@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import type { OrderResponse } from '../../generated/openmetal.ts'
+import type { OrderAnswer } from '../../openmetal/answers.ts'
 import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSchema } from '../schemas.ts'
 import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
@@ -8,7 +8,8 @@ import { podsOf } from '../../mapping/catalog.ts'
 import { provisioningSettings } from '../../mapping/hub-config.ts'
 import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
-import { provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
+import { deployedCloud, provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
+import { OpenMetalHttpError } from '../../openmetal/transport.ts'
 import { credentialKey } from '../../openmetal/auth.ts'
 import { SharedLookup } from '../../openmetal/shared-lookup.ts'
 import { Errors } from '../../errors.ts'
@@ -22,7 +23,7 @@ function taggableIds (call: IalCall, cycleServerId: string): { hubId: string, cy
 }
 
 export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, config, now }) => {
-  const provisions = new SharedLookup<OrderResponse>()
+  const provisions = new SharedLookup<OrderAnswer>()
 
   /** The pod to order in: the SKU and the pod must exist, and the pod must be on general sale. */
   async function orderablePod (sku: string, podId: string, call: IalCall): Promise<string> {
@@ -49,7 +50,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
     // overlapping provisions of one server in this replica share one purchase
     const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, () => client.orderOnce(orderRequestFor(plan), call))
-    const orderPod = order.fields.items[0]?.location ?? pod
+    const orderPod = order.fields.items?.[0]?.location ?? pod
     const cloudId = order.fields.clouds_deployed?.[0]?.id
     return {
       data: {
@@ -103,7 +104,16 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     }
     const cloud = await client.getCloud(server.cloudId, call)
     if (cloud === undefined || cloud.fields?.pending_delete === true) return { data: true }
-    await client.deleteCloud(server.cloudId, call)
+    try {
+      await client.deleteCloud(server.cloudId, call)
+    } catch (error) {
+      // OpenMetal locks a cloud while it is being built (a 403 that means "not now", not "never")
+      const building = (cloud.fields?.provision_status ?? deployedCloud(server.order)?.status) !== 'complete'
+      if (error instanceof OpenMetalHttpError && error.status === 403 && building) {
+        throw Errors.notReady({ detail: `OpenMetal refused to delete the cloud while it is being built${error.upstreamMessage === undefined ? '' : ` (${error.upstreamMessage})`}; decommission again in a few minutes`, retryAfter: 120, cause: error })
+      }
+      throw error
+    }
     return { data: true }
   })
 
