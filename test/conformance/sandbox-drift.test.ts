@@ -14,6 +14,7 @@ import { runSandbox } from '../../scripts/sandbox.ts'
 import { SANDBOX_API_URL } from '../../src/config.ts'
 import type { SpecDriftReport } from '../../src/conformance/spec-drift.ts'
 import { PODS, productCatalog } from '../../src/simulator/catalog.ts'
+import { startSimulator } from '../../src/simulator/index.ts'
 
 const CLIENT_SECRET = 'sandbox-secret-0042'
 const ACCESS_TOKEN = 'sandbox-access-token-7c1d'
@@ -156,6 +157,26 @@ describe('npm run sandbox reports spec drift', () => {
     expect(listClouds?.findings.find((finding) => finding.kind === 'wrapped')?.path).toBe('$')
     expect(listClouds?.errors).toEqual({ 401: 1 })
     expect(`${result.stdout}${readFileSync(file, 'utf8')}`).not.toContain(API_KEY)
+  })
+})
+
+describe('against the simulator in drift mode (SANDBOX_API_URL)', () => {
+  test('every kind of drift the simulator plays shows in the report, with no credential', async () => {
+    const sim = await startSimulator({ drift: ['nulls', 'enums', 'strings', 'extras', 'wrapped-pages', 'link-pages'] })
+    try {
+      const file = join(mkdtempSync(join(tmpdir(), 'sandbox-drift-')), 'drift.json')
+      const result = await sandbox(['--json', file], { SANDBOX_API_URL: sim.url, OPENMETAL_API_KEY: 'sim-api-key' })
+      expect(result.stdout).toContain(`→ ${sim.url}`)
+      const report = (JSON.parse(readFileSync(file, 'utf8')) as { specDrift: SpecDriftReport }).specDrift
+      const kinds = (operation: string): string[] => [...new Set(report.operations.find((entry) => entry.operation === operation)?.findings.map((finding) => finding.kind))]
+      // the API-key probe lists clouds: a paged list; the public catalog: nulls, new enum values, numeric strings, extra fields
+      expect(kinds('listClouds')).toEqual(expect.arrayContaining(['wrapped', 'pagination']))
+      expect(kinds('getProducts')).toEqual(expect.arrayContaining(['null', 'enum', 'type', 'extra']))
+      expect(driftSection(result.stdout)).toMatch(/^ {2}getProducts \(200\)$/m)
+      expect(result.stdout).not.toContain('sim-api-key')
+    } finally {
+      await sim.close()
+    }
   })
 })
 
