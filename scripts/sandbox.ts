@@ -17,7 +17,7 @@ import { buildApp } from '../src/app.ts'
 import { loadConfig, ConfigError, SANDBOX_API_URL, type Config } from '../src/config.ts'
 import { runLifecycle, type StepName } from '../src/conformance/lifecycle.ts'
 import { SpecDriftRecorder } from '../src/conformance/spec-drift.ts'
-import { UsageError, consoleReporter, credentialsFrom, parseDuration, summary, type Io } from '../src/cli/ial-check.ts'
+import { UsageError, consoleReporter, credentialsFrom, interruptSignal, parseDuration, summary, type Io } from '../src/cli/ial-check.ts'
 
 export const USAGE = `usage: npm run sandbox [-- options]
 
@@ -162,11 +162,5 @@ if your organisation is billed) and then decommissions it. Re-run with: npm run 
 
 // run as a command, not when imported (the tests import runSandbox)
 if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const controller = new AbortController()
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130)
-    process.stderr.write('\ninterrupted: stopping (a server this run created is decommissioned unless --keep; Ctrl-C again to quit at once)\n')
-    controller.abort()
-  })
-  process.exit(await runSandbox(process.argv.slice(2), process.env, { stdout: process.stdout, stderr: process.stderr }, controller.signal))
+  process.exit(await runSandbox(process.argv.slice(2), process.env, { stdout: process.stdout, stderr: process.stderr }, interruptSignal()))
 }

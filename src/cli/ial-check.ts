@@ -306,13 +306,21 @@ export async function main (argv: string[], env: Readonly<Record<string, string 
   return report.ok ? 0 : 1
 }
 
-// run as a command (also through the npm bin symlink), not when imported
-if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+/**
+ * A lifecycle run's Ctrl-C: the first stops polling and still decommissions what the run
+ * created (unless --keep); the second quits at once.
+ */
+export function interruptSignal (): AbortSignal {
   const controller = new AbortController()
   process.on('SIGINT', () => {
     if (controller.signal.aborted) process.exit(130)
     process.stderr.write('\ninterrupted: stopping (a server this run created is decommissioned unless --keep; Ctrl-C again to quit at once)\n')
     controller.abort()
   })
-  process.exitCode = await main(process.argv.slice(2), process.env, { stdout: process.stdout, stderr: process.stderr }, controller.signal)
+  return controller.signal
+}
+
+// run as a command (also through the npm bin symlink), not when imported
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2), process.env, { stdout: process.stdout, stderr: process.stderr }, interruptSignal())
 }

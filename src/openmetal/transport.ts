@@ -303,7 +303,11 @@ export class OpenMetalTransport {
           parsed = text.slice(0, 4096)
         }
       }
-      this.options.onAnswer?.(call.operation, { status: response.statusCode, body: parsed, headers: response.headers })
+      try {
+        this.options.onAnswer?.(call.operation, { status: response.statusCode, body: parsed, headers: response.headers })
+      } catch {
+        // an observer's trouble is never the call's
+      }
       return { status: response.statusCode, body: parsed, headers: response.headers }
     } catch (error) {
       if (status === 'error') status = classify(call.operation, error, call.signal).kind
