@@ -110,7 +110,8 @@ function normalise (schema: JsonSchema, value: unknown, path: string, reading: R
   if (value === null) return acceptsNull(schema) ? null : undefined
   const members = schema.anyOf ?? schema.oneOf
   if (Array.isArray(members)) {
-    for (const member of members as JsonSchema[]) if (validatorOf(member).Check(value)) return value
+    // a member that takes the value as it is still reads only what it names (an object's other fields are dropped)
+    for (const member of members as JsonSchema[]) if (validatorOf(member).Check(value)) return normalise(member, value, path, reading)
     for (const member of members as JsonSchema[]) {
       const candidate = normalise(member, value, path, reading)
       if (validatorOf(member).Check(candidate)) return candidate

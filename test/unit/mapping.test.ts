@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { Value } from 'typebox/value'
 import { cycleTag, ipAssignmentIdCodec, ipIdCodec, serverIdCodec } from '../../src/mapping/identifiers.ts'
 import type { IpRef, ServerRef } from '../../src/mapping/identifiers.ts'
-import { contains, formatIpv4, ipv4Assignment, parseCidr, parseIpv4 } from '../../src/mapping/cidr.ts'
+import { contains, formatIpv4, freeAddresses, ipv4Assignment, parseCidr, parseIpv4 } from '../../src/mapping/cidr.ts'
 import type { Ipv4Block } from '../../src/mapping/cidr.ts'
 import { geographyOf, integerOf, locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../src/mapping/catalog.ts'
 import type { Pod } from '../../src/mapping/catalog.ts'
@@ -382,6 +382,41 @@ describe('src/mapping/cidr.ts', () => {
         const mask = ip(assignment.netmask)
         expect(mask.toString(2).padStart(32, '0')).toBe('1'.repeat(length) + '0'.repeat(32 - length))
       }), { numRuns: 500 })
+    })
+  })
+
+  describe('freeAddresses', () => {
+    const BLOCK = '203.0.113.16/28'
+    const at = (offset: number): string => formatIpv4(ip('203.0.113.16') + offset)
+
+    test.each<[string, string, string[], number]>([
+      ['an empty /28 has 11 (five reserved)', BLOCK, [], 11],
+      ['the reserved addresses (network, gateway, the two core switches, broadcast) do not count', BLOCK, [at(0), at(1), at(2), at(3), at(15)], 11],
+      ['addresses outside the block do not count', BLOCK, [at(-1), at(16), '10.0.0.20', '203.0.114.20'], 11],
+      ['each address in use counts', BLOCK, [at(4), at(5), at(14)], 8],
+      ['an address listed twice counts once', BLOCK, [at(4), at(4), ` ${at(4)} `], 10],
+      ['garbage is ignored', BLOCK, ['', 'abc', '::1', '203.0.113.300', `${at(4)}/28`, '203.0.113', 'null'], 11],
+      ['a full /28 has none', BLOCK, Array.from({ length: 16 }, (_, offset) => at(offset)), 0],
+      ['a /28 written with host bits is the same block', '203.0.113.25/28', [at(4)], 10],
+      ['a /29 has 3', '203.0.113.16/29', [], 3],
+      ['a /27 has 27, one in use leaves 26', '203.0.113.0/27', ['203.0.113.4'], 26],
+      ['a /24 has 251', '203.0.113.0/24', [], 251],
+      ['a /30 has none', '203.0.113.16/30', [], 0],
+      ['a /31 has none', '203.0.113.16/31', [], 0],
+      ['a /32 has none', '203.0.113.16/32', ['203.0.113.16'], 0]
+    ])('%s', (_name, cidr, inUse, free) => {
+      expect(freeAddresses(block(cidr), inUse)).toBe(free)
+    })
+
+    test('is the usable range less the distinct usable addresses in use, for any block and any list', () => {
+      fc.assert(fc.property(address, fc.integer({ min: 20, max: 32 }), fc.array(fc.integer({ min: -4, max: 4100 }), { maxLength: 40 }), (value, length, offsets) => {
+        const parsed = block(`${formatIpv4(value)}/${length}`)
+        const size = 2 ** (32 - length)
+        const usable = Math.max(0, size - 5)
+        const inUse = offsets.map((offset) => formatIpv4((parsed.network + offset + 2 ** 32) % 2 ** 32))
+        const used = new Set(offsets.filter((offset) => offset >= 4 && offset <= size - 2))
+        expect(freeAddresses(parsed, inUse)).toBe(usable - used.size)
+      }), { numRuns: 300 })
     })
   })
 })
