@@ -1,7 +1,9 @@
 /**
  * Finding a Cycle server's OpenMetal resources again from what Cycle sends back (the
  * server_id token, `extra`), and refusing to act on anything the calling hub does not own.
- * The only process state is a cache of order -> cloud, a fact that never changes.
+ * The only process state is caches of facts that never change once true: an order's cloud,
+ * a cloud's node, and that a cloud finished deploying. They spare OpenMetal calls (a status
+ * poll while provisioning costs the order alone); losing them costs a call, never an answer.
  */
 import type { CloudAnswer, CloudStatsAnswer, OrderAnswer } from '../openmetal/answers.ts'
 import type { OpenMetalClient } from '../openmetal/client.ts'
@@ -27,11 +29,15 @@ export interface ServerQuery {
   readonly serverId: string
   readonly cycleServerId: string | undefined
   readonly extra?: Record<string, unknown> | null | undefined
+  /**
+   * Also the cloud and its stats, once the order says the cloud is complete (before that the
+   * order alone says "not yet"; `cloud` stays undefined).
+   */
   readonly withCloud?: boolean
 }
 
 const CLOUD_ID = /^[A-Za-z0-9_-]{1,64}$/
-const ORDER_CLOUD_TTL_MS = 24 * 3600_000
+const FACT_TTL_MS = 24 * 3600_000
 
 export function decodeServerId (token: string, source = '/request/server_id'): ServerRef {
   const ref = serverIdCodec.decode(token)
@@ -47,6 +53,9 @@ function stringIn (extra: Record<string, unknown> | null | undefined, key: strin
 export class ServerDirectory {
   private readonly client: OpenMetalClient
   private readonly cloudOfOrder = new SharedLookup<string>()
+  private readonly nodeOfCloud = new SharedLookup<string>()
+  /** clouds seen complete: their order, cloud and stats are then asked for together */
+  private readonly completeClouds = new SharedLookup<true>()
 
   constructor (client: OpenMetalClient) {
     this.client = client
@@ -68,10 +77,24 @@ export class ServerDirectory {
     return this.lookup(call, input)
   }
 
+  /**
+   * The node of the server's cloud, when this replica learnt it from OpenMetal's stats (never
+   * from what the caller sends: a node named by the caller could be another server's).
+   */
+  knownNode (cloudId: string): string | undefined {
+    return this.nodeOfCloud.peek(cloudId)
+  }
+
+  /** Records the node of a cloud (one node per cloud, for the cloud's life). */
+  rememberNode (cloudId: string, nodeUuid: string): void {
+    this.nodeOfCloud.remember(cloudId, nodeUuid, FACT_TTL_MS)
+  }
+
   private async lookup (call: IalCall, input: ServerQuery): Promise<OwnedServer | undefined> {
     const ref = decodeServerId(input.serverId)
     const hint = ref.cloudId ?? stringIn(input.extra, 'cloud_id', CLOUD_ID) ?? this.cloudOfOrder.peek(ref.orderId)
-    const early = input.withCloud === true && hint !== undefined
+    // a cloud already seen complete is fetched alongside its order: one round trip
+    const early = input.withCloud === true && hint !== undefined && this.completeClouds.peek(hint) === true
     const [order, cloud, stats] = await Promise.all([
       this.client.getOrder(ref.orderId, call),
       early ? this.client.getCloud(hint, call) : undefined,
@@ -81,15 +104,24 @@ export class ServerDirectory {
     if (!this.belongs(order, call.hubId, input.cycleServerId)) {
       throw Errors.serverNotFound({ detail: 'no server with this server_id belongs to this hub', source: '/request/server_id' })
     }
-    const cloudId = deployedCloud(order)?.id
-    if (cloudId !== undefined) this.cloudOfOrder.remember(ref.orderId, cloudId, ORDER_CLOUD_TTL_MS)
+    const deployed = deployedCloud(order)
+    const cloudId = deployed?.id
+    if (cloudId !== undefined) this.cloudOfOrder.remember(ref.orderId, cloudId, FACT_TTL_MS)
     const matches = early && cloudId === hint && (cloud?.fields?.order_id === undefined || cloud.fields.order_id === order.id)
-    if (matches) return { ref, order, cloudId, cloud: cloud ?? null, stats }
-    if (input.withCloud === true && cloudId !== undefined) {
+    if (matches) return this.withFacts({ ref, order, cloudId, cloud: cloud ?? null, stats })
+    if (input.withCloud === true && cloudId !== undefined && deployed?.status === 'complete') {
       const [lateCloud, lateStats] = await Promise.all([this.client.getCloud(cloudId, call), this.client.getCloudStats(cloudId, call)])
-      return { ref, order, cloudId, cloud: lateCloud ?? null, stats: lateStats }
+      return this.withFacts({ ref, order, cloudId, cloud: lateCloud ?? null, stats: lateStats })
     }
     return { ref, order, cloudId }
+  }
+
+  /** Remembers what the cloud and its stats say for good: complete, and its node. */
+  private withFacts (server: OwnedServer & { cloudId: string }): OwnedServer {
+    if (server.cloud?.fields?.provision_status === 'complete') this.completeClouds.remember(server.cloudId, true, FACT_TTL_MS)
+    const node = server.stats?.nodes?.[0]?.uuid
+    if (node !== undefined && server.stats?.nodes?.length === 1) this.rememberNode(server.cloudId, node)
+    return server
   }
 
   private belongs (order: OrderAnswer, hubId: string | undefined, cycleServerId: string | undefined): boolean {

@@ -117,16 +117,32 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     return { data: true }
   })
 
-  /** 8. restart: reboot the cloud's node (a node locked by another power action is a retryable 409, see errors.ts). */
+  /**
+   * 8. restart: reboot the cloud's node: the order (whose server it is) and the power action
+   * when this replica knows the node, else the cloud's stats first (a node locked by another
+   * power action is a retryable 409, see errors.ts).
+   */
   app.post('/v1/infrastructure/server/restart', { schema: restartSchema }, async (request) => {
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
-    const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra, withCloud: true })
-    const node = server.stats?.nodes?.find((candidate) => candidate.uuid !== undefined)
-    if (server.cloudId === undefined || node?.uuid === undefined) {
-      throw Errors.notReady({ detail: 'the server is still being provisioned; restart it once it is provisioned', retryAfter: 60 })
+    const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra })
+    const stillProvisioning = Errors.notReady({ detail: 'the server is still being provisioned; restart it once it is provisioned', retryAfter: 60 })
+    const { cloudId } = server
+    if (cloudId === undefined) throw stillProvisioning
+    const known = servers.knownNode(cloudId)
+    if (known !== undefined) {
+      try {
+        await client.setPower(cloudId, known, 'rebooting', call)
+        return { data: true }
+      } catch (error) {
+        // a node that left the cloud: ask the cloud which one it has now
+        if (!(error instanceof OpenMetalHttpError && error.status === 404 && error.operation === 'setPowerState')) throw error
+      }
     }
-    await client.setPower(server.cloudId, node.uuid, 'rebooting', call)
+    const node = (await client.getCloudStats(cloudId, call))?.nodes?.[0]?.uuid
+    if (node === undefined) throw stillProvisioning
+    servers.rememberNode(cloudId, node)
+    await client.setPower(cloudId, node, 'rebooting', call)
     return { data: true }
   })
 }
