@@ -299,9 +299,9 @@ async function main (): Promise<void> {
       { metric: 'rps', value: 64 / (L / 1000), why: `64 connections / ${L} ms critical path` }, 0.5, 64)
     rows.push(throughput)
     rows.push(await measured(sim, 'restart', () => load(`${adapter.url}/v1/infrastructure/server/restart`, { method: 'POST', body: { auth: AUTH, request: { server_id: serverId, hostname: 'bench', model_id: 'x', location_id: pod, extra, cycle } }, connections: 1, amount: quick ? 20 : 50 }),
-      criticalPath(2, 0, '2 round trips: order || cloud || stats, then power'), 1.25 * 2 * L + 2, 1))
+      criticalPath(2, 0, '2 round trips: the order, then power (the node is known)'), 1.25 * 2 * L + 2, 1))
     rows.push(await measured(sim, 'allocate', () => load(`${adapter.url}/v1/infrastructure/ip/allocate`, { method: 'POST', body: { auth: AUTH, request: { kind: 'ipv4', server_id: serverId, location_id: pod, location_configuration: {}, cycle: { pool_id: null, server_id: cycle.server_id, server_model_class: 'bm', server_model_category: 'bm', location_id: cycle.location_id } } }, connections: 1, amount: 8 }),
-      criticalPath(3, 0, '3 round trips: order, prefixes, create IP'), 1.25 * 3 * L + 2, 1))
+      criticalPath(3, 0, '3 round trips: order || prefixes, every block\'s addresses, create IP'), 1.25 * 3 * L + 2, 1))
 
     sim.faults.setLatency(0)
     const rss10k = await (async () => { await load(`${adapter.url}/v1/infrastructure/provider/locations`, { connections: 32, amount: 10_000 }); return await adapter.rss() })()

@@ -168,6 +168,15 @@ export const openMetalSchemaFixes: readonly SchemaFix[] = [
   }
 ]
 
+/**
+ * The longest string the adapter accepts in each field of a request (characters); every
+ * other string field takes the default. IDs, names and tokens are far shorter; a hub's
+ * config is base64 JSON that may hold SSH keys; credentials get room here and their own,
+ * stricter check (a 401) in src/ial/context.ts.
+ */
+export const REQUEST_STRING_LIMITS: Readonly<Record<string, number>> = { config: 65_536, secret: 8192, api_key: 8192, client_id: 8192 }
+export const REQUEST_STRING_DEFAULT_LIMIT = 256
+
 /** Cycle IAL: what the Go types (what Cycle really sends and decodes) add to the spec. */
 export const cycleSchemaFixes: readonly SchemaFix[] = [
   {
@@ -254,6 +263,28 @@ export const cycleSchemaFixes: readonly SchemaFix[] = [
         })
       })
       if (fixed === 0) throw new Error('no request maps found')
+    }
+  },
+  {
+    why: 'the spec bounds no string; every string Cycle sends gets a length cap before anything reaches OpenMetal (a 500 KB pool_id once became an address label), so an over-long one is refused naming its field (REQUEST_STRING_LIMITS)',
+    apply (doc) {
+      let fixed = 0
+      walk(doc.paths, (schema) => {
+        const body = schema.requestBody
+        if (!isObject(body)) return
+        walk(body, (node) => {
+          if (!isObject(node.properties)) return
+          for (const [name, property] of Object.entries(node.properties)) {
+            const strings = isObject(property) ? [property, ...(Array.isArray(property.anyOf) ? property.anyOf : [])].filter((candidate): candidate is JsonObject => isObject(candidate) && (candidate.type === 'string' || (Array.isArray(candidate.type) && candidate.type.includes('string')))) : []
+            for (const text of strings) {
+              if (text.maxLength !== undefined || Array.isArray(text.enum)) continue
+              text.maxLength = REQUEST_STRING_LIMITS[name] ?? REQUEST_STRING_DEFAULT_LIMIT
+              fixed++
+            }
+          }
+        })
+      })
+      if (fixed === 0) throw new Error('no request strings found')
     }
   }
 ]

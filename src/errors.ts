@@ -51,6 +51,7 @@ function entry (status: number, slug: string, title: string) {
 export const Errors = {
   invalidSyntax: entry(400, 'invalid-syntax', 'The request body is not valid JSON'),
   authInvalid: entry(401, 'auth-invalid', 'OpenMetal rejected the credentials'),
+  credentialsUnusable: entry(401, 'auth-invalid', 'The credentials cannot be OpenMetal credentials'),
   permissions: entry(403, 'permissions', 'Not permitted'),
   serverNotFound: entry(404, 'infrastructure.server', 'Server not found'),
   locationNotFound: entry(404, 'infrastructure.location', 'Location not found'),
@@ -130,7 +131,14 @@ function fromFastify (error: unknown): AdapterError | undefined {
   if (typeof error !== 'object' || error === null) return undefined
   const { code, statusCode, validation } = error as FastifyLikeError
   if (Array.isArray(validation)) {
-    const first = validation[0] as { instancePath?: string, message?: string, params?: { missingProperty?: string } } | undefined
+    const issues = validation as Array<{ keyword?: string, instancePath?: string, message?: string, params?: { missingProperty?: string, limit?: number } }>
+    // an over-long string (maxLength, also inside a string-or-null union) is named as such
+    const tooLong = issues.find((issue) => issue.keyword === 'maxLength')
+    if (tooLong !== undefined) {
+      const source = tooLong.instancePath === undefined || tooLong.instancePath === '' ? '/' : tooLong.instancePath
+      return Errors.invalidArgument({ detail: `${source} is longer than ${tooLong.params?.limit ?? 'the allowed number of'} characters`, source })
+    }
+    const first = issues[0]
     const missing = first?.params?.missingProperty
     const source = `${first?.instancePath ?? ''}${missing === undefined ? '' : `/${missing}`}`
     const detail = missing === undefined ? `${source === '' ? 'the body' : source} ${first?.message ?? 'is invalid'}` : `${source} is required`

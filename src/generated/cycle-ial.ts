@@ -3,7 +3,7 @@
 
 import { Type, type Static } from 'typebox'
 
-export const Auth = Type.Object({ "client_id": Type.Optional(Type.String()), "subscription_id": Type.Optional(Type.String()), "namespace": Type.Optional(Type.String()), "region": Type.Optional(Type.String()), "api_key": Type.Optional(Type.String()), "secret": Type.Optional(Type.String()), "config": Type.Optional(Type.String()), "cycle": Type.Optional(Type.Object({ "hub_name": Type.String(), "hub_id": Type.String() })) })
+export const Auth = Type.Object({ "client_id": Type.Optional(Type.String({"maxLength":8192})), "subscription_id": Type.Optional(Type.String({"maxLength":256})), "namespace": Type.Optional(Type.String({"maxLength":256})), "region": Type.Optional(Type.String({"maxLength":256})), "api_key": Type.Optional(Type.String({"maxLength":8192})), "secret": Type.Optional(Type.String({"maxLength":8192})), "config": Type.Optional(Type.String({"maxLength":65536})), "cycle": Type.Optional(Type.Object({ "hub_name": Type.String({"maxLength":256}), "hub_id": Type.String({"maxLength":256}) })) })
 export type Auth = Static<typeof Auth>
 
 export const VerifyAuthRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Null() })
@@ -42,7 +42,7 @@ export type Storage = Static<typeof Storage>
 export const NIC = Type.Object({ "scope": Type.String(), "type": Type.String(), "throughput": Type.String() })
 export type NIC = Static<typeof NIC>
 
-export const SpecFeatures = Type.Object({ "raid": Type.Optional(Type.Union([Type.String(), Type.Null()])), "hypervisor": Type.Optional(Type.Union([Type.Boolean(), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), Type.Null()])) })
+export const SpecFeatures = Type.Object({ "raid": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "hypervisor": Type.Optional(Type.Union([Type.Boolean(), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), Type.Null()])) })
 export type SpecFeatures = Static<typeof SpecFeatures>
 
 export const Specs = Type.Object({ "cpu": CPU, "gpu": Type.Optional(Type.Union([GPU, Type.Null()])), "memory": Memory, "storage": Type.Optional(Type.Union([Type.Array(Storage), Type.Null()])), "network": Type.Optional(Type.Union([Type.Array(NIC), Type.Null()])), "features": SpecFeatures })
@@ -60,37 +60,37 @@ export type ProviderServerModel = Static<typeof ProviderServerModel>
 export const ListServerModelsResponse = Type.Object({ "models": Type.Union([Type.Array(ProviderServerModel), Type.Null()]), "extra": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) })
 export type ListServerModelsResponse = Static<typeof ListServerModelsResponse>
 
-export const CycleLocationMeta = Type.Object({ "location_id": Type.String() })
+export const CycleLocationMeta = Type.Object({ "location_id": Type.String({"maxLength":256}) })
 export type CycleLocationMeta = Static<typeof CycleLocationMeta>
 
-export const ConfigureLocationRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "location_id": Type.String(), "version": Type.String(), "configuration_current": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleLocationMeta }) })
+export const ConfigureLocationRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "location_id": Type.String({"maxLength":256}), "version": Type.String({"maxLength":256}), "configuration_current": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleLocationMeta }) })
 export type ConfigureLocationRequest = Static<typeof ConfigureLocationRequest>
 
 export const ConfigureLocationResponse = Type.Object({ "configured": Type.Boolean(), "version": Type.Optional(Type.Union([Type.String(), Type.Null()])), "configuration_latest": Type.Record(Type.String(), Type.Unknown()) })
 export type ConfigureLocationResponse = Static<typeof ConfigureLocationResponse>
 
-export const CycleServerMeta = Type.Object({ "server_id": Type.String(), "model_class": Type.String(), "model_category": Type.String(), "model_id": Type.String(), "location_id": Type.String() })
+export const CycleServerMeta = Type.Object({ "server_id": Type.String({"maxLength":256}), "model_class": Type.String({"maxLength":256}), "model_category": Type.String({"maxLength":256}), "model_id": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}) })
 export type CycleServerMeta = Static<typeof CycleServerMeta>
 
-export const ProvisionServerRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "hostname": Type.String(), "model_id": Type.String(), "location_id": Type.String(), "zone_id": Type.Optional(Type.Union([Type.String(), Type.Null()])), "model_features": SpecFeatures, "provision_options": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "location_configuration": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleServerMeta }) })
+export const ProvisionServerRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "hostname": Type.String({"maxLength":256}), "model_id": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}), "zone_id": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "model_features": SpecFeatures, "provision_options": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "location_configuration": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleServerMeta }) })
 export type ProvisionServerRequest = Static<typeof ProvisionServerRequest>
 
 export const ProvisionServerResponse = Type.Object({ "server_id": Type.String(), "extra": Type.Optional(Type.Record(Type.String(), Type.Unknown())), "location_modified": Type.Optional(Type.Boolean()) })
 export type ProvisionServerResponse = Static<typeof ProvisionServerResponse>
 
-export const GetProvisionServerStatusRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "server_id": Type.String(), "location_id": Type.String(), "zone_id": Type.Optional(Type.Union([Type.String(), Type.Null()])), "model_features": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "provision_options": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "location_configuration": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "cycle": CycleServerMeta }) })
+export const GetProvisionServerStatusRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "server_id": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}), "zone_id": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "model_features": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "provision_options": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "location_configuration": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "cycle": CycleServerMeta }) })
 export type GetProvisionServerStatusRequest = Static<typeof GetProvisionServerStatusRequest>
 
 export const GetProvisionServerStatusResponse = Type.Object({ "server_id": Type.String(), "provisioned": Type.Boolean(), "auth": Type.Object({ "uuid": Type.Optional(Type.Union([Type.String(), Type.Null()])), "initial_ips": Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])), "mac_addr": Type.Optional(Type.Union([Type.String(), Type.Null()])) }), "extra": Type.Optional(Type.Record(Type.String(), Type.Unknown())) })
 export type GetProvisionServerStatusResponse = Static<typeof GetProvisionServerStatusResponse>
 
-export const DecommissionServerRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "server_id": Type.String(), "hostname": Type.String(), "model_id": Type.String(), "location_id": Type.String(), "zone_id": Type.Optional(Type.Union([Type.String(), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "cycle": CycleServerMeta }) })
+export const DecommissionServerRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "server_id": Type.String({"maxLength":256}), "hostname": Type.String({"maxLength":256}), "model_id": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}), "zone_id": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "cycle": CycleServerMeta }) })
 export type DecommissionServerRequest = Static<typeof DecommissionServerRequest>
 
 export const DecommissionServerResponse = Type.Boolean()
 export type DecommissionServerResponse = Static<typeof DecommissionServerResponse>
 
-export const RestartServerRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "server_id": Type.String(), "hostname": Type.String(), "model_id": Type.String(), "location_id": Type.String(), "zone_id": Type.Optional(Type.Union([Type.String(), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "cycle": CycleServerMeta }) })
+export const RestartServerRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "server_id": Type.String({"maxLength":256}), "hostname": Type.String({"maxLength":256}), "model_id": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}), "zone_id": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "extra": Type.Optional(Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()])), "cycle": CycleServerMeta }) })
 export type RestartServerRequest = Static<typeof RestartServerRequest>
 
 export const RestartServerResponse = Type.Boolean()
@@ -99,16 +99,16 @@ export type RestartServerResponse = Static<typeof RestartServerResponse>
 export const IPKind = Type.Enum(["ipv4","ipv6"])
 export type IPKind = Static<typeof IPKind>
 
-export const CycleIPMeta = Type.Object({ "pool_id": Type.Optional(Type.Union([Type.String(), Type.Null()])), "server_id": Type.String(), "server_model_class": Type.String(), "server_model_category": Type.String(), "location_id": Type.String() })
+export const CycleIPMeta = Type.Object({ "pool_id": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "server_id": Type.String({"maxLength":256}), "server_model_class": Type.String({"maxLength":256}), "server_model_category": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}) })
 export type CycleIPMeta = Static<typeof CycleIPMeta>
 
-export const AllocateIPRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "kind": IPKind, "server_id": Type.String(), "location_id": Type.String(), "zone_id": Type.Optional(Type.Union([Type.String(), Type.Null()])), "location_configuration": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleIPMeta }) })
+export const AllocateIPRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "kind": IPKind, "server_id": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}), "zone_id": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "location_configuration": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleIPMeta }) })
 export type AllocateIPRequest = Static<typeof AllocateIPRequest>
 
 export const AllocateIPResponse = Type.Object({ "ip_id": Type.String(), "ip_assignment_id": Type.String(), "cidr": Type.String(), "gateway": Type.String(), "netmask": Type.String(), "network": Type.String(), "nat_private_ip": Type.Optional(Type.Union([Type.String(), Type.Null()])) })
 export type AllocateIPResponse = Static<typeof AllocateIPResponse>
 
-export const ReleaseIPRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "kind": IPKind, "ip_id": Type.String(), "ip_assignment_id": Type.String(), "cidr": Type.String(), "nat_private_ip": Type.Optional(Type.Union([Type.String(), Type.Null()])), "zone_id": Type.Optional(Type.Union([Type.String(), Type.Null()])), "server_id": Type.String(), "location_id": Type.String(), "location_configuration": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleIPMeta }) })
+export const ReleaseIPRequest = Type.Object({ "auth": Type.Optional(Auth), "request": Type.Object({ "kind": IPKind, "ip_id": Type.String({"maxLength":256}), "ip_assignment_id": Type.String({"maxLength":256}), "cidr": Type.String({"maxLength":256}), "nat_private_ip": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "zone_id": Type.Optional(Type.Union([Type.String({"maxLength":256}), Type.Null()])), "server_id": Type.String({"maxLength":256}), "location_id": Type.String({"maxLength":256}), "location_configuration": Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]), "cycle": CycleIPMeta }) })
 export type ReleaseIPRequest = Static<typeof ReleaseIPRequest>
 
 export const ReleaseIPResponse = Type.Boolean()

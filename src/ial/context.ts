@@ -14,6 +14,21 @@ export interface IalCall extends TenantContext {
   readonly hubConfig: HubConfig
 }
 
+/** What an OpenMetal credential can be: visible ASCII, as an HTTP header carries it, and not kilobytes long. */
+const CREDENTIAL = /^[\x21-\x7e]{1,1024}$/
+
+/**
+ * A credential that could never be sent to OpenMetal (a line break, a NUL, a non-ASCII
+ * character, kilobytes long; a client ID with the `:` that separates it from the secret)
+ * is refused at once, before any call, and never retried as if OpenMetal were down.
+ */
+function sendable (value: string, field: 'client_id' | 'secret' | 'api_key'): string {
+  if (!CREDENTIAL.test(value) || (field === 'client_id' && value.includes(':'))) {
+    throw Errors.credentialsUnusable({ detail: `auth.${field} is not an OpenMetal credential: at most 1024 visible ASCII characters${field === 'client_id' ? ', without ":"' : ''}`, source: `/auth/${field}` })
+  }
+  return value
+}
+
 export function credentialsOf (auth: Auth | undefined): Credentials {
   const clientId = auth?.client_id?.trim() ?? ''
   const secret = auth?.secret ?? ''
@@ -21,9 +36,9 @@ export function credentialsOf (auth: Auth | undefined): Credentials {
   if (clientId !== '' || secret !== '') {
     if (clientId === '') throw Errors.missingArgument({ detail: 'auth.secret is set but auth.client_id is missing', source: '/auth/client_id' })
     if (secret === '') throw Errors.missingArgument({ detail: 'auth.client_id is set but auth.secret is missing', source: '/auth/secret' })
-    return { kind: 'oauth', clientId, secret }
+    return { kind: 'oauth', clientId: sendable(clientId, 'client_id'), secret: sendable(secret, 'secret') }
   }
-  if (apiKey !== '') return { kind: 'api-key', apiKey }
+  if (apiKey !== '') return { kind: 'api-key', apiKey: sendable(apiKey, 'api_key') }
   throw Errors.missingArgument({ detail: 'set auth.client_id and auth.secret (an OpenMetal OAuth client) or auth.api_key', source: '/auth' })
 }
 

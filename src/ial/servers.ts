@@ -90,9 +90,19 @@ export class ServerDirectory {
     this.nodeOfCloud.remember(cloudId, nodeUuid, FACT_TTL_MS)
   }
 
+  /**
+   * The server's cloud as far as it is known without asking OpenMetal (the token, `extra`,
+   * this replica's cache): for reads started alongside the order. Only `owned` says whose
+   * it is; nothing may be written on a hint.
+   */
+  cloudHint (input: ServerQuery): string | undefined {
+    const ref = decodeServerId(input.serverId)
+    return ref.cloudId ?? stringIn(input.extra, 'cloud_id', CLOUD_ID) ?? this.cloudOfOrder.peek(ref.orderId)
+  }
+
   private async lookup (call: IalCall, input: ServerQuery): Promise<OwnedServer | undefined> {
     const ref = decodeServerId(input.serverId)
-    const hint = ref.cloudId ?? stringIn(input.extra, 'cloud_id', CLOUD_ID) ?? this.cloudOfOrder.peek(ref.orderId)
+    const hint = this.cloudHint(input)
     // a cloud already seen complete is fetched alongside its order: one round trip
     const early = input.withCloud === true && hint !== undefined && this.completeClouds.peek(hint) === true
     const [order, cloud, stats] = await Promise.all([

@@ -14,9 +14,12 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const { auth, request: body } = request.body
     if (body.kind === 'ipv6') throw Errors.notCompatible({ detail: 'OpenMetal offers IPv4 addresses only', source: '/request/kind' })
     const call = ialCall(request, auth)
-    const server = await servers.owned(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id })
+    const query = { serverId: body.server_id, cycleServerId: body.cycle.server_id }
+    // the cloud's blocks are read alongside the order when the cloud is known; nothing is written before the order says whose it is
+    const hint = servers.cloudHint(query)
+    const [server, early] = await Promise.all([servers.owned(call, query), hint === undefined ? undefined : client.listPrefixes(call, { cloudId: hint })])
     if (server.cloudId === undefined) throw Errors.notReady({ detail: 'the server is still being provisioned', retryAfter: 60 })
-    const listing = await client.listPrefixes(call, { cloudId: server.cloudId })
+    const listing = hint === server.cloudId && early !== undefined ? early : await client.listPrefixes(call, { cloudId: server.cloudId })
     const blocks = listing.items
       // a block whose ID an ip_id cannot carry would give an address Cycle can never release: not used
       .filter((prefix) => prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod && ipIdCodec.carriesPrefix(prefix.id))
@@ -25,12 +28,13 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
         return block === undefined ? [] : [{ prefixId: prefix.id, block }]
       })
     const label = cycleTag.forIp(call.hubId ?? '', body.cycle.server_id, body.cycle.pool_id, randomBytes(6).toString('hex'))
-    // every block of the cloud, in turn: room is read from the block's own address list, and a
-    // refused create only means "not this block, not now"
+    // every block of the cloud, in turn: room is read from the blocks' own address lists (all at
+    // once), and a refused create only means "not this block, not now"
+    const addresses = await Promise.all(blocks.map(({ prefixId }) => client.getPrefixAddresses(prefixId, call)))
     let refusal: OpenMetalHttpError | undefined
-    for (const { prefixId, block } of blocks) {
-      const addresses = await client.getPrefixAddresses(prefixId, call)
-      if (addresses === undefined || freeAddresses(block, (addresses.ip_addrs ?? []).map((ip) => ip.ip)) === 0) continue
+    for (const [index, { prefixId, block }] of blocks.entries()) {
+      const listed = addresses[index]
+      if (listed === undefined || freeAddresses(block, (listed.ip_addrs ?? []).map((ip) => ip.ip)) === 0) continue
       const attempt = await client.createIp(prefixId, { label }, call)
       if ('refused' in attempt) {
         refusal = attempt.refused
@@ -60,8 +64,17 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const call = ialCall(request, auth)
     const server = await servers.ownedOrGone(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id })
     if (server === undefined) return { data: true }
-    const prefix = await client.getPrefixAddresses(ref.prefixId, call)
-    const ip = prefix?.ip_addrs?.find((candidate) => candidate.id === ref.ipId)
+    // the block must be one of the server's own cloud before anything in it is deleted
+    const [blocks, prefix] = await Promise.all([
+      server.cloudId === undefined ? undefined : client.listPrefixes(call, { cloudId: server.cloudId }),
+      client.getPrefixAddresses(ref.prefixId, call)
+    ])
+    if (prefix === undefined) return { data: true }
+    if (blocks === undefined || !blocks.items.some((block) => block.id === ref.prefixId)) {
+      if (blocks?.incomplete !== undefined) throw Errors.notReady({ detail: `cannot tell whether this IP is in the server's IP blocks: OpenMetal's list of them may be incomplete (${blocks.incomplete})`, retryAfter: 60 })
+      throw Errors.serverNotFound({ detail: 'this IP is not in an IP block of this server\'s cloud', source: '/request/ip_id' })
+    }
+    const ip = prefix.ip_addrs?.find((candidate) => candidate.id === ref.ipId)
     if (ip === undefined) return { data: true }
     const tag = cycleTag.parse(ip.label)
     if (tag === undefined || tag.hubId !== call.hubId || tag.serverId !== body.cycle.server_id) {

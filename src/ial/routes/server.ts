@@ -28,7 +28,8 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
   /** The pod to order in: the SKU and the pod must exist, and the pod must be on general sale. */
   async function orderablePod (sku: string, podId: string, call: IalCall): Promise<string> {
     const [catalog, pods] = await Promise.all([client.products(call), client.locations(call).then(podsOf)])
-    if (catalog.hardware[sku] === undefined) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${sku.slice(0, 64)}"`, source: '/request/model_id' })
+    // own SKUs only: `constructor` or `__proto__` is no hardware OpenMetal sells
+    if (!Object.hasOwn(catalog.hardware, sku)) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${sku.slice(0, 64)}"`, source: '/request/model_id' })
     const pod = pods.find((known) => known.id === podId)
     if (pod === undefined) throw Errors.locationNotFound({ detail: `OpenMetal has no location "${podId.slice(0, 64)}"`, source: '/request/location_id' })
     if (!pod.released) throw Errors.notCompatible({ detail: `${pod.id} is a pre-release OpenMetal location`, source: '/request/location_id' })
