@@ -177,6 +177,15 @@ export const openMetalSchemaFixes: readonly SchemaFix[] = [
 export const REQUEST_STRING_LIMITS: Readonly<Record<string, number>> = { config: 65_536, secret: 8192, api_key: 8192, client_id: 8192 }
 export const REQUEST_STRING_DEFAULT_LIMIT = 256
 
+/** Visits every schema inside a request body of the document; `fix` returns how many changes it made there. */
+function eachRequestSchema (doc: JsonObject, fix: (schema: JsonObject) => number): number {
+  let fixed = 0
+  walk(doc.paths, (schema) => {
+    if (isObject(schema.requestBody)) walk(schema.requestBody, (node) => { fixed += fix(node) })
+  })
+  return fixed
+}
+
 /** Cycle IAL: what the Go types (what Cycle really sends and decodes) add to the spec. */
 export const cycleSchemaFixes: readonly SchemaFix[] = [
   {
@@ -253,14 +262,11 @@ export const cycleSchemaFixes: readonly SchemaFix[] = [
   {
     why: 'Go encodes a nil map or slice as null: every free-form map and every array of a request may arrive as null',
     apply (doc) {
-      let fixed = 0
-      walk(doc.paths, (schema) => {
-        const body = schema.requestBody
-        if (!isObject(body)) return
-        walk(body, (node) => {
-          const isMap = node.type === 'object' && node.properties === undefined
-          if (isMap || node.type === 'array') { node.type = [node.type, 'null']; fixed++ }
-        })
+      const fixed = eachRequestSchema(doc, (node) => {
+        const isMap = node.type === 'object' && node.properties === undefined
+        if (!isMap && node.type !== 'array') return 0
+        node.type = [node.type, 'null']
+        return 1
       })
       if (fixed === 0) throw new Error('no request maps found')
     }
@@ -268,21 +274,18 @@ export const cycleSchemaFixes: readonly SchemaFix[] = [
   {
     why: 'the spec bounds no string; every string Cycle sends gets a length cap before anything reaches OpenMetal (a 500 KB pool_id once became an address label), so an over-long one is refused naming its field (REQUEST_STRING_LIMITS)',
     apply (doc) {
-      let fixed = 0
-      walk(doc.paths, (schema) => {
-        const body = schema.requestBody
-        if (!isObject(body)) return
-        walk(body, (node) => {
-          if (!isObject(node.properties)) return
-          for (const [name, property] of Object.entries(node.properties)) {
-            const strings = isObject(property) ? [property, ...(Array.isArray(property.anyOf) ? property.anyOf : [])].filter((candidate): candidate is JsonObject => isObject(candidate) && (candidate.type === 'string' || (Array.isArray(candidate.type) && candidate.type.includes('string')))) : []
-            for (const text of strings) {
-              if (text.maxLength !== undefined || Array.isArray(text.enum)) continue
-              text.maxLength = REQUEST_STRING_LIMITS[name] ?? REQUEST_STRING_DEFAULT_LIMIT
-              fixed++
-            }
+      const fixed = eachRequestSchema(doc, (node) => {
+        let capped = 0
+        for (const [name, property] of Object.entries(isObject(node.properties) ? node.properties : {})) {
+          const variants = isObject(property) ? [property, ...(Array.isArray(property.anyOf) ? property.anyOf : [])] : []
+          for (const text of variants) {
+            const isString = isObject(text) && (text.type === 'string' || (Array.isArray(text.type) && text.type.includes('string')))
+            if (!isString || text.maxLength !== undefined || Array.isArray(text.enum)) continue
+            text.maxLength = REQUEST_STRING_LIMITS[name] ?? REQUEST_STRING_DEFAULT_LIMIT
+            capped++
           }
-        })
+        }
+        return capped
       })
       if (fixed === 0) throw new Error('no request strings found')
     }
