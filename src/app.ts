@@ -17,6 +17,7 @@ import { OpenMetalClient, type OpenMetalClientOptions } from './openmetal/client
 import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError } from './openmetal/transport.ts'
 import { SharedLookup } from './openmetal/shared-lookup.ts'
 import { ServerDirectory } from './ial/servers.ts'
+import { IpBlockPurchases } from './ial/ip-blocks.ts'
 import type { IalDeps } from './ial/deps.ts'
 import { authRoutes } from './ial/routes/auth.ts'
 import { providerRoutes } from './ial/routes/provider.ts'
@@ -114,7 +115,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const logsRequests = ['info', 'debug', 'trace'].includes(config.logLevel)
   const metrics = deps.metrics ?? createMetrics()
   const client = deps.client ?? createClient(config, metrics, { ...upstreamReports(app, metrics), ...deps.clientOptions })
-  const ialDeps: IalDeps = { config, client, servers: new ServerDirectory(client), now: deps.now ?? Date.now }
+  const ialDeps: IalDeps = { config, client, servers: new ServerDirectory(client), purchases: new IpBlockPurchases(client, config), now: deps.now ?? Date.now }
 
   // Per-request bookkeeping lives in request fields and callback-style hooks: a cached answer
   // costs a few tens of microseconds in all, so a WeakMap or a promise per hook shows (BENCHMARKS.md).

@@ -29,6 +29,8 @@ export interface Config {
   readonly shutdownGraceMs: number
   readonly logPretty: boolean
   readonly trustProxy: boolean | number | string[]
+  readonly ipBlockPurchase: boolean
+  readonly ipBlocksPerServerMax: number
 }
 
 /** Every variable the loader reads, with its default ('' = unset) and meaning (kept in step with .env.example by a test). */
@@ -52,6 +54,8 @@ export const ENVIRONMENT = {
   TLS_KEY_FILE: ['', 'PEM private key for native HTTPS (with TLS_CERT_FILE)'],
   SHUTDOWN_GRACE_MS: ['10000', 'on SIGTERM/SIGINT, how long in-flight requests may take to finish'],
   LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)'],
+  OPENMETAL_IP_BLOCK_PURCHASE: ['false', 'true: buy a routed /28 for a server whose IP blocks are full (costs money; a hub may override with ip_block_purchase in auth.config)'],
+  OPENMETAL_IP_BLOCKS_PER_SERVER_MAX: ['2', 'most IP blocks bought for one server'],
   TRUST_PROXY: ['false', 'behind a load balancer: true, a hop count, or comma-separated proxy addresses/CIDRs (client IPs for rate limits and logs)']
 } as const satisfies Record<string, readonly [string, string]>
 
@@ -76,6 +80,12 @@ function integer (env: Env, name: EnvName, min: number, max: number): number {
   const value = Number(text)
   if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${text}"`)
   return value
+}
+
+function flag (env: Env, name: EnvName): boolean {
+  const text = read(env, name)
+  if (text !== 'true' && text !== 'false') throw new ConfigError(name, `must be true or false, got "${text}"`)
+  return text === 'true'
 }
 
 function url (env: Env, name: EnvName): string {
@@ -143,6 +153,8 @@ export function loadConfig (env: Env): Config {
     tls: certFile === '' ? undefined : { certFile, keyFile },
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 0, 600_000),
     logPretty: logFormat === 'pretty',
-    trustProxy: trustProxyOf(read(env, 'TRUST_PROXY'))
+    trustProxy: trustProxyOf(read(env, 'TRUST_PROXY')),
+    ipBlockPurchase: flag(env, 'OPENMETAL_IP_BLOCK_PURCHASE'),
+    ipBlocksPerServerMax: integer(env, 'OPENMETAL_IP_BLOCKS_PER_SERVER_MAX', 0, 64)
   }
 }

@@ -100,7 +100,7 @@ export function toAdapterError (error: unknown): AdapterError {
 /** Calls that carry no credentials and name nothing of Cycle's: a refusal there is OpenMetal's trouble. */
 const PUBLIC_OPERATIONS = new Set(['getLocations', 'getProducts', 'getAvailability', 'probe'])
 /** Calls that name no single server: a 404 there does not mean the server is gone. */
-const NOT_ABOUT_ONE_SERVER = new Set(['exchangeToken', 'listOrders', 'listClouds', 'listPrefixes', 'createIpAddress'])
+const NOT_ABOUT_ONE_SERVER = new Set(['exchangeToken', 'listOrders', 'listClouds', 'listPrefixes', 'listVlans', 'createIpAddress', 'createPrefix', 'assignPrefix'])
 
 function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
   // a refusal's reason is for whoever must fix the request or the settings (a failure carries none)

@@ -34,11 +34,13 @@ export async function collectInventory (apiUrl: string, credentials: Credentials
     const routed = prefixes.items.filter((prefix) => prefix.fields.prefix_type === 'routed')
     const details = await Promise.all(routed.map(async (prefix) => ({ prefixId: prefix.id, detail: await client.getPrefixAddresses(prefix.id, context) })))
     const addresses = details.flatMap(({ prefixId, detail }) => (detail?.ip_addrs ?? []).map((address) => ({ prefixId, address })))
+    const blocks = routed.map((block, index) => ({ block, addresses: details[index]?.detail?.ip_addrs ?? [] }))
     const incomplete = [['orders', orders], ['clouds', clouds], ['IP blocks', prefixes]] as const
     return inventoryReport({
       orders: orders.items,
       clouds: clouds.items,
       addresses,
+      blocks,
       now,
       hubId,
       incomplete: incomplete.flatMap(([what, listing]) => listing.incomplete === undefined ? [] : [`${what}: ${listing.incomplete}`])
@@ -57,8 +59,12 @@ export function renderInventory (report: InventoryReport): string {
   for (const row of report.ips) {
     lines.push([row.prefixId.padEnd(12), (row.ip ?? '-').padEnd(16), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.findings.join(',') || '-'].join(' '))
   }
+  lines.push('', 'BOUGHT IP BLOCKS', 'prefix       cidr               hub                       cycle server              cloud        in use  findings')
+  for (const row of report.blocks) {
+    lines.push([row.prefixId.padEnd(12), (row.cidr ?? '-').padEnd(18), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), (row.cloudId ?? '-').padEnd(12), String(row.inUse).padStart(6), row.findings.join(',') || '-'].join(' '))
+  }
   for (const reason of report.incomplete) lines.push('', `INCOMPLETE: OpenMetal's list of ${reason}; what is listed above may not be everything`)
-  lines.push('', `${report.servers.length} server(s), ${report.ips.length} IP address(es), ${report.findings} finding(s)`)
+  lines.push('', `${report.servers.length} server(s), ${report.ips.length} IP address(es), ${report.blocks.length} bought IP block(s), ${report.findings} finding(s)`)
   return lines.join('\n')
 }
 

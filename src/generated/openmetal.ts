@@ -81,6 +81,9 @@ export type PrefixResource = Static<typeof PrefixResource>
 export const PrefixCreateRequest = Type.Object({ "label": Type.String(), "description": Type.Optional(Type.String()), "fields": Type.Object({ "pod_location": PodLocations, "prefix_type": Type.Enum(["private","routed","allocation"]), "length": Type.Optional(Type.Integer({"minimum":22,"maximum":32})), "cidr": Type.Optional(Type.String()), "managed_addressing": Type.Optional(Type.Enum(["off","all","pool"])), "cloud_id": Type.Optional(Type.String()), "product_addon": Type.Optional(Type.String()), "central_vlan_id": Type.Optional(Type.String()) }) })
 export type PrefixCreateRequest = Static<typeof PrefixCreateRequest>
 
+export const VlanResource = Type.Object({ "id": Type.String(), "type": Type.String(), "label": Type.String(), "description": Type.Optional(Type.String()), "created_at": Type.String(), "updated_at": Type.String(), "is_active": Type.Boolean(), "created_by": Type.String(), "fields": Type.Object({ "created_from": Type.Enum(["user","omapi","central"]), "pod_location": PodLocations, "vlan_id": Type.Optional(Type.Integer()), "vlan_uuid": Type.Optional(Type.String()), "vlan_type": Type.Optional(Type.Enum(["internal","routed","access"])), "alterable": Type.Optional(Type.Boolean()), "cloud_id": Type.Optional(Type.String()) }) })
+export type VlanResource = Static<typeof VlanResource>
+
 export const IpAddress = Type.Object({ "id": Type.Optional(Type.Integer()), "ip": Type.Optional(Type.String()), "label": Type.Optional(Type.String()), "assigned_host": Type.Optional(Type.String()) })
 export type IpAddress = Static<typeof IpAddress>
 

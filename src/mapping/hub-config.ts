@@ -5,6 +5,7 @@
  *   deployment_configuration  ID of an OpenMetal deployment configuration (CycleOS ramdisk)
  *   ssh_public_key            an SSH public key for the servers
  *   ssh_key_ids               IDs of SSH keys saved at OpenMetal
+ *   ip_block_purchase         true: buy an IP block when the server's are full (costs money)
  */
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
@@ -12,7 +13,8 @@ import { Compile } from 'typebox/compile'
 export const HubConfig = Type.Object({
   deployment_configuration: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })),
   ssh_public_key: Type.Optional(Type.String({ minLength: 16, maxLength: 16_384, pattern: '^(ssh|ecdsa)-[^\\n]+$' })),
-  ssh_key_ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1, maxItems: 32 }))
+  ssh_key_ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1, maxItems: 32 })),
+  ip_block_purchase: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 
 export type HubConfig = Static<typeof HubConfig>
@@ -36,13 +38,15 @@ export function decodeHubConfig (encoded: string | undefined): { ok: true, value
   if (!check.Check(parsed)) {
     const first = check.Errors(parsed)[0]
     const where = first?.instancePath === undefined || first.instancePath === '' ? '' : ` at ${first.instancePath}`
-    return { ok: false, reason: `does not match the expected settings${where}: ${first?.message ?? 'invalid'} (allowed keys: deployment_configuration, ssh_public_key, ssh_key_ids)` }
+    return { ok: false, reason: `does not match the expected settings${where}: ${first?.message ?? 'invalid'} (allowed keys: ${KEYS.join(', ')})` }
   }
   return { ok: true, value: parsed }
 }
 
 export interface ProvisioningSettings {
   readonly deploymentConfiguration: string
+  /** where the configuration ID was set */
+  readonly deploymentConfigurationSetting: 'auth.config.deployment_configuration' | 'OPENMETAL_DEPLOYMENT_CONFIGURATION'
   readonly sshPublicKey: string | undefined
   readonly sshKeyIds: readonly string[]
 }
@@ -58,5 +62,11 @@ export function provisioningSettings (hub: HubConfig, operator: { deploymentConf
   const sshPublicKey = hubHasKeys ? hub.ssh_public_key : operator.sshPublicKey
   const sshKeyIds = hubHasKeys ? hub.ssh_key_ids ?? [] : operator.sshKeyIds
   if (sshPublicKey === undefined && sshKeyIds.length === 0) return { missing: 'no SSH key: set OPENMETAL_SSH_PUBLIC_KEY or OPENMETAL_SSH_KEY_IDS, or ssh_public_key / ssh_key_ids in auth.config' }
-  return { deploymentConfiguration, sshPublicKey, sshKeyIds }
+  const deploymentConfigurationSetting = hub.deployment_configuration === undefined ? 'OPENMETAL_DEPLOYMENT_CONFIGURATION' : 'auth.config.deployment_configuration'
+  return { deploymentConfiguration, deploymentConfigurationSetting, sshPublicKey, sshKeyIds }
+}
+
+/** Whether this hub's server may have IP blocks bought for it: the hub's say, else the operator's (off by default). */
+export function blockPurchaseAllowed (hub: HubConfig, operator: { ipBlockPurchase: boolean }): boolean {
+  return hub.ip_block_purchase ?? operator.ipBlockPurchase
 }

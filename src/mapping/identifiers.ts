@@ -104,6 +104,20 @@ export const cycleTag = {
     return `cycle:${hubId}:${serverId}:ip:${poolId ?? 'none'}:${nonce}`
   },
 
+  /**
+   * An IP block bought for one server: numbered, so the block a need calls for has one
+   * label in every replica (found again instead of bought twice).
+   */
+  forBlock (hubId: string, serverId: string, number: number): string {
+    return `${cycleTag.forServer(hubId, serverId)}:block:${number}`
+  },
+
+  /** The number of a block bought for this hub's server, from its label. */
+  blockNumber (label: string | undefined, hubId: string, serverId: string): number | undefined {
+    const match = /^cycle:([^:]+):([^:]+):block:([1-9][0-9]{0,3})$/.exec(label ?? '')
+    return match === null || match[1] !== hubId || match[2] !== serverId ? undefined : Number(match[3])
+  },
+
   parse (label: string | undefined): { hubId: string, serverId: string } | undefined {
     const match = /^cycle:([^:]+):([^:]+)(?::|$)/.exec(label ?? '')
     return match === null || match[1] === undefined || match[2] === undefined ? undefined : { hubId: match[1], serverId: match[2] }

@@ -3,12 +3,13 @@
  * Cycle tag): so an operator can see everything billable, and what is stuck or orphaned.
  * Pure: the inventory command fetches, this decides.
  */
-import type { AddressAnswer, CloudAnswer, OrderAnswer } from '../openmetal/answers.ts'
+import type { AddressAnswer, CloudAnswer, OrderAnswer, PrefixAnswer } from '../openmetal/answers.ts'
+import { freeAddresses, parseCidr } from './cidr.ts'
 import { cycleTag } from './identifiers.ts'
 import { deployedCloud } from './provision-status.ts'
 import { standsForServer } from './order.ts'
 
-export type Finding = 'manual-setup' | 'stuck' | 'cloud-pending-delete' | 'orphaned-cloud' | 'orphaned-ip' | 'duplicate-order'
+export type Finding = 'manual-setup' | 'stuck' | 'cloud-pending-delete' | 'orphaned-cloud' | 'orphaned-ip' | 'duplicate-order' | 'empty-block' | 'orphaned-block'
 
 export interface ServerRow {
   /** '' for a tagged cloud that no order deploys */
@@ -30,9 +31,22 @@ export interface IpRow {
   readonly findings: Finding[]
 }
 
+/** An IP block bought for a Cycle server (it bills on its own). */
+export interface BlockRow {
+  readonly prefixId: string
+  readonly cidr: string | undefined
+  readonly hubId: string
+  readonly cycleServerId: string
+  readonly cloudId: string | undefined
+  /** usable addresses in use */
+  readonly inUse: number
+  readonly findings: Finding[]
+}
+
 export interface InventoryReport {
   readonly servers: ServerRow[]
   readonly ips: IpRow[]
+  readonly blocks: BlockRow[]
   /** every finding, plus one for each list that could not be read whole */
   readonly findings: number
   /** the lists OpenMetal could not give whole, and why */
@@ -46,6 +60,8 @@ export function inventoryReport (input: {
   orders: readonly OrderAnswer[]
   clouds: readonly CloudAnswer[]
   addresses: ReadonlyArray<{ prefixId: string, address: AddressAnswer }>
+  /** routed blocks, each with its addresses */
+  blocks?: ReadonlyArray<{ block: PrefixAnswer, addresses: readonly AddressAnswer[] }>
   now: number
   hubId?: string | undefined
   incomplete?: readonly string[]
@@ -99,7 +115,21 @@ export function inventoryReport (input: {
     const findings: Finding[] = liveServers.has(`${tag.hubId}:${tag.serverId}`) ? [] : ['orphaned-ip']
     ips.push({ prefixId, ipId: address.id, ip: address.ip, hubId: tag.hubId, cycleServerId: tag.serverId, findings })
   }
+  const blocks: BlockRow[] = []
+  for (const { block, addresses } of input.blocks ?? []) {
+    const tag = ours(block.label)
+    const number = tag === undefined ? undefined : cycleTag.blockNumber(block.label, tag.hubId, tag.serverId)
+    if (tag === undefined || number === undefined) continue
+    const cidr = parseCidr(block.fields.cidr ?? '')
+    const inUse = cidr === undefined ? 0 : freeAddresses(cidr, []) - freeAddresses(cidr, addresses.map((address) => address.ip))
+    const cloud = block.fields.cloud_id === undefined ? undefined : clouds.get(block.fields.cloud_id)
+    const findings: Finding[] = []
+    // billing for a cloud that is gone or going, or for no address at all
+    if (cloud === undefined || cloud.fields?.pending_delete === true) findings.push('orphaned-block')
+    else if (inUse === 0) findings.push('empty-block')
+    blocks.push({ prefixId: block.id, cidr: block.fields.cidr, hubId: tag.hubId, cycleServerId: tag.serverId, cloudId: block.fields.cloud_id, inUse, findings })
+  }
   const incomplete = [...(input.incomplete ?? [])]
-  const findings = servers.reduce((sum, row) => sum + row.findings.length, 0) + ips.reduce((sum, row) => sum + row.findings.length, 0) + incomplete.length
-  return { servers, ips, findings, incomplete }
+  const findings = [servers, ips, blocks].reduce((sum, rows) => sum + rows.reduce((count, row) => count + row.findings.length, 0), 0) + incomplete.length
+  return { servers, ips, blocks, findings, incomplete }
 }

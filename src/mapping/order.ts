@@ -32,12 +32,17 @@ export function orderRequestFor (plan: ProvisionPlan): OrderRequest {
  * handed one server_id; the others are duplicates for the operator (`ial-inventory`).
  */
 export function canonicalOrder<O extends Pick<OrderAnswer, 'id' | 'label' | 'is_active' | 'created_at' | 'fields'>> (orders: readonly O[], tag: string): O | undefined {
-  let oldest: O | undefined
-  for (const order of orders) {
-    if (order.label !== tag || !standsForServer(order)) continue
-    if (oldest === undefined || createdBefore(order, oldest)) oldest = order
-  }
-  return oldest
+  return oldest(orders.filter((order) => order.label === tag && standsForServer(order)))
+}
+
+/**
+ * The oldest of several resources made for one need (by creation time, then ID): what every
+ * replica agrees on when OpenMetal holds more than one (it has no conditional create).
+ */
+export function oldest<R extends { readonly id: string, readonly created_at?: string | undefined }> (resources: readonly R[]): R | undefined {
+  let found: R | undefined
+  for (const resource of resources) if (found === undefined || createdBefore(resource, found)) found = resource
+  return found
 }
 
 /**
@@ -49,7 +54,7 @@ export function standsForServer (order: Pick<OrderAnswer, 'is_active' | 'fields'
   return order.is_active || (order.fields.clouds_deployed?.length ?? 0) > 0
 }
 
-function createdBefore (a: Pick<OrderAnswer, 'id' | 'created_at'>, b: Pick<OrderAnswer, 'id' | 'created_at'>): boolean {
+function createdBefore (a: { readonly id: string, readonly created_at?: string | undefined }, b: { readonly id: string, readonly created_at?: string | undefined }): boolean {
   // an order without a readable creation time sorts by its ID alone
   const [at, bt] = [Date.parse(a.created_at ?? ''), Date.parse(b.created_at ?? '')]
   if (Number.isFinite(at) && Number.isFinite(bt) && at !== bt) return at < bt

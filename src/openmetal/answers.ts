@@ -124,19 +124,39 @@ export const CloudStatsAnswer = Type.Object({
 export type CloudStatsAnswer = Static<typeof CloudStatsAnswer>
 
 const prefixFields = OM.PrefixResource.properties.fields.properties
-/** listPrefixes item: an IP block, whose cloud, pod, type and CIDR the allocation needs. */
+/**
+ * listPrefixes item, createPrefix: an IP block, whose cloud, pod, type and CIDR the
+ * allocation needs, and the VLAN it is on (a bought block must be on one to route, and
+ * taken off it before it can be deleted).
+ */
 export const PrefixAnswer = Type.Object({
   id: OM.PrefixResource.properties.id,
   label: Type.Optional(OM.PrefixResource.properties.label),
+  created_at: Type.Optional(OM.PrefixResource.properties.created_at),
   fields: Type.Object({
     cloud_id: Type.Optional(prefixFields.cloud_id),
     pod_location: Type.Optional(Type.String()),
     // private, routed, allocation today; read as a string so a new type is "not routed"
     prefix_type: Type.Optional(Type.String()),
-    cidr: Type.Optional(prefixFields.cidr)
+    cidr: Type.Optional(prefixFields.cidr),
+    central_vlan_id: Type.Optional(prefixFields.central_vlan_id)
   })
 })
 export type PrefixAnswer = Static<typeof PrefixAnswer>
+
+const vlanFields = OM.VlanResource.properties.fields.properties
+/** listVlans item: a VLAN, its cloud, pod and type, and its label (which says Inventory or Provider). */
+export const VlanAnswer = Type.Object({
+  id: OM.VlanResource.properties.id,
+  label: Type.Optional(OM.VlanResource.properties.label),
+  fields: Type.Object({
+    cloud_id: Type.Optional(vlanFields.cloud_id),
+    pod_location: Type.Optional(Type.String()),
+    // internal, routed, access today; read as a string
+    vlan_type: Type.Optional(Type.String())
+  })
+})
+export type VlanAnswer = Static<typeof VlanAnswer>
 
 /** One address of a block (an entry without its address cannot be counted or released: skipped). */
 export const AddressAnswer = Type.Object({

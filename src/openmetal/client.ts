@@ -18,10 +18,10 @@ import { readAllPages, type Listing } from './pagination.ts'
 import { UnreadableAnswer, readAnswer, type SkipObserver } from './tolerant-reader.ts'
 import {
   AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
-  PrefixAnswer, ProductsAnswer, TokenAnswer, podMapIn, stockIn
+  PrefixAnswer, ProductsAnswer, TokenAnswer, VlanAnswer, podMapIn, stockIn
 } from './answers.ts'
 import type * as OM from '../generated/openmetal.ts'
-import { canonicalOrder } from '../mapping/order.ts'
+import { canonicalOrder, oldest } from '../mapping/order.ts'
 
 export interface CallContext {
   readonly signal?: AbortSignal | undefined
@@ -61,6 +61,9 @@ export interface CreatedAddress {
   readonly id: number
   readonly ip: string
 }
+
+/** How long a deployment configuration found at OpenMetal is taken to exist without asking again. */
+const CONFIGURATION_TTL_MS = 60_000
 
 /** How long the look for a lost create may run past the request's deadline, when that deadline cut the create off. */
 export const RECOVERY_GRACE_MS = 3000
@@ -104,6 +107,7 @@ export class OpenMetalClient {
   private readonly tokens: TokenCache
   private readonly catalog = new SharedLookup<unknown>()
   private readonly lookups = new SharedLookup<unknown>()
+  private readonly knownConfigurations = new SharedLookup<true>()
   private readonly catalogTtlMs: number
   private readonly recoveryTimeoutMs: number
   private readonly onSkipped: SkipObserver | undefined
@@ -161,6 +165,20 @@ export class OpenMetalClient {
     }
   }
 
+  /**
+   * Whether the organisation has this deployment configuration: asked before buying (a wrong
+   * ID is otherwise found out only when OpenMetal refuses the order). A yes is remembered for
+   * a minute per tenant; a no is asked again.
+   */
+  async hasConfiguration (configurationId: string, context: TenantContext): Promise<boolean> {
+    const key = `${credentialKey(context.credentials)} ${configurationId}`
+    if (this.knownConfigurations.peek(key) === true) return true
+    const found = await orAbsent('getConfiguration', this.sharedGet('getConfiguration', openMetalPath('/v1/configurations/{configurationId}', { configurationId }), context))
+    if (found === undefined) return false
+    this.knownConfigurations.remember(key, true, CONFIGURATION_TTL_MS)
+    return true
+  }
+
   // Orders ---------------------------------------------------------------------------------
 
   /**
@@ -195,11 +213,13 @@ export class OpenMetalClient {
    * order standing for the server (`standsForServer`) is returned instead of buying; a create
    * whose answer is lost or unreadable is found again by its label; and after buying, the
    * labelled orders are read once more so that two replicas that bought at the same instant
-   * both answer with the same one.
+   * both answer with the same one. `beforeBuying` runs only when there is something to buy
+   * (a check that may refuse the purchase).
    */
-  async orderOnce (order: OM.OrderRequest, context: TenantContext): Promise<OrderAnswer> {
+  async orderOnce (order: OM.OrderRequest, context: TenantContext, options: { beforeBuying?: () => Promise<void> } = {}): Promise<OrderAnswer> {
     const existing = await this.orderLabelled(order.label, context)
     if (existing !== undefined) return existing
+    await options.beforeBuying?.()
     const created = await this.createOrFind('createOrder', async () => {
       const response = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
       return this.read(OrderAnswer, response.body, 'createOrder')
@@ -252,9 +272,9 @@ export class OpenMetalClient {
    * The organisation's IP blocks (all pages), or with `cloudId` that cloud's only. A block
    * that cannot be read is skipped.
    */
-  async listPrefixes (context: TenantContext, options: { cloudId?: string } = {}): Promise<Listing<PrefixAnswer>> {
+  async listPrefixes (context: TenantContext, options: { cloudId?: string, fresh?: boolean } = {}): Promise<Listing<PrefixAnswer>> {
     const { cloudId } = options
-    const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context)
+    const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context, { fresh: options.fresh === true })
     return cloudId === undefined ? listing : { ...listing, items: listing.items.filter((prefix) => prefix.fields.cloud_id === cloudId) }
   }
 
@@ -306,6 +326,62 @@ export class OpenMetalClient {
       }
       return found === undefined ? { refused: error } : { created: found }
     }
+  }
+
+  // IP blocks (bought) ------------------------------------------------------------------------
+
+  /** The organisation's VLANs (all pages, always read fresh: a purchase is decided on them). */
+  listVlans (context: TenantContext): Promise<Listing<VlanAnswer>> {
+    return this.list('listVlans', openMetalPath('/v1/vlans', {}), VlanAnswer, context, { fresh: true })
+  }
+
+  /**
+   * The IP block for a label, bought at most once as far as OpenMetal lets anyone know (as
+   * `orderOnce` does for orders): found by its label before buying, looked for after a lost
+   * or unreadable answer, and read again after buying. When two replicas bought at the same
+   * instant, every one answers with the oldest, and a replica whose own block is not that one
+   * gives its block back at once (new, empty, never handed to Cycle).
+   */
+  async blockOnce (request: OM.PrefixCreateRequest & { label: string }, context: TenantContext): Promise<PrefixAnswer> {
+    const existing = await this.blockLabelled(request.label, context)
+    if (existing !== undefined) return existing
+    const created = await this.createOrFind('createPrefix', async () => {
+      const response = await this.authed({ operation: 'createPrefix', method: 'POST', path: openMetalPath('/v1/prefixes', {}), body: request, idempotent: false }, context)
+      return this.read(PrefixAnswer, response.body, 'createPrefix')
+    }, (recovery) => this.blockLabelled(request.label, recovery), context)
+    let standing: PrefixAnswer = created
+    try {
+      standing = (await this.blockLabelled(request.label, context)) ?? created
+    } catch {
+      // bought; a failed second look only means no other replica's block is known
+    }
+    if (standing.id !== created.id) await this.releaseBlock(created, context).catch(() => undefined)
+    return standing
+  }
+
+  /** Puts a block on a VLAN (where its addresses route). */
+  async assignBlock (vlanId: string, prefixId: string, context: TenantContext): Promise<void> {
+    await this.authed({ operation: 'assignPrefix', method: 'POST', path: openMetalPath('/v1/vlans/{vlanId}/prefixes/{prefixId}', { vlanId, prefixId }) }, context)
+  }
+
+  /**
+   * Takes a bought block off its VLAN and deletes it, so it stops billing ('gone' when there
+   * was nothing to delete). OpenMetal refuses while an address in it is in use.
+   */
+  async releaseBlock (block: PrefixAnswer, context: TenantContext): Promise<'deleted' | 'gone'> {
+    const vlanId = block.fields.central_vlan_id
+    if (vlanId !== undefined) {
+      await orAbsent('unassignPrefix', this.authed({ operation: 'unassignPrefix', method: 'DELETE', path: openMetalPath('/v1/vlans/{vlanId}/prefixes/{prefixId}', { vlanId, prefixId: block.id }) }, context))
+    }
+    const done = await orAbsent('deletePrefix', this.authed({ operation: 'deletePrefix', method: 'DELETE', path: openMetalPath('/v1/prefixes/{prefixId}', { prefixId: block.id }) }, context))
+    return done === undefined ? 'gone' : 'deleted'
+  }
+
+  /** The oldest block with this label, from a fresh, whole read (it decides whether to buy). */
+  private async blockLabelled (label: string, context: TenantContext): Promise<PrefixAnswer | undefined> {
+    const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context, { fresh: true, mustRead: (item) => stringAt(item, 'label') === label })
+    if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError('listPrefixes', listing.incomplete)
+    return oldest(listing.items.filter((block) => block.label === label))
   }
 
   async deleteIp (prefixId: string, ipId: number, context: TenantContext): Promise<'deleted' | 'gone'> {

@@ -154,12 +154,25 @@ describe('an order whose create may have acted', () => {
     expect(h.ordersCreated() - before).toBe(1)
   })
 
-  test('OpenMetal refusing the deployment configuration says so in Cycle\'s detail', async () => {
+  test('a deployment configuration OpenMetal does not have is refused before buying, naming the setting it came from', async () => {
     const tenant = { ...tenantA(), config: Buffer.from(JSON.stringify({ deployment_configuration: 'cfgMissing1' })).toString('base64') }
     const { server: cycle } = await unprovisioned(h)
+    const before = h.ordersCreated()
     const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, cycle))
     expect(answer.status).toBe(422)
-    expect(answer.body.error?.code).toBe('422.invalid-argument')
-    expect(answer.body.error?.detail).toMatch(/OpenMetal answered 400 to createOrder: .*unknown deployment configuration cfgMissing1/)
+    expect(answer.body.error).toMatchObject({ code: '422.invalid-argument', source: '/auth/config' })
+    expect(answer.body.error?.detail).toMatch(/no deployment configuration "cfgMissing1" \(set in auth\.config\.deployment_configuration\)/)
+    expect(h.ordersCreated()).toBe(before)
+    // verify says so too, before any server is ordered
+    const verify = await h.call('POST', '/v1/auth/verify', { auth: tenant, request: null })
+    expect(verify.status).toBe(422)
+    expect(verify.body.error?.detail).toMatch(/cfgMissing1/)
+  })
+
+  test('the operator\'s configuration is checked once a minute, not on every provision', async () => {
+    const looks = () => h.sim.state.requests.filter((entry) => entry.method === 'GET' && entry.path === `/v1/configurations/${h.deploymentConfiguration}`).length
+    const before = looks()
+    for (let n = 0; n < 3; n++) expect((await (await unprovisioned(h)).provision()).status).toBe(200)
+    expect(looks() - before).toBeLessThanOrEqual(1)
   })
 })

@@ -477,7 +477,7 @@ describe('src/openmetal/answers.ts', () => {
       Object.assign(body, EXTRAS, { description: null, type: 'prefixes_v2', is_active: 'yes' })
       Object.assign(body.fields as Json, { managed_addressing: 'dhcp', created_from: 'import', length: '28', prefix_id: '12', vlan_id: null, alterable: 'no' })
     })
-    const expected = { id: 'PFX3', label: `${LABEL} inventory`, fields: { cloud_id: 'CLD9', pod_location: 'pod_1', prefix_type: 'routed', cidr: '198.51.100.112/28' } }
+    const expected = { id: 'PFX3', label: `${LABEL} inventory`, created_at: spec.created_at, fields: { cloud_id: 'CLD9', pod_location: 'pod_1', prefix_type: 'routed', cidr: '198.51.100.112/28', central_vlan_id: spec.fields.central_vlan_id } }
     expect(read(PrefixAnswer, spec).value).toStrictEqual(expected)
     expect(read(PrefixAnswer, drift).value).toStrictEqual(expected)
     // a type OpenMetal adds later is read as it is, for the caller to compare

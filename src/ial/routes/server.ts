@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import type { OrderAnswer } from '../../openmetal/answers.ts'
+import type { CloudAnswer, OrderAnswer } from '../../openmetal/answers.ts'
 import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSchema } from '../schemas.ts'
 import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
+import type { OwnedServer } from '../servers.ts'
+import { requireConfiguration } from '../deployment-configuration.ts'
 import { podsOf } from '../../mapping/catalog.ts'
 import { provisioningSettings } from '../../mapping/hub-config.ts'
 import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
@@ -22,7 +24,7 @@ function taggableIds (call: IalCall, cycleServerId: string): { hubId: string, cy
   return { hubId: call.hubId, cycleServerId }
 }
 
-export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, config, now }) => {
+export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, purchases, config, now }) => {
   const provisions = new SharedLookup<OrderAnswer>()
 
   /** The pod to order in: the SKU and the pod must exist, and the pod must be on general sale. */
@@ -50,7 +52,9 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     const tag = cycleTag.forServer(hubId, cycleServerId)
     const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
     // overlapping provisions of one server in this replica share one purchase
-    const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, () => client.orderOnce(orderRequestFor(plan), call))
+    const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, () => client.orderOnce(orderRequestFor(plan), call, {
+      beforeBuying: () => requireConfiguration(client, call, settings.deploymentConfiguration, settings.deploymentConfigurationSetting)
+    }))
     const orderPod = order.fields.items?.[0]?.location ?? pod
     const cloudId = order.fields.clouds_deployed?.[0]?.id
     return {
@@ -103,20 +107,29 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     if (server.cloudId === undefined) {
       throw Errors.notReady({ detail: 'OpenMetal has not deployed this order\'s cloud yet, so there is nothing to delete; decommission again in a few minutes', retryAfter: 60 })
     }
-    const cloud = await client.getCloud(server.cloudId, call)
-    if (cloud === undefined || cloud.fields?.pending_delete === true) return { data: true }
+    const cloudId = server.cloudId
+    const [cloud, cloudBlocks] = await Promise.all([client.getCloud(cloudId, call), client.listPrefixes(call, { cloudId, fresh: true })])
+    // IP blocks bought for the server go too (they bill apart from the cloud); whatever happens
+    // to them, the cloud is deleted, and a failure here makes Cycle's retry give them back
+    const blocksGiven = purchases.releaseAll(call, cloudBlocks, call.hubId ?? '', body.cycle.server_id).then(() => undefined, (error: unknown) => error)
+    if (cloud !== undefined && cloud.fields?.pending_delete !== true) await deleteCloudOf({ ...server, cloudId }, cloud, call)
+    const failed = await blocksGiven
+    if (failed !== undefined) throw failed
+    return { data: true }
+  })
+
+  /** Deletes the server's cloud; a 403 while it is being built is "not now", not "never". */
+  async function deleteCloudOf (server: OwnedServer & { cloudId: string }, cloud: CloudAnswer, call: IalCall): Promise<void> {
     try {
       await client.deleteCloud(server.cloudId, call)
     } catch (error) {
-      // OpenMetal locks a cloud while it is being built (a 403 that means "not now", not "never")
       const building = (cloud.fields?.provision_status ?? deployedCloud(server.order)?.status) !== 'complete'
       if (error instanceof OpenMetalHttpError && error.status === 403 && building) {
         throw Errors.notReady({ detail: `OpenMetal refused to delete the cloud while it is being built${error.upstreamMessage === undefined ? '' : ` (${error.upstreamMessage})`}; decommission again in a few minutes`, retryAfter: 120, cause: error })
       }
       throw error
     }
-    return { data: true }
-  })
+  }
 
   /**
    * 8. restart: reboot the cloud's node: the order (whose server it is) and the power action
