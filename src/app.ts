@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import proxyAddr from '@fastify/proxy-addr'
 import swagger from '@fastify/swagger'
@@ -134,6 +134,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     clientErrorHandler: refuseUnparsableRequests({ headers: securityHeaders, requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, log: (): FastifyBaseLogger => app.log }),
+    // the router's own refusals (a path that is not valid percent-encoding) skip every hook
+    frameworkErrors: (error, request, reply) => {
+      const failure = Errors.malformedRequest({ detail: error.code === 'FST_ERR_BAD_URL' ? 'the path is not valid percent-encoding' : 'the router refused the path' })
+      void (reply as FastifyReply).code(failure.status).headers(securityHeaders).header('x-request-id', request.id).send({ error: failure.toBody(), data: null })
+    },
     trustProxy: config.trustProxy === false ? false : trusted,
     requestIdHeader: false,
     genReqId: (request) => {

@@ -282,6 +282,18 @@ describe('requests the HTTP parser refuses are answered in Cycle\'s envelope, th
   })
 })
 
+test('a path the router cannot decode is answered in the same envelope, with the security headers', async () => {
+  await withHarness({}, async (h) => {
+    for (const path of ['/v1/auth/%zz', '/%E0%A4%A']) {
+      const answer = await h.call('GET', path)
+      expect(answer.status, path).toBe(400)
+      expect(answer.body).toEqual({ error: { status: 400, code: '400.invalid-syntax', title: 'The HTTP request is malformed', detail: 'the path is not valid percent-encoding' }, data: null })
+      for (const name of SECURITY_HEADERS) expect(answer.headers[name], name).toEqual(expect.any(String))
+      expect(answer.headers['x-request-id']).toEqual(expect.any(String))
+    }
+  })
+})
+
 describe('Content-Encoding', () => {
   test.each(['gzip', 'br', 'deflate', 'x-anything', 'identity, gzip'])('%s is refused with 415.invalid-content-type before the body is read', async (encoding) => {
     await withHarness({}, async (h) => {
