@@ -74,7 +74,7 @@ async function startAdapter (simulatorUrl: string, env: Record<string, string>):
   // the built server, as the image runs it (`npm run bench` builds first)
   const child = spawn(...onServerCore([process.execPath, ...imageCommand()]), {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', OPENMETAL_API_URL: simulatorUrl, RATE_LIMIT_PER_MINUTE: '0', OPENMETAL_SSH_PUBLIC_KEY: SSH_KEY, ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', OPENMETAL_API_URL: simulatorUrl, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0', OPENMETAL_SSH_PUBLIC_KEY: SSH_KEY, ...env },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const url = `http://127.0.0.1:${port}`

@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import rateLimit from '@fastify/rate-limit'
+import proxyAddr from '@fastify/proxy-addr'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Config } from './config.ts'
@@ -26,6 +26,9 @@ import { serverRoutes } from './ial/routes/server.ts'
 import { ipRoutes } from './ial/routes/ip.ts'
 import { loggerOptions } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
+import { refuseUnparsableRequests } from './edge/client-errors.ts'
+import { capConnections } from './edge/connections.ts'
+import { limitIalRate } from './edge/rate-limits.ts'
 
 export interface AppDeps {
   /** an injected client (tests); by default one is built from the config */
@@ -55,9 +58,14 @@ export function createClient (config: Config, metrics?: Metrics, options: OpenMe
   return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, recoveryTimeoutMs: config.upstreamTimeoutMs, ...(metrics === undefined ? {} : { tokenObserver: metrics.tokens }), ...options })
 }
 
-/** Trust the nearest `hops` proxies (a load balancer, an ingress) for the client address. */
-function hopsTrusted (hops: number): (address: string, hop: number) => boolean {
-  return (_address, hop) => hop < hops
+/**
+ * Which peers are proxies whose X-Forwarded-For is believed for the client address: all,
+ * none, the nearest `hops` whatever their address, or those at the given addresses/CIDRs.
+ */
+function proxiesTrusted (setting: Config['trustProxy']): (address: string, hop: number) => boolean {
+  if (typeof setting === 'boolean') return () => setting
+  if (typeof setting === 'number') return (_address, hop) => hop < setting
+  return proxyAddr.compile(setting)
 }
 
 /** How long one kind of skipped answer part is logged once, rather than on every poll. */
@@ -89,26 +97,59 @@ function upstreamReports (app: FastifyInstance, metrics: Metrics): Pick<OpenMeta
   }
 }
 
+/** The Cycle hub a request's body names (auth.cycle.hub_id), whole. */
 function hubOf (request: FastifyRequest): string | undefined {
   const hubId = (request.body as { auth?: { cycle?: { hub_id?: unknown } } } | null | undefined)?.auth?.cycle?.hub_id
-  return typeof hubId === 'string' ? hubId.slice(0, 64) : undefined
+  return typeof hubId === 'string' ? hubId : undefined
 }
 
+/** No allowed hub ID is longer (config.ts); a longer one is refused before it is compared. */
+const HUB_ID_MAX = 64
+/** Content-Encoding values that leave the body as it is. */
+const IDENTITY = /^\s*(identity\s*(,\s*identity\s*)*)?$/i
+
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const securityHeaders = {
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+    'cross-origin-resource-policy': 'same-origin',
+    'x-permitted-cross-domain-policies': 'none',
+    ...(config.tls === undefined ? {} : { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
+  }
+  const trusted = proxiesTrusted(config.trustProxy)
+  // slow clients: the whole request (headers, then body) must arrive in time; an answer that
+  // takes long is the deadline's business, not these. Node checks the timeouts periodically:
+  // often enough that a connection outlives its timeout by a fraction of it at most.
+  const serverTimeouts = {
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: config.headersTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)))
+  }
   const app = Fastify({
     logger: loggerOptions(config, deps.logStream),
     // one line per request, written in onResponse with what the request did upstream
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: typeof config.trustProxy === 'number' ? hopsTrusted(config.trustProxy) : config.trustProxy,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    clientErrorHandler: refuseUnparsableRequests({ headers: securityHeaders, requestTimeoutMs: config.requestTimeoutMs, headersTimeoutMs: config.headersTimeoutMs, log: (): FastifyBaseLogger => app.log }),
+    // the router's own refusals (a path that is not valid percent-encoding) skip every hook
+    frameworkErrors: (error, request, reply) => {
+      const failure = Errors.malformedRequest({ detail: error.code === 'FST_ERR_BAD_URL' ? 'the path is not valid percent-encoding' : 'the router refused the path' })
+      void (reply as FastifyReply).code(failure.status).headers(securityHeaders).header('x-request-id', request.id).send({ error: failure.toBody(), data: null })
+    },
+    trustProxy: config.trustProxy === false ? false : trusted,
     requestIdHeader: false,
     genReqId: (request) => {
       const incoming = request.headers['x-request-id']
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     },
     ajv: { customOptions: { strict: false, coerceTypes: false } },
-    ...(config.tls === undefined ? {} : { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } })
+    ...(config.tls === undefined ? { http: serverTimeouts } : { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), ...serverTimeouts } })
   }).withTypeProvider<TypeBoxTypeProvider>()
+  capConnections(app.server, { total: config.maxConnections, perAddress: config.maxConnectionsPerAddress, isProxy: (address) => trusted(address, 0) })
   // Cycle's Go client sends the {auth, request} wrapper with GET requests too
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
 
@@ -135,20 +176,18 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     }
   })
   app.decorateRequest('upstreamCalls', null as unknown as [])
-  const securityHeaders = {
-    'x-content-type-options': 'nosniff',
-    'x-frame-options': 'DENY',
-    'referrer-policy': 'no-referrer',
-    'cross-origin-resource-policy': 'same-origin',
-    'x-permitted-cross-domain-policies': 'none',
-    ...(config.tls === undefined ? {} : { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
-  }
   app.addHook('onRequest', (request, reply, done) => {
     request.startedAt = performance.now()
     request.upstreamCalls = []
     metrics.started()
     reply.headers(securityHeaders)
     reply.header('x-request-id', request.id)
+    // a compressed body would be parsed as if it were not: refuse it before it is read
+    const encoding = request.headers['content-encoding']
+    if (encoding !== undefined && !IDENTITY.test(encoding)) {
+      done(Errors.invalidContentEncoding({ detail: 'send the body as it is: Content-Encoding identity, or none' }))
+      return
+    }
     done()
   })
   // every request ends once: answered (onResponse) or abandoned by its client (onRequestAbort)
@@ -163,7 +202,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       route: request.routeOptions.url ?? 'unmatched',
       status,
       ms: Math.round(ms),
-      hub: hubOf(request),
+      hub: hubOf(request)?.slice(0, HUB_ID_MAX),
       upstream: request.upstreamCalls
     }, 'request')
   }
@@ -197,13 +236,6 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     return reply.code(404).send({ error: failure.toBody(), data: null })
   })
 
-  if (config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, {
-      max: config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      errorResponseBuilder: (_request, context) => Errors.rateLimited({ detail: `more than ${context.max} requests per minute from this address`, retryAfter: Math.ceil(context.ttl / 1000) })
-    })
-  }
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -212,12 +244,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     hideUntagged: true
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-  app.get('/openapi.json', { config: { rateLimit: false } }, async () => app.swagger())
+  app.get('/openapi.json', async () => app.swagger())
 
   metrics.register(app)
   const readiness = new SharedLookup<string | undefined>()
-  app.get('/healthz', { config: { rateLimit: false } }, async () => ({ status: 'ok' }))
-  app.get('/readyz', { config: { rateLimit: false } }, async (_request, reply) => {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async (_request, reply) => {
     const problem = await readiness.get('openmetal', READINESS_TTL_MS, async () => {
       try {
         await client.reachable(READINESS_TIMEOUT_MS)
@@ -230,12 +262,15 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     return reply.code(503).send({ status: 'not-ready', reason: problem })
   })
 
+  // the IAL endpoints, and only they, are rate limited and subject to the hub allow-list
   await app.register(async (ial) => {
+    await limitIalRate(ial, { perHubAndAddress: config.rateLimitPerMinute, perAddress: config.rateLimitPerAddressPerMinute, hubOf })
     if (config.allowedHubIds.length > 0) {
       const allowed = new Set(config.allowedHubIds)
       ial.addHook('preHandler', async (request) => {
+        // the whole ID: one that merely starts with an allowed ID is another hub
         const hubId = hubOf(request)
-        if (hubId === undefined || !allowed.has(hubId)) throw Errors.permissions({ detail: 'this Cycle hub is not allowed to use this adapter', source: '/auth/cycle/hub_id' })
+        if (hubId === undefined || hubId.length > HUB_ID_MAX || !allowed.has(hubId)) throw Errors.permissions({ detail: 'this Cycle hub is not allowed to use this adapter', source: '/auth/cycle/hub_id' })
       })
     }
     await ial.register(authRoutes, ialDeps)

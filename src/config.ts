@@ -2,6 +2,7 @@
  * The adapter's configuration: read from the environment once, validated, and failed fast
  * with a message that names the variable. Nothing else reads process.env.
  */
+import proxyAddr from '@fastify/proxy-addr'
 
 export const PRODUCTION_API_URL = 'https://api.central.openmetal.io'
 export const SANDBOX_API_URL = 'https://sandbox.api.central.openmetal.io'
@@ -23,7 +24,13 @@ export interface Config {
   readonly requestDeadlineMs: number
   readonly catalogTtlMs: number
   readonly bodyLimitBytes: number
+  readonly requestTimeoutMs: number
+  readonly headersTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+  readonly maxConnections: number
+  readonly maxConnectionsPerAddress: number
   readonly rateLimitPerMinute: number
+  readonly rateLimitPerAddressPerMinute: number
   readonly allowedHubIds: readonly string[]
   readonly tls: { readonly certFile: string, readonly keyFile: string } | undefined
   readonly shutdownGraceMs: number
@@ -48,7 +55,13 @@ export const ENVIRONMENT = {
   REQUEST_DEADLINE_MS: ['25000', 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout'],
   CATALOG_TTL_MS: ['60000', 'how long the public catalog (pods, products, stock) is reused'],
   BODY_LIMIT_BYTES: ['1048576', 'largest accepted request body'],
-  RATE_LIMIT_PER_MINUTE: ['1200', 'requests per minute per client IP (0 disables the limit)'],
+  REQUEST_TIMEOUT_MS: ['30000', 'longest time a client may take to send one whole request, headers and body'],
+  HEADERS_TIMEOUT_MS: ['10000', 'longest time a client may take to send the headers of one request (at most REQUEST_TIMEOUT_MS)'],
+  KEEP_ALIVE_TIMEOUT_MS: ['72000', 'how long an idle keep-alive connection stays open; keep it above the idle timeout of any load balancer in front'],
+  MAX_CONNECTIONS: ['4096', 'open connections per replica, all clients together'],
+  MAX_CONNECTIONS_PER_ADDRESS: ['1024', 'open connections per client address and replica (not applied to the proxies TRUST_PROXY names)'],
+  RATE_LIMIT_PER_MINUTE: ['1200', 'IAL requests per minute per Cycle hub and client address (0 disables this limit)'],
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: ['6000', 'IAL requests per minute per client address, all hubs together (at least RATE_LIMIT_PER_MINUTE; 0 disables this ceiling)'],
   IAL_ALLOWED_HUB_IDS: ['', 'comma-separated Cycle hub IDs allowed to call; empty allows every hub'],
   TLS_CERT_FILE: ['', 'PEM certificate for native HTTPS (with TLS_KEY_FILE); empty serves plain HTTP'],
   TLS_KEY_FILE: ['', 'PEM private key for native HTTPS (with TLS_CERT_FILE)'],
@@ -56,7 +69,7 @@ export const ENVIRONMENT = {
   LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)'],
   OPENMETAL_IP_BLOCK_PURCHASE: ['false', 'true: buy a routed /28 for a server whose IP blocks are full (costs money; a hub may override with ip_block_purchase in auth.config)'],
   OPENMETAL_IP_BLOCKS_PER_SERVER_MAX: ['2', 'most IP blocks bought for one server'],
-  TRUST_PROXY: ['false', 'behind a load balancer: true, a hop count, or comma-separated proxy addresses/CIDRs (client IPs for rate limits and logs)']
+  TRUST_PROXY: ['false', 'behind a load balancer: its comma-separated addresses/CIDRs, so rate limits, connection caps and logs see the client address (true or a hop count also believe clients that connect directly)']
 } as const satisfies Record<string, readonly [string, string]>
 
 export type EnvName = keyof typeof ENVIRONMENT
@@ -107,8 +120,20 @@ function trustProxyOf (text: string): boolean | number | string[] {
   if (text === 'true' || text === 'false') return text === 'true'
   if (/^\d{1,2}$/.test(text)) return Number(text)
   const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
-  if (entries.length === 0 || entries.some((entry) => !/^[0-9a-fA-F.:/]+$/.test(entry))) throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or addresses/CIDRs, got "${text}"`)
+  const refused = new ConfigError('TRUST_PROXY', `must be true, false, a hop count or addresses/CIDRs, got "${text}"`)
+  if (entries.length === 0 || entries.some((entry) => !/^[0-9a-fA-F.:/]+$/.test(entry))) throw refused
+  try {
+    proxyAddr.compile(entries)
+  } catch {
+    throw refused
+  }
   return entries
+}
+
+/** An integer that must not exceed (or fall below) another variable's value. */
+function bounded (value: number, name: EnvName, relation: 'at most' | 'at least', other: EnvName, otherValue: number): number {
+  if (relation === 'at most' ? value > otherValue : value < otherValue) throw new ConfigError(name, `must be ${relation} ${other} (${otherValue}), got ${value}`)
+  return value
 }
 
 function list (env: Env, name: EnvName, pattern: RegExp): string[] {
@@ -134,6 +159,10 @@ export function loadConfig (env: Env): Config {
   if ((certFile === '') !== (keyFile === '')) throw new ConfigError(certFile === '' ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE', 'must be set together with its pair (TLS_CERT_FILE and TLS_KEY_FILE)')
   const logFormat = read(env, 'LOG_FORMAT')
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT', `must be json or pretty, got "${logFormat}"`)
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 500, 600_000)
+  const maxConnections = integer(env, 'MAX_CONNECTIONS', 1, 1_000_000)
+  const rateLimitPerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE', 0, 1_000_000)
+  const rateLimitPerAddressPerMinute = integer(env, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 0, 10_000_000)
   return {
     port: integer(env, 'PORT', 0, 65_535),
     host: read(env, 'HOST'),
@@ -148,7 +177,13 @@ export function loadConfig (env: Env): Config {
     requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 1000, 300_000),
     catalogTtlMs: integer(env, 'CATALOG_TTL_MS', 0, 3_600_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024),
-    rateLimitPerMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 0, 1_000_000),
+    requestTimeoutMs,
+    headersTimeoutMs: bounded(integer(env, 'HEADERS_TIMEOUT_MS', 500, 600_000), 'HEADERS_TIMEOUT_MS', 'at most', 'REQUEST_TIMEOUT_MS', requestTimeoutMs),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 500, 600_000),
+    maxConnections,
+    maxConnectionsPerAddress: bounded(integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1, 1_000_000), 'MAX_CONNECTIONS_PER_ADDRESS', 'at most', 'MAX_CONNECTIONS', maxConnections),
+    rateLimitPerMinute,
+    rateLimitPerAddressPerMinute: rateLimitPerAddressPerMinute === 0 ? 0 : bounded(rateLimitPerAddressPerMinute, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 'at least', 'RATE_LIMIT_PER_MINUTE', rateLimitPerMinute),
     allowedHubIds,
     tls: certFile === '' ? undefined : { certFile, keyFile },
     shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 0, 600_000),

@@ -84,7 +84,7 @@ export function createMetrics (): Metrics {
       exchange: () => tokenEvents.inc({ event: 'exchange' })
     },
     register (app) {
-      app.get('/metrics', { config: { rateLimit: false } }, async (_request, reply) => {
+      app.get('/metrics', async (_request, reply) => {
         reply.type(registry.contentType)
         return registry.metrics()
       })

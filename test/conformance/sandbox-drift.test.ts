@@ -20,7 +20,7 @@ const CLIENT_SECRET = 'sandbox-secret-0042'
 const ACCESS_TOKEN = 'sandbox-access-token-7c1d'
 const API_KEY = 'sandbox-api-key-31337'
 const BASIC = `Basic ${Buffer.from(`sandbox-client:${CLIENT_SECRET}`).toString('base64')}`
-const ENV = { LOG_LEVEL: 'silent', OPENMETAL_TIMEOUT_MS: '2000', OPENMETAL_MAX_ATTEMPTS: '1', RATE_LIMIT_PER_MINUTE: '0' }
+const ENV = { LOG_LEVEL: 'silent', OPENMETAL_TIMEOUT_MS: '2000', OPENMETAL_MAX_ATTEMPTS: '1', RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0' }
 
 beforeAll(() => {
   nock.disableNetConnect()

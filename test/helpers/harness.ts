@@ -67,6 +67,7 @@ export async function startHarness (options: { sim?: SimulatorOptions, env?: Rec
     OPENMETAL_TIMEOUT_MS: '1000',
     REQUEST_DEADLINE_MS: '5000',
     RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0',
     ...options.env
   })
   const app = await buildApp(config, options.deps)

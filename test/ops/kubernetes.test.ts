@@ -184,6 +184,19 @@ describe('the ConfigMap', () => {
     expect(loadConfig(configMap.data).port).toBe(defaultPort)
   })
 
+  test('TRUST_PROXY believes no X-Forwarded-For a directly connected client could forge: never a hop count or everyone', () => {
+    const trust = loadConfig(configMap.data).trustProxy
+    expect(trust === false || Array.isArray(trust), `TRUST_PROXY "${effective('TRUST_PROXY')}"`).toBe(true)
+  })
+
+  test('the limits on slow and greedy clients are set: keep-alive outlasts the ingress\'s 60 s idle timeout, one address cannot take every connection', () => {
+    const config = loadConfig(configMap.data)
+    expect(config.keepAliveTimeoutMs).toBeGreaterThan(60_000)
+    expect(config.requestTimeoutMs).toBeLessThanOrEqual(60_000)
+    expect(config.maxConnectionsPerAddress).toBeLessThan(config.maxConnections)
+    expect(config.rateLimitPerAddressPerMinute).toBeGreaterThan(config.rateLimitPerMinute)
+  })
+
   test('it holds nothing secret', () => {
     for (const key of Object.keys(configMap.data)) expect(key).not.toMatch(/SECRET|PASSWORD|TOKEN|API_KEY|CLIENT_ID/)
   })

@@ -46,7 +46,14 @@ describe('src/config.ts', () => {
         allowedHubIds: [],
         tls: undefined,
         logPretty: false,
-        trustProxy: false
+        trustProxy: false,
+        requestTimeoutMs: 30_000,
+        headersTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 72_000,
+        maxConnections: 4096,
+        maxConnectionsPerAddress: 1024,
+        rateLimitPerMinute: 1200,
+        rateLimitPerAddressPerMinute: 6000
       })
       expect(PRODUCTION_API_URL).toBe('https://api.central.openmetal.io')
     })
@@ -122,7 +129,16 @@ describe('src/config.ts', () => {
       ['OPENMETAL_DEPLOYMENT_CONFIGURATION', '../cfg'],
       ['LOG_FORMAT', 'xml'],
       ['IAL_ALLOWED_HUB_IDS', 'hub-1,a b'],
-      ['TRUST_PROXY', 'everyone']
+      ['IAL_ALLOWED_HUB_IDS', `${'h'.repeat(65)}`],
+      ['TRUST_PROXY', 'everyone'],
+      ['TRUST_PROXY', '10.0.0.0/99'],
+      ['TRUST_PROXY', '300.1.2.3'],
+      ['REQUEST_TIMEOUT_MS', '0'],
+      ['HEADERS_TIMEOUT_MS', '40000'],
+      ['KEEP_ALIVE_TIMEOUT_MS', '10'],
+      ['MAX_CONNECTIONS', '0'],
+      ['MAX_CONNECTIONS_PER_ADDRESS', '5000'],
+      ['RATE_LIMIT_PER_ADDRESS_PER_MINUTE', '600']
     ])('%s=%j', (name, value) => {
       const error = failure({ [name]: value })
       expect(error).toBeInstanceOf(ConfigError)
@@ -134,6 +150,15 @@ describe('src/config.ts', () => {
       expect(failure({ TLS_CERT_FILE: '/etc/tls/cert.pem' }).message).toMatch(/^TLS_KEY_FILE /)
       expect(failure({ TLS_KEY_FILE: '/etc/tls/key.pem' }).message).toMatch(/^TLS_CERT_FILE /)
       expect(loadConfig({ TLS_CERT_FILE: '/etc/tls/cert.pem', TLS_KEY_FILE: '/etc/tls/key.pem' }).tls).toEqual({ certFile: '/etc/tls/cert.pem', keyFile: '/etc/tls/key.pem' })
+    })
+
+    test('a limit that depends on another names both: headers within the request timeout, the per-address caps within the totals', () => {
+      expect(failure({ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '15000' }).message).toBe('HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (15000), got 20000')
+      expect(failure({ MAX_CONNECTIONS_PER_ADDRESS: '65', MAX_CONNECTIONS: '64' }).message).toBe('MAX_CONNECTIONS_PER_ADDRESS must be at most MAX_CONNECTIONS (64), got 65')
+      expect(failure({ RATE_LIMIT_PER_MINUTE: '10000' }).message).toBe('RATE_LIMIT_PER_ADDRESS_PER_MINUTE must be at least RATE_LIMIT_PER_MINUTE (10000), got 6000')
+      expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '10000', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0' })).toMatchObject({ rateLimitPerMinute: 10_000, rateLimitPerAddressPerMinute: 0 })
+      expect(loadConfig({ HEADERS_TIMEOUT_MS: '15000', REQUEST_TIMEOUT_MS: '15000', MAX_CONNECTIONS: '64', MAX_CONNECTIONS_PER_ADDRESS: '64' })).toMatchObject({ headersTimeoutMs: 15_000, requestTimeoutMs: 15_000, maxConnections: 64, maxConnectionsPerAddress: 64 })
+      expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, fd00::/8,192.0.2.7' }).trustProxy).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.7'])
     })
 
     test('the message says what was wrong, not only which variable', () => {
