@@ -27,5 +27,5 @@ test('lists servers and addresses by Cycle tag and flags manual setup and orphan
   expect(byServer[gone.server.cycleServerId]?.findings).toEqual(['cloud-pending-delete'])
   const ipFindings = Object.fromEntries(report.ips.map((row) => [row.cycleServerId, row.findings]))
   expect(ipFindings).toEqual({ [healthy.server.cycleServerId]: [], [gone.server.cycleServerId]: ['orphaned-ip'] })
-  expect(renderInventory(report)).toContain('3 server(s), 2 IP address(es), 3 finding(s)')
+  expect(renderInventory(report)).toContain('3 server(s), 2 IP address(es), 0 bought IP block(s), 3 finding(s)')
 })
