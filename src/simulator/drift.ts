@@ -116,6 +116,20 @@ function list (edits: ItemEdits, extra?: (context: DriftContext) => Json): Shape
 
 const ENTRY_DATE = '2024-01-15T09:30:00.000Z'
 
+/** An old private resource made outside Central (omapi), without cloud or network numbers: the odd entry of a resource list. */
+function legacyResource (org: string, type: string, label: string, fields: Json): Json {
+  return {
+    id: stableId(`${label} ${org}`),
+    type,
+    label,
+    created_at: ENTRY_DATE,
+    updated_at: ENTRY_DATE,
+    is_active: true,
+    created_by: userOf(org),
+    fields: { created_from: 'omapi', pod_location: 'pod_1', ...fields }
+  }
+}
+
 function orderEdits (listed: boolean): ItemEdits {
   return {
     nulls (order) {
@@ -145,6 +159,12 @@ const prefixEdits: ItemEdits = {
   nulls (prefix) { prefix.description ??= null },
   enums (prefix) { replace(objectAt(prefix, 'fields'), 'managed_addressing', 'off', 'dhcp') },
   strings (prefix) { numbersAsStrings(objectAt(prefix, 'fields'), 'length', 'prefix_id') }
+}
+
+/** vlan_type stays: the adapter picks a routed VLAN by it. */
+const vlanEdits: ItemEdits = {
+  nulls (vlan) { vlan.description ??= null },
+  strings (vlan) { numbersAsStrings(objectAt(vlan, 'fields'), 'vlan_id') }
 }
 
 const configurationEdits: ItemEdits = {
@@ -269,19 +289,12 @@ const SHAPES: Readonly<Record<string, Shape>> = {
   'GET /v1/clouds': list(cloudEdits, ({ org }) => ({ id: stableId(`bare cloud ${org}`), label: null })),
   'GET /v1/clouds/:cloudId': single(cloudEdits),
   'GET /v1/clouds/:cloudId/stats': single(statsEdits),
-  'GET /v1/prefixes': list(prefixEdits, ({ org }) => ({
-    id: stableId(`legacy block ${org}`),
-    type: 'prefixes',
-    label: 'Legacy private block',
-    created_at: ENTRY_DATE,
-    updated_at: ENTRY_DATE,
-    is_active: true,
-    created_by: userOf(org),
-    fields: { created_from: 'omapi', pod_location: 'pod_1', prefix_type: 'private' }
-  })),
+  'GET /v1/prefixes': list(prefixEdits, ({ org }) => legacyResource(org, 'prefixes', 'Legacy private block', { prefix_type: 'private' })),
   'POST /v1/prefixes': single(prefixEdits),
   'GET /v1/prefixes/:prefixId': single(prefixEdits),
   'PATCH /v1/prefixes/:prefixId': single(prefixEdits),
+  'GET /v1/vlans': list(vlanEdits, ({ org }) => legacyResource(org, 'vlans', 'Legacy internal VLAN', { vlan_type: 'internal' })),
+  'GET /v1/vlans/:vlanId': single(vlanEdits),
   'GET /v1/deployment/network/prefix/:prefixId': single(prefixDetailEdits),
   'POST /v1/deployment/network/prefixes/:prefixId/ip': single(createdIpEdits),
   'GET /v1/configurations': list(configurationEdits),
@@ -291,7 +304,7 @@ const SHAPES: Readonly<Record<string, Shape>> = {
 }
 
 /** The list endpoints that page under link-pages and wrapped-pages. */
-const PAGED = new Set(['GET /v1/orders', 'GET /v1/clouds', 'GET /v1/prefixes', 'GET /v1/configurations', 'GET /v1/public-keys'])
+const PAGED = new Set(['GET /v1/orders', 'GET /v1/clouds', 'GET /v1/prefixes', 'GET /v1/vlans', 'GET /v1/configurations', 'GET /v1/public-keys'])
 
 // extras: unknown fields on every object ---------------------------------------------------
 

@@ -14,11 +14,14 @@ export interface Answer {
 export class HttpError extends Error {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
+  /** fields a route's error answer carries besides the envelope's (the spec's `errors` list) */
+  readonly extra: Readonly<Record<string, unknown>>
 
-  constructor (status: number, message: string, headers: Readonly<Record<string, string>> = {}) {
+  constructor (status: number, message: string, headers: Readonly<Record<string, string>> = {}, extra: Readonly<Record<string, unknown>> = {}) {
     super(message)
     this.status = status
     this.headers = headers
+    this.extra = extra
   }
 }
 
@@ -30,6 +33,12 @@ export function errorBody (status: number, message: string): { status: number, e
 }
 
 export const badRequest = (message: string): HttpError => new HttpError(400, message)
+
+/**
+ * The 400 of the VLAN and IP block routes the spec's paths files describe (assign, unassign,
+ * delete): the envelope plus their `errors: [{name: 'validation_failure', message}]`.
+ */
+export const validationFailure = (message: string): HttpError => new HttpError(400, message, {}, { errors: [{ name: 'validation_failure', message }] })
 export const notFound = (what: string): HttpError => new HttpError(404, `${what} not found`)
 
 /**

@@ -19,6 +19,7 @@ import { accountRoutes } from './routes-account.ts'
 import { networkRoutes } from './routes-network.ts'
 import { orderRoutes } from './routes-orders.ts'
 import { publicRoutes } from './routes-public.ts'
+import { vlanRoutes } from './routes-vlans.ts'
 import { SimulatorState, defaultOrganizations, type RequestLogEntry, type SimulatorOrganization } from './state.ts'
 
 export { SimulatorState, defaultOrganizations, type RequestLogEntry, type SimulatorOrganization } from './state.ts'
@@ -100,7 +101,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   const settings: LiveSettings = { latencyMs: initialLatencyMs, drift: new Set(initialDrift), answerHook: undefined, historyOrders }
   state.setHistoryOrders(historyFor(settings.drift, historyOrders))
   const faults = createControls(state, rules, settings)
-  const api = new Router([...publicRoutes(state, tokenTtlSeconds), ...orderRoutes(state, () => powerLockMs), ...networkRoutes(state), ...accountRoutes(state)])
+  const api = new Router([...publicRoutes(state, tokenTtlSeconds), ...orderRoutes(state, () => powerLockMs), ...networkRoutes(state), ...vlanRoutes(state), ...accountRoutes(state)])
   const admin = new Router(adminRoutes(state, faults, () => {
     faults.setDrift(initialDrift)
     state.reset()
@@ -133,7 +134,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   }
 
   function answerOf (error: unknown): Answer {
-    if (error instanceof HttpError) return { status: error.status, body: errorBody(error.status, error.message), headers: error.headers }
+    if (error instanceof HttpError) return { status: error.status, body: { ...errorBody(error.status, error.message), ...error.extra }, headers: error.headers }
     console.error('simulator: unexpected error', error)
     return { status: 500, body: errorBody(500, 'simulator error') }
   }

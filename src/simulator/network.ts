@@ -1,14 +1,17 @@
 /**
- * Routed prefixes and their addresses. Every cloud comes with two routed /28 blocks (one on
- * its Inventory VLAN, one on its Provider VLAN); more can be bought. Addresses follow the
- * real reservations: network, VRRP gateway, two switch addresses and broadcast are never
- * handed out, so a /28 has eleven usable addresses.
+ * Routed prefixes, their addresses and the VLANs they route on. Every cloud comes with two
+ * routed /28 blocks (one on its Inventory VLAN, one on its Provider VLAN); more can be
+ * bought, and a bought block routes only once assigned to a VLAN; it can be unassigned and,
+ * empty and on no VLAN, deleted. Addresses follow the real reservations: network, VRRP
+ * gateway, two switch addresses and broadcast are never handed out, so a /28 has eleven
+ * usable addresses.
  */
 import type { CloudStatsVlan, IpAddress, PrefixDetailed, PrefixResource } from '../generated/openmetal.ts'
 import { IP_BLOCK_ADDON } from './catalog.ts'
-import { HttpError, badRequest } from './http.ts'
+import { HttpError, badRequest, notFound, validationFailure } from './http.ts'
 import { resourceId } from './ids.ts'
 import { BLOCK_LENGTH, FIRST_USABLE, LAST_USABLE, blockAt, formatIpv4, parseIpv4 } from './ipv4.ts'
+import type { VlanResource } from './schemas.ts'
 import { userOf, type SimAddress, type SimPrefix, type SimVlan, type SimulatorState } from './state.ts'
 
 export function cidrOf (prefix: SimPrefix): string {
@@ -40,6 +43,55 @@ export function addPrefix (state: SimulatorState, input: { orgId: string, cloudI
   return prefix
 }
 
+/** The organisation's block; 404 for an unknown one or another organisation's. */
+export function prefixOf (state: SimulatorState, orgId: string, id: string | undefined): SimPrefix {
+  const prefix = state.prefix(orgId, id ?? '')
+  if (prefix === undefined) throw notFound(`IP Address Block ${id ?? ''}`)
+  return prefix
+}
+
+/** The organisation's VLAN; 404 for an unknown one or another organisation's. */
+export function vlanOf (state: SimulatorState, orgId: string, id: string | undefined): SimVlan {
+  const vlan = state.vlan(orgId, id ?? '')
+  if (vlan === undefined) throw notFound(`VLAN ${id ?? ''}`)
+  return vlan
+}
+
+/** Why a block cannot go on a VLAN (the owner is already the same: lookups are per organisation), or undefined. */
+export function placementProblem (prefix: { readonly pod: string }, vlan: SimVlan): string | undefined {
+  return prefix.pod === vlan.pod ? undefined : `the IP Address Block is in ${prefix.pod} and VLAN ${vlan.id} in ${vlan.pod}`
+}
+
+/**
+ * Assigns a block to a VLAN: same pod, and not on any VLAN yet (the real rules; the VLAN may
+ * be another cloud's, since a block's cloud_id is billing only).
+ */
+export function assignPrefix (state: SimulatorState, prefix: SimPrefix, vlan: SimVlan): void {
+  if (prefix.vlan !== undefined) throw validationFailure(`IP Address Block ${prefix.id} is already assigned to VLAN ${prefix.vlan.id}`)
+  const problem = placementProblem(prefix, vlan)
+  if (problem !== undefined) throw validationFailure(problem)
+  prefix.vlan = vlan
+  prefix.updatedAt = state.now()
+}
+
+/** Takes a bought block off its VLAN; its addresses stop routing and no new one can be made in it. */
+export function unassignPrefix (state: SimulatorState, prefix: SimPrefix, vlan: SimVlan): void {
+  if (prefix.vlan !== vlan) throw validationFailure(`IP Address Block ${prefix.id} is not assigned to VLAN ${vlan.id}`)
+  if (!prefix.purchased) throw validationFailure(`IP Address Block ${prefix.id} came with cloud ${prefix.cloudId} (created_from central): only a user-created block can be unassigned`)
+  prefix.vlan = undefined
+  prefix.updatedAt = state.now()
+}
+
+/** Deletes a bought block once it is on no VLAN and holds no address; it stops billing. */
+export function deletePrefix (state: SimulatorState, prefix: SimPrefix): void {
+  if (!prefix.purchased) throw validationFailure(`IP Address Block ${prefix.id} came with cloud ${prefix.cloudId} (created_from central): only a user-created block can be deleted`)
+  if (prefix.vlan !== undefined) throw validationFailure(`IP Address Block ${prefix.id} is assigned to VLAN ${prefix.vlan.id}: unassign it first (DELETE /v1/vlans/${prefix.vlan.id}/prefixes/${prefix.id})`)
+  const inUse = [...prefix.addresses.values()].map((address) => formatIpv4(address.ip))
+  if (inUse.length > 0) throw validationFailure(`IP Address Block ${prefix.id} has IP addresses in use (${inUse.join(', ')}): release them first`)
+  state.prefixes.delete(prefix.id)
+  state.prefixesDeleted++
+}
+
 function usable (prefix: SimPrefix, address: number): boolean {
   return address >= prefix.network + FIRST_USABLE && address <= prefix.network + LAST_USABLE
 }
@@ -47,9 +99,11 @@ function usable (prefix: SimPrefix, address: number): boolean {
 /**
  * A new address: the requested one, or the lowest free usable one. 409 when none is left
  * (what a client sees from a full block), 400 for an address outside the block, reserved,
- * or taken.
+ * or taken, and for a block that is on no VLAN.
  */
 export function createAddress (state: SimulatorState, prefix: SimPrefix, request: { ip?: string, label?: string, assigned_host?: string }, primary = false): SimAddress {
+  // a block on no VLAN routes nowhere: the real network refuses to hand out its addresses
+  if (prefix.vlan === undefined) throw badRequest(`the IP block is not assigned to a VLAN (${prefix.id}, ${cidrOf(prefix)}): assign it with POST /v1/vlans/{vlanId}/prefixes/${prefix.id} first`)
   const used = new Set([...prefix.addresses.values()].map((address) => address.ip))
   let ip: number | undefined
   if (request.ip !== undefined) {
@@ -111,7 +165,7 @@ export function prefixView (prefix: SimPrefix): PrefixResource {
     is_active: true,
     created_by: userOf(prefix.orgId),
     fields: {
-      created_from: 'central',
+      created_from: prefix.purchased ? 'user' : 'central',
       pod_location: prefix.pod,
       prefix_id: prefix.number,
       cidr: cidrOf(prefix),
@@ -142,11 +196,39 @@ export function prefixDetail (prefix: SimPrefix): PrefixDetailed {
   }
 }
 
+/** What a VLAN is for, as its label says it (stats and /v1/vlans alike). */
+export function vlanLabel (vlan: SimVlan): 'Inventory' | 'Provider' {
+  return vlan.usage === 'inventory' ? 'Inventory' : 'Provider'
+}
+
+/** A VLAN as /v1/vlans answers it: a cloud's system VLAN, routed, made by Central, not alterable. */
+export function vlanResource (vlan: SimVlan): VlanResource {
+  const created = new Date(vlan.createdAt).toISOString()
+  return {
+    id: vlan.id,
+    type: 'vlans',
+    label: vlanLabel(vlan),
+    created_at: created,
+    updated_at: created,
+    is_active: true,
+    created_by: userOf(vlan.orgId),
+    fields: {
+      created_from: 'central',
+      pod_location: vlan.pod,
+      vlan_id: vlan.number,
+      vlan_uuid: vlan.uuid,
+      vlan_type: 'routed',
+      alterable: false,
+      cloud_id: vlan.cloudId
+    }
+  }
+}
+
 export function vlanView (vlan: SimVlan, prefixes: readonly SimPrefix[]): CloudStatsVlan {
   return {
     id: vlan.number,
     uuid: vlan.uuid,
-    label: vlan.usage === 'inventory' ? 'Inventory' : 'Provider',
+    label: vlanLabel(vlan),
     vlan_type: 'routed',
     state: 'ROUTED',
     prefixes: prefixes.filter((prefix) => prefix.vlan === vlan).map((prefix) => ({

@@ -11,7 +11,7 @@ import { nodeHardware } from './catalog.ts'
 import { HttpError, badRequest } from './http.ts'
 import { macAddress, resourceId } from './ids.ts'
 import { formatIpv4 } from './ipv4.ts'
-import { addPrefix, createAddress, vlanView } from './network.ts'
+import { addPrefix, createAddress, vlanLabel, vlanView } from './network.ts'
 import { userOf, type PowerState, type SimCloud, type SimNode, type SimOrder, type SimVlan, type SimulatorState } from './state.ts'
 
 export const PROVISION_STATES = ['pending', 'in_progress', 'awaiting_setup', 'complete'] as const
@@ -74,7 +74,12 @@ function deploy (state: SimulatorState, order: SimOrder): SimCloud {
   const first = items[0]
   if (first === undefined) throw new Error(`order ${order.id} has no items`)
   const id = resourceId()
-  const vlan = (usage: SimVlan['usage']): SimVlan => ({ id: resourceId(), number: state.nextVlanNumber++, uuid: randomUUID(), usage })
+  const createdAt = Math.min(state.now(), order.origin + state.provisioningStepMs)
+  const vlan = (usage: SimVlan['usage']): SimVlan => {
+    const created: SimVlan = { id: resourceId(), orgId: order.orgId, cloudId: id, pod: first.location, number: state.nextVlanNumber++, uuid: randomUUID(), usage, createdAt }
+    state.vlans.set(created.id, created)
+    return created
+  }
   const cloud: SimCloud = {
     id,
     orgId: order.orgId,
@@ -83,7 +88,7 @@ function deploy (state: SimulatorState, order: SimOrder): SimCloud {
     type: first.type,
     label: order.request.label,
     uuid: randomUUID(),
-    createdAt: Math.min(state.now(), order.origin + state.provisioningStepMs),
+    createdAt,
     pendingDelete: false,
     nodes: items.flatMap((item) => Array<string>(item.quantity).fill(item.hardware_sku)).map((sku, index): SimNode => ({
       uuid: randomUUID(),
@@ -192,7 +197,8 @@ export function statsView (state: SimulatorState, cloud: SimCloud): CloudStats {
   const status = cloudStatus(state, cloud)
   // nodes are known (UUID, IP, MAC) once the hardware is assigned, from in_progress on
   const deployed = status !== 'pending'
-  const prefixes = [...state.prefixes.values()].filter((prefix) => prefix.cloudId === cloud.id)
+  // what routes on the cloud's VLANs: cloud_id is billing only, so a block of another cloud may be there
+  const prefixes = [...state.prefixes.values()].filter((prefix) => prefix.vlan?.cloudId === cloud.id)
   const node = (item: SimNode): CloudStatsNode => {
     const ip = primaryIp(state, cloud, item)
     const hardware = nodeHardware(item.sku)
@@ -205,7 +211,7 @@ export function statsView (state: SimulatorState, cloud: SimCloud): CloudStats {
       ...(hardware === undefined ? {} : hardware),
       networks: [{ mac_address: item.mac }],
       ...(ip === undefined ? {} : { ipaddress: ip }),
-      vlans: cloud.vlans.map((vlan) => ({ vlan: vlan.number, ip: vlan.usage === 'inventory' ? ip ?? null : null, mtu: 1500, label: vlan.usage === 'inventory' ? 'Inventory' : 'Provider' })),
+      vlans: cloud.vlans.map((vlan) => ({ vlan: vlan.number, ip: vlan.usage === 'inventory' ? ip ?? null : null, mtu: 1500, label: vlanLabel(vlan) })),
       maintenance: false,
       creation_date: new Date(cloud.createdAt).toISOString()
     }

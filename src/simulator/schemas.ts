@@ -3,7 +3,7 @@
  * built from the generated ones where the spec does the same, plus the admin API's bodies.
  */
 import { Type, type Static } from 'typebox'
-import { CreateImageConfigRequest, CreateIpAddressRequest, OrderResponse } from '../generated/openmetal.ts'
+import { CreateImageConfigRequest, CreateIpAddressRequest, OrderResponse, PodLocations } from '../generated/openmetal.ts'
 
 /** PATCH /v1/configurations/{id}: the ID again, and only what changes. */
 export const UpdateImageConfigRequest = Type.Object({
@@ -18,6 +18,28 @@ export const UpdateIpAddressRequest = Type.Omit(CreateIpAddressRequest, ['ip'])
 
 /** PATCH /v1/prefixes/{id} */
 export const UpdatePrefixRequest = Type.Object({ label: Type.Optional(Type.String()), description: Type.Optional(Type.String()) })
+
+/** GET /v1/vlans and /v1/vlans/{vlanId}: the spec's VlanResource (components.schemas). */
+export const VlanResource = Type.Object({
+  id: Type.String(),
+  type: Type.String(),
+  label: Type.String(),
+  description: Type.Optional(Type.String()),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  is_active: Type.Boolean(),
+  created_by: Type.String(),
+  fields: Type.Object({
+    created_from: Type.Enum(['user', 'omapi', 'central']),
+    pod_location: PodLocations,
+    vlan_id: Type.Optional(Type.Integer()),
+    vlan_uuid: Type.Optional(Type.String()),
+    vlan_type: Type.Optional(Type.Enum(['internal', 'routed', 'access'])),
+    alterable: Type.Optional(Type.Boolean()),
+    cloud_id: Type.Optional(Type.String())
+  })
+})
+export type VlanResource = Static<typeof VlanResource>
 
 export const CreatePublicKeyRequest = Type.Object({
   label: Type.String(),

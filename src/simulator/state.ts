@@ -49,13 +49,18 @@ export interface SimNode {
   lockedUntil: number
 }
 
+/** One of a cloud's two system VLANs (created with the cloud, not alterable, never deleted). */
 export interface SimVlan {
   /** the Central resource ID (`central_vlan_id`, the `vlanId` of /v1/vlans routes) */
   readonly id: string
+  readonly orgId: string
+  readonly cloudId: string
+  readonly pod: string
   /** the 802.1Q number (`vlan_id`) */
   readonly number: number
   readonly uuid: string
   readonly usage: 'inventory' | 'provider'
+  readonly createdAt: number
 }
 
 export interface SimCloud {
@@ -94,8 +99,9 @@ export interface SimPrefix {
   description: string | undefined
   readonly createdAt: number
   updatedAt: number
+  /** the VLAN the block routes on; a bought block routes nowhere until it is assigned one */
   vlan: SimVlan | undefined
-  /** bought through POST /v1/prefixes (billable), as opposed to delivered with the cloud */
+  /** bought through POST /v1/prefixes (billable, `created_from: user`), as opposed to delivered with the cloud */
   readonly purchased: boolean
   readonly addresses: Map<number, SimAddress>
 }
@@ -152,6 +158,8 @@ export class SimulatorState {
   readonly orders = new Map<string, SimOrder>()
   readonly clouds = new Map<string, SimCloud>()
   readonly prefixes = new Map<string, SimPrefix>()
+  /** every cloud's VLANs by Central ID, in creation order */
+  readonly vlans = new Map<string, SimVlan>()
   readonly configurations = new Map<string, SimConfiguration>()
   readonly publicKeys = new Map<string, SimPublicKey>()
   readonly tokens = new Map<string, { readonly orgId: string, expiresAt: number }>()
@@ -167,6 +175,8 @@ export class SimulatorState {
   powerActions = 0
   /** routed blocks bought with POST /v1/prefixes: each one costs the customer money */
   prefixesBought = 0
+  /** bought blocks deleted with DELETE /v1/prefixes/{id}: each one stops billing */
+  prefixesDeleted = 0
   ipsCreated = 0
   ipsDeleted = 0
 
@@ -189,7 +199,7 @@ export class SimulatorState {
 
   /** Forgets every resource, token and counter and re-seeds the history; organisations and options stay. */
   reset (): void {
-    for (const map of [this.orders, this.clouds, this.prefixes, this.configurations, this.publicKeys, this.tokens]) map.clear()
+    for (const map of [this.orders, this.clouds, this.prefixes, this.vlans, this.configurations, this.publicKeys, this.tokens]) map.clear()
     this.undeployed.clear()
     this.stock = initialStock()
     this.requests = []
@@ -198,6 +208,7 @@ export class SimulatorState {
     this.cloudsDeleted = 0
     this.powerActions = 0
     this.prefixesBought = 0
+    this.prefixesDeleted = 0
     this.ipsCreated = 0
     this.ipsDeleted = 0
     this.blocksUsed = 0
@@ -220,6 +231,7 @@ export class SimulatorState {
       cloudsDeleted: this.cloudsDeleted,
       powerActions: this.powerActions,
       prefixesBought: this.prefixesBought,
+      prefixesDeleted: this.prefixesDeleted,
       ipsCreated: this.ipsCreated,
       ipsDeleted: this.ipsDeleted
     }
@@ -259,6 +271,10 @@ export class SimulatorState {
 
   prefix (orgId: string, id: string): SimPrefix | undefined {
     return owned(this.prefixes, orgId, id)
+  }
+
+  vlan (orgId: string, id: string): SimVlan | undefined {
+    return owned(this.vlans, orgId, id)
   }
 
   configuration (orgId: string, id: string): SimConfiguration | undefined {

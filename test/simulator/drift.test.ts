@@ -322,7 +322,7 @@ describe('paging', () => {
       await request(`${paged.url}/v1/public-keys`, { method: 'POST', headers: { authorization: 'Bearer sim-api-key', 'content-type': 'application/json' }, body: JSON.stringify({ label: `k${index}`, fields: { key_data: SSH_KEY } }) }).then((reply) => reply.body.dump())
     }
     expect(await followLinks(`${paged.url}/v1/public-keys`)).toHaveLength(7)
-    for (const path of ['/v1/clouds', '/v1/prefixes', '/v1/configurations']) {
+    for (const path of ['/v1/clouds', '/v1/prefixes', '/v1/vlans', '/v1/configurations']) {
       const page = await getUrl(`${paged.url}${path}`)
       expect(page.body).toEqual([])
       expect(page.link).toBeUndefined()

@@ -164,7 +164,7 @@ describe('the admin API over HTTP', () => {
   test('state, requests, token expiry, latency, reset', async () => {
     await call(sim, 'GET', '/v1/orders')
     const counters = (await call(sim, 'GET', '/_sim/state', undefined, null)).body as Record<string, number>
-    expect(counters).toMatchObject({ requests: expect.any(Number), tokenExchanges: expect.any(Number), ordersCreated: expect.any(Number), prefixesBought: expect.any(Number), ipsCreated: expect.any(Number), ipsDeleted: expect.any(Number) })
+    expect(counters).toMatchObject({ requests: expect.any(Number), tokenExchanges: expect.any(Number), ordersCreated: expect.any(Number), prefixesBought: expect.any(Number), prefixesDeleted: expect.any(Number), ipsCreated: expect.any(Number), ipsDeleted: expect.any(Number) })
     const log = (await call(sim, 'GET', '/_sim/requests', undefined, null)).body as Array<{ method: string, path: string, status: number }>
     expect(log.at(-1)).toEqual({ method: 'GET', path: '/v1/orders', status: 200 })
     expect((await call(sim, 'POST', '/_sim/tokens/expire', undefined, null)).status).toBe(200)

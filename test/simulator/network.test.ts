@@ -111,7 +111,7 @@ describe('routed prefixes', () => {
     expect(Value.Check(PrefixResource, bought.body)).toBe(true)
     expect(sim.state.prefixesBought).toBe(before + 1)
     const prefix = bought.body as PrefixResource
-    expect(prefix.fields).toMatchObject({ cloud_id: cloudId, length: 28, alterable: true })
+    expect(prefix.fields).toMatchObject({ cloud_id: cloudId, length: 28, alterable: true, created_from: 'user' })
     expect(prefix.fields.vlan_id).toBeUndefined()
 
     const [, provider] = await prefixesOf(cloudId)
