@@ -15,6 +15,7 @@ import { SharedLookup } from '../openmetal/shared-lookup.ts'
 import { freeAddresses, parseCidr } from '../mapping/cidr.ts'
 import { blockPurchaseAllowed } from '../mapping/hub-config.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
+import { OpenMetalHttpError } from '../openmetal/transport.ts'
 import { Errors } from '../errors.ts'
 import type { IalCall } from './context.ts'
 
@@ -102,17 +103,27 @@ export class IpBlockPurchases {
   /**
    * Decommission: the server's addresses in its bought blocks, then the blocks themselves, as
    * far as OpenMetal's list of blocks shows them (a block it does not show is left to
-   * `ial-inventory`, which flags a bought block whose cloud is gone).
+   * `ial-inventory`, which flags a bought block whose cloud is gone). A block OpenMetal
+   * refuses to give back (its VLAN may be a system one only support can change) is left in
+   * place and returned, for the log and `ial-inventory`; a failure that may pass is thrown,
+   * so Cycle's retry gives the block back.
    */
-  async releaseAll (call: IalCall, cloudBlocks: Listing<PrefixAnswer>, hubId: string, cycleServerId: string): Promise<void> {
+  async releaseAll (call: IalCall, cloudBlocks: Listing<PrefixAnswer>, hubId: string, cycleServerId: string): Promise<Array<{ prefixId: string, reason: string }>> {
+    const leftBehind: Array<{ prefixId: string, reason: string }> = []
     for (const { block } of IpBlockPurchases.boughtFor(cloudBlocks.items, hubId, cycleServerId)) {
-      const addresses = await this.client.getPrefixAddresses(block.id, call, { fresh: true })
-      for (const ip of addresses?.ip_addrs ?? []) {
-        const tag = cycleTag.parse(ip.label)
-        if (ip.id !== undefined && tag?.hubId === hubId && tag.serverId === cycleServerId) await this.client.deleteIp(block.id, ip.id, call)
+      try {
+        const addresses = await this.client.getPrefixAddresses(block.id, call, { fresh: true })
+        for (const ip of addresses?.ip_addrs ?? []) {
+          const tag = cycleTag.parse(ip.label)
+          if (ip.id !== undefined && tag?.hubId === hubId && tag.serverId === cycleServerId) await this.client.deleteIp(block.id, ip.id, call)
+        }
+        await this.client.releaseBlock(block, call)
+      } catch (error) {
+        if (!(error instanceof OpenMetalHttpError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 429)) throw error
+        leftBehind.push({ prefixId: block.id, reason: `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamMessage === undefined ? '' : `: ${error.upstreamMessage}`}` })
       }
-      await this.client.releaseBlock(block, call)
     }
+    return leftBehind
   }
 
   /** The cloud's Provider VLAN: routed, of this cloud and pod, labelled Provider. */

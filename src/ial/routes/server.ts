@@ -111,10 +111,11 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     const [cloud, cloudBlocks] = await Promise.all([client.getCloud(cloudId, call), client.listPrefixes(call, { cloudId, fresh: true })])
     // IP blocks bought for the server go too (they bill apart from the cloud); whatever happens
     // to them, the cloud is deleted, and a failure here makes Cycle's retry give them back
-    const blocksGiven = purchases.releaseAll(call, cloudBlocks, call.hubId ?? '', body.cycle.server_id).then(() => undefined, (error: unknown) => error)
+    const blocksGiven = purchases.releaseAll(call, cloudBlocks, call.hubId ?? '', body.cycle.server_id).then((leftBehind) => ({ leftBehind }), (error: unknown) => ({ error }))
     if (cloud !== undefined && cloud.fields?.pending_delete !== true) await deleteCloudOf({ ...server, cloudId }, cloud, call)
-    const failed = await blocksGiven
-    if (failed !== undefined) throw failed
+    const given = await blocksGiven
+    if ('error' in given) throw given.error
+    for (const { prefixId, reason } of given.leftBehind) request.log.warn({ prefixId, reason }, 'a bought IP block could not be given back; ial-inventory lists it until it is removed at OpenMetal')
     return { data: true }
   })
 
