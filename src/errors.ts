@@ -58,7 +58,7 @@ export const Errors = {
   locationNotFound: entry(404, 'infrastructure.location', 'Location not found'),
   modelNotFound: entry(404, 'infrastructure.model', 'Server model not found'),
   routeNotFound: entry(404, 'not-found', 'No such endpoint'),
-  conflict: entry(409, 'conflict', 'The resource is busy'),
+  busy: entry(503, 'not-ready', 'OpenMetal is busy with this resource'),
   requestTimeout: entry(408, 'request-timeout', 'The request did not arrive in time'),
   payloadTooLarge: entry(413, 'payload-too-large', 'The request body is too large'),
   invalidContentType: entry(415, 'invalid-content-type', 'The request body must be application/json'),
@@ -71,7 +71,9 @@ export const Errors = {
   rateLimited: entry(429, 'rate-limiting', 'Too many requests'),
   headersTooLarge: entry(431, 'headers-too-large', 'The request headers are too large'),
   unknown: entry(500, 'unknown', 'Internal error'),
-  upstreamMalformed: entry(502, 'upstream-malformed', 'OpenMetal answered in an unexpected shape'),
+  // Cycle's catalogue has no code for an upstream that answers in an unusable shape; 503.not-ready
+  // with Retry-After lets Cycle try again (a glitch passes) while the detail names operation and field
+  upstreamMalformed: entry(503, 'not-ready', 'OpenMetal answered in a shape the adapter cannot use'),
   notReady: entry(503, 'not-ready', 'OpenMetal is not available right now'),
   notAvailable: entry(504, 'not-available', 'OpenMetal did not answer in time')
 } as const
@@ -93,7 +95,7 @@ export function toAdapterError (error: unknown): AdapterError {
     const detail = `OpenMetal ${error.operation}: ${error.kind}`
     if (error.kind === 'malformed') {
       const unreadable = error.cause instanceof UnreadableAnswer ? `: in its answer, ${error.cause.message}` : ': its answer is not JSON'
-      return Errors.upstreamMalformed({ detail: `OpenMetal ${error.operation}${unreadable}`, cause: error })
+      return Errors.upstreamMalformed({ detail: `OpenMetal ${error.operation}${unreadable}`, retryAfter: 60, cause: error })
     }
     if (error.kind === 'network') return Errors.notReady({ detail: `${detail} (connection failed)`, retryAfter: 5, cause: error })
     return Errors.notAvailable({ detail: `${detail} (no answer in time)`, cause: error })
@@ -121,8 +123,8 @@ function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
     case 403: return Errors.permissions({ ...options, detail: `${detail} (the credentials may lack permission for this action)` })
     case 404: return Errors.serverNotFound(options)
     case 409: return error.operation === 'setPowerState'
-      ? Errors.conflict({ ...options, detail: `${detail}; OpenMetal has locked the node for another power action; retry in a few minutes`, retryAfter: 120 })
-      : Errors.conflict({ ...options, retryAfter: 60 })
+      ? Errors.busy({ ...options, detail: `${detail}; OpenMetal has locked the node for another power action; retry in a few minutes`, retryAfter: 120 })
+      : Errors.busy({ ...options, retryAfter: 60 })
     case 429: return Errors.rateLimited({ ...options, retryAfter: error.retryAfter ?? 5 })
     case 504: return Errors.notAvailable(options)
     default: return Errors.notReady({ ...options, retryAfter: error.retryAfter ?? 5 })

@@ -94,8 +94,9 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
     const tagged = { ...portalOrder, id: 'PORTAL2', label: `cycle:${other.tenant.cycle.hub_id}:${other.server.cycleServerId}` }
     h.sim.faults.add({ method: 'GET', path: '/v1/orders', status: 200, body: [tagged], times: Infinity })
     const refused = await other.provision()
-    expect(refused.status).toBe(502)
-    expect(refused.body.error?.code).toBe('502.upstream-malformed')
+    expect(refused.status).toBe(503)
+    expect(refused.body.error).toMatchObject({ code: '503.not-ready', title: 'OpenMetal answered in a shape the adapter cannot use' })
+    expect(refused.body.error?.detail).toMatch(/listOrders: in its answer, \/0\/is_active is missing/)
     expect(h.ordersCreated() - before).toBe(1)
     h.sim.faults.clear()
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
@@ -220,12 +221,14 @@ describe('rate limits, outages and slowness', () => {
     expect(answer.body.data).toBeNull()
   })
 
-  test('malformed JSON from OpenMetal is 502.upstream-malformed, never a crash', async () => {
+  test('malformed JSON from OpenMetal is a retryable 503.not-ready saying so, never a crash', async () => {
     const tenant = tenantA()
     const { server, serverId, extra } = await provisioned(h, tenant)
     h.sim.faults.add({ method: 'GET', path: '/v1/orders/*', malformed: true, times: 1 })
     const answer = await h.call('POST', '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra))
-    expect(answer.status).toBe(502)
+    expect(answer.status).toBe(503)
+    expect(answer.body.error).toMatchObject({ code: '503.not-ready', title: 'OpenMetal answered in a shape the adapter cannot use', detail: 'OpenMetal getOrder: its answer is not JSON' })
+    expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0)
     expect(JSON.stringify(answer.body)).not.toMatch(/Unexpected token|SyntaxError/)
     await stillServing()
   })
@@ -254,12 +257,13 @@ describe('tokens', () => {
 })
 
 describe('locks and concurrency', () => {
-  test('409 node locked is a retryable conflict with a detail saying when to retry', async () => {
+  test('OpenMetal\'s 409 (node locked) is a retryable 503.not-ready with Retry-After and a detail saying when to retry', async () => {
     const tenant = tenantA()
     const { server, serverId, status } = await provisioned(h, tenant)
     h.sim.faults.lockNode(String((status.auth as { uuid: string }).uuid), 60_000)
     const answer = await h.call('POST', '/v1/infrastructure/server/restart', serverActionBody(tenant, server, serverId))
-    expect(answer.status).toBe(409)
+    expect(answer.status).toBe(503)
+    expect(answer.headers['retry-after']).toBe('120')
     expect(answer.body.error?.detail).toMatch(/retry in a few minutes/)
   })
 

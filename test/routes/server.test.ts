@@ -204,8 +204,10 @@ describe('restart and decommission', () => {
     expect(answer.body.data).toBe(true)
     h.sim.faults.lockNode(String((status.auth as { uuid: string }).uuid), 60_000)
     const locked = await h.call('POST', '/v1/infrastructure/server/restart', serverActionBody(tenant, server, serverId))
-    expect(locked.status).toBe(409)
-    expect(locked.body.error?.code).toBe('409.conflict')
+    // Cycle's catalogue has no 409 for "busy": a retryable 503.not-ready that says why
+    expect(locked.status).toBe(503)
+    expect(locked.body.error?.code).toBe('503.not-ready')
+    expect(locked.body.error?.detail).toMatch(/locked the node/)
     expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0)
   })
 

@@ -552,7 +552,7 @@ describe('src/errors.ts', () => {
       [401, 401, '401.auth-invalid'],
       [403, 403, '403.permissions'],
       [404, 404, '404.infrastructure.server'],
-      [409, 409, '409.conflict'],
+      [409, 503, '503.not-ready'],
       [429, 429, '429.rate-limiting'],
       [500, 503, '503.not-ready'],
       [502, 503, '503.not-ready'],
@@ -609,7 +609,7 @@ describe('src/errors.ts', () => {
       ['timeout', 504, '504.not-available'],
       ['deadline', 504, '504.not-available'],
       ['network', 503, '503.not-ready'],
-      ['malformed', 502, '502.upstream-malformed']
+      ['malformed', 503, '503.not-ready']
     ])('%s -> %i %s', (kind, status, code) => {
       const error = toAdapterError(new OpenMetalTransportError('getCloudStats', kind, new Error('ECONNRESET 10.0.0.7:443')))
       expect(error.status).toBe(status)

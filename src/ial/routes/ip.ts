@@ -17,7 +17,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const address = parseIpv4(ip.ip)
     if (address === undefined || !contains(block, address)) {
       await client.deleteIp(prefixId, ip.id, call)
-      throw Errors.upstreamMalformed({ detail: `OpenMetal createIpAddress answered an address outside its block ${ip.ip.slice(0, 64)}; it was released again` })
+      throw Errors.upstreamMalformed({ detail: `OpenMetal createIpAddress answered an address outside its block ${ip.ip.slice(0, 64)}; it was released again`, retryAfter: 60 })
     }
     const ref = { prefixId, ipId: ip.id }
     return { ip_id: ipIdCodec.encode(ref), ip_assignment_id: ipAssignmentIdCodec.encode(ref), ...ipv4Assignment(block, address), nat_private_ip: null }
@@ -65,7 +65,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     // every block is full: one more, bought for this server (found again, never bought twice)
     const bought = await purchases.blockFor(call, { hubId, cycleServerId: body.cycle.server_id, cloudId, pod: server.ref.pod }, listing)
     const block = parseCidr(bought.fields.cidr ?? '')
-    if (block === undefined || !ipIdCodec.carriesPrefix(bought.id)) throw Errors.upstreamMalformed({ detail: 'OpenMetal answered the bought IP block without a usable CIDR or ID' })
+    if (block === undefined || !ipIdCodec.carriesPrefix(bought.id)) throw Errors.upstreamMalformed({ detail: 'OpenMetal answered the bought IP block without a usable CIDR or ID', retryAfter: 60 })
     const attempt = await client.createIp(bought.id, { label }, call)
     if ('refused' in attempt) throw attempt.refused
     return { data: await handedOut(call, bought.id, block, attempt.created) }

@@ -60,7 +60,9 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     return {
       data: {
         server_id: serverIdCodec.encode({ orderId: order.id, pod: orderPod, cloudId }),
-        extra: { order_id: order.id, pod: orderPod, ...(cloudId === undefined ? {} : { cloud_id: cloudId }) }
+        extra: { order_id: order.id, pod: orderPod, ...(cloudId === undefined ? {} : { cloud_id: cloudId }) },
+        // Cycle's Go type has it without omitempty: a provision never changes the location
+        location_modified: false
       }
     }
   })
