@@ -31,6 +31,9 @@ options:
   --keep                  skip the destructive steps (release, decommission): the server stays
   --only STEP,...         run only these steps: ${STEPS.join(', ')}
   --status-method M       provision-status as get (Cycle's way: a GET with a JSON body) or post (default get)
+  --retries N             calls a step repeats after a 409, 429 or 503 with Retry-After, waiting
+                          as asked, as a patient platform does (default 3; 0: fail at once)
+  --retry-wait DURATION   wait at most this long for one Retry-After (default 5m)
   --json FILE             write a machine-readable report to FILE
   --credentials FILE      read the credentials from FILE instead of the environment
   --hub-id ID             the Cycle hub ID to send, 24 hex characters (default: a fresh one)
@@ -133,6 +136,8 @@ export function parseOptions (argv: string[], env: Readonly<Record<string, strin
         keep: { type: 'boolean', default: false },
         only: { type: 'string' },
         'status-method': { type: 'string', default: 'get' },
+        retries: { type: 'string', default: '3' },
+        'retry-wait': { type: 'string', default: '5m' },
         json: { type: 'string' },
         credentials: { type: 'string' },
         'hub-id': { type: 'string' },
@@ -169,6 +174,8 @@ export function parseOptions (argv: string[], env: Readonly<Record<string, strin
   if (interval <= 0) throw new UsageError('--interval must be more than 0')
   const timeout = parseDuration(values.timeout)
   if (timeout <= 0) throw new UsageError('--timeout must be more than 0')
+  if (!/^\d{1,2}$/.test(values.retries)) throw new UsageError('--retries is a whole number from 0 to 99')
+  const retryWaitMax = parseDuration(values['retry-wait'])
   const hubId = values['hub-id']
   if (hubId !== undefined && !/^[0-9a-f]{24}$/.test(hubId)) throw new UsageError('--hub-id is a Cycle object ID: 24 lowercase hex characters')
   if (values.config !== undefined && !/^[A-Za-z0-9+/_-]*={0,2}$/.test(values.config)) throw new UsageError('--config is a base64 string')
@@ -188,6 +195,8 @@ export function parseOptions (argv: string[], env: Readonly<Record<string, strin
     timeout,
     keep: values.keep,
     statusMethod: method,
+    retries: Number(values.retries),
+    retryWaitMax,
     quiet: values.quiet,
     ...(only === undefined ? {} : { only: only as StepName[] }),
     ...(values.json === undefined ? {} : { json: values.json }),
@@ -241,12 +250,18 @@ export function consoleReporter (write: (text: string) => void, options: { tty: 
         lastState = progress.state
       }
     },
+    onRetry (retry) {
+      if (options.quiet) return
+      clear()
+      write(`  ↻ ${retry.method} ${retry.path} answered ${retry.code ?? retry.status}, Retry-After ${retry.retryAfter}s: waiting ${clock(retry.waited)}\n`)
+    },
     onStepFinish (result) {
       clear()
       if (options.quiet && result.outcome !== 'failed') return
       const mark = result.outcome === 'skipped' ? '-' : result.ok ? '✔' : '✘'
       const time = result.outcome === 'skipped' ? 'skipped' : clock(result.ms / 1000)
-      const tail = result.outcome === 'skipped' ? result.skipped ?? '' : facts(result)
+      const retried = result.retries?.length ?? 0
+      const tail = result.outcome === 'skipped' ? result.skipped ?? '' : `${facts(result)}${retried === 0 ? '' : `  (${retried} ${retried === 1 ? 'retry' : 'retries'} after Retry-After)`}`
       write(`${mark} ${result.step.padEnd(13)} ${time.padStart(7)}  ${tail}`.trimEnd() + '\n')
       for (const problem of result.problems) write(`    ${problem}\n`)
     }

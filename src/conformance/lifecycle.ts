@@ -14,6 +14,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { request } from 'undici'
+import { parseRetryAfter } from '../openmetal/transport.ts'
 import { checkError, checkSuccess, ENDPOINTS, messages, show, type Endpoint } from './contract.ts'
 import {
   allocateBody, configureBody, cycleServer, listBody, objectId, provisionBody, releaseBody, serverActionBody, statusBody, verifyBody,
@@ -61,6 +62,12 @@ export interface LifecycleOptions {
   readonly extra?: Record<string, unknown>
   /** seconds one HTTP exchange may take (default 60) */
   readonly requestTimeout?: number
+  /** calls one step repeats after a 409, 429 or 503 with Retry-After, as a patient platform does (default 3; 0: none) */
+  readonly retries?: number
+  /** longest wait, in seconds, for one Retry-After; a longer one is waited this long (default 300) */
+  readonly retryWaitMax?: number
+  /** how a Retry-After is waited (default a timer the abort signal ends): tests bring a clock of their own */
+  readonly sleep?: (seconds: number, signal: AbortSignal | undefined) => Promise<void>
   /** abort: stops polling and waiting; decommission still runs for a server this run created */
   readonly signal?: AbortSignal
 }
@@ -80,6 +87,20 @@ export interface Exchange {
 
 export type Facts = Record<string, string | number | boolean>
 
+/** A call repeated because the adapter answered 409, 429 or 503 with Retry-After. */
+export interface Retry {
+  readonly step: StepName
+  readonly method: 'GET' | 'POST'
+  readonly path: string
+  readonly status: number
+  /** the error code of the answer, when it had one */
+  readonly code?: string
+  /** seconds the Retry-After asked for */
+  readonly retryAfter: number
+  /** seconds waited: the Retry-After, at most `retryWaitMax` */
+  readonly waited: number
+}
+
 export interface StepResult {
   readonly step: StepName
   readonly outcome: 'passed' | 'failed' | 'skipped'
@@ -92,6 +113,8 @@ export interface StepResult {
   readonly skipped?: string
   /** for a failed step: the last exchange, to see what the adapter answered */
   readonly exchange?: Exchange
+  /** calls the step repeated, honouring the adapter's Retry-After */
+  readonly retries?: readonly Retry[]
 }
 
 export interface Progress {
@@ -110,6 +133,8 @@ export interface Reporter {
   /** after each provision-status answer that is not yet provisioned */
   onProgress? (progress: Progress): void
   onExchange? (exchange: Exchange): void
+  /** before waiting out a Retry-After */
+  onRetry? (retry: Retry): void
   /** @deprecated alias of onExchange (scripts/demo.ts) */
   exchange? (exchange: Exchange): void
 }
@@ -256,13 +281,22 @@ interface Context {
   created: boolean
   extra: Record<string, unknown> | null
   ip: AllocatedIp | undefined
+  /** the calls the current step repeated */
+  retries: Retry[]
 }
 
 interface Answer {
   readonly status: number
   readonly body: unknown
   readonly json: boolean
+  /** seconds, from a Retry-After header */
+  readonly retryAfter: number | undefined
 }
+
+/** Answers after which Cycle, told how long to wait, calls again: a locked node, a rate limit, not ready yet. */
+const RETRY_STATUSES = new Set([409, 429, 503])
+const DEFAULT_RETRIES = 3
+const DEFAULT_RETRY_WAIT_MAX = 300
 
 async function exchange (context: Context, method: 'GET' | 'POST', path: string, body: unknown, signal?: AbortSignal): Promise<Answer> {
   const started = performance.now()
@@ -275,6 +309,7 @@ async function exchange (context: Context, method: 'GET' | 'POST', path: string,
   }
   let status: number
   let text: string
+  let retryAfter: number | undefined
   try {
     const response = await request(`${context.options.url.replace(/\/+$/, '')}${path}`, {
       method,
@@ -285,6 +320,7 @@ async function exchange (context: Context, method: 'GET' | 'POST', path: string,
       ...(signal === undefined ? {} : { signal })
     })
     status = response.statusCode
+    retryAfter = parseRetryAfter(response.headers['retry-after'])
     text = await response.body.text()
   } catch (error) {
     const reason = error as { code?: string, message?: string }
@@ -300,22 +336,62 @@ async function exchange (context: Context, method: 'GET' | 'POST', path: string,
     // kept as text
   }
   report(status, parsed)
-  return { status, body: parsed, json }
+  return { status, body: parsed, json, retryAfter }
+}
+
+function errorCode (answer: Answer): string | undefined {
+  const error = isObject(answer.body) && isObject(answer.body.error) ? answer.body.error : undefined
+  return typeof error?.code === 'string' ? error.code : undefined
+}
+
+/**
+ * After a 409, 429 or 503 that says when to come back: waits that long (at most
+ * `retryWaitMax`) and answers 'retry' while the step has retries left; 'exhausted' once it
+ * has none; 'no' for any other answer, when retries are off, or when the run is being stopped.
+ */
+async function retryAfterAnswer (context: Context, method: 'GET' | 'POST', path: string, answer: Answer): Promise<'retry' | 'exhausted' | 'no'> {
+  const { options } = context
+  const stopping = (): boolean => options.signal?.aborted === true
+  const bound = options.retries ?? DEFAULT_RETRIES
+  if (!RETRY_STATUSES.has(answer.status) || answer.retryAfter === undefined || bound === 0 || stopping()) return 'no'
+  if (context.retries.length >= bound) return 'exhausted'
+  const code = errorCode(answer)
+  const retry: Retry = {
+    step: context.step,
+    method,
+    path,
+    status: answer.status,
+    ...(code === undefined ? {} : { code }),
+    retryAfter: answer.retryAfter,
+    waited: Math.min(answer.retryAfter, options.retryWaitMax ?? DEFAULT_RETRY_WAIT_MAX)
+  }
+  context.retries.push(retry)
+  context.reporter.onRetry?.(retry)
+  await (options.sleep ?? wait)(retry.waited, options.signal)
+  return stopping() ? 'no' : 'retry'
 }
 
 function errorSummary (method: string, path: string, answer: Answer): string {
   const error = isObject(answer.body) && isObject(answer.body.error) ? answer.body.error : undefined
-  const code = typeof error?.code === 'string' ? ` ${error.code}` : ''
+  const code = errorCode(answer)
   const detail = typeof error?.detail === 'string' ? error.detail : typeof error?.title === 'string' ? error.title : answer.json ? '' : show(answer.body)
   const source = typeof error?.source === 'string' ? ` (at ${error.source})` : ''
-  return `${method} ${path} answered HTTP ${answer.status}${code}${detail === '' ? '' : `: ${detail}`}${source}`
+  return `${method} ${path} answered HTTP ${answer.status}${code === undefined ? '' : ` ${code}`}${detail === '' ? '' : `: ${detail}`}${source}`
 }
 
 /** A call that must succeed; its `data` checked against the contract. */
 async function call (context: Context, endpoint: Endpoint, body: unknown, method: 'GET' | 'POST' = ENDPOINTS[endpoint].method, signal?: AbortSignal): Promise<unknown> {
   const { path } = ENDPOINTS[endpoint]
-  const answer = await exchange(context, method, path, body, signal)
-  if (answer.status !== 200) throw new StepFailure(context.redact([errorSummary(method, path, answer), ...messages(checkError(answer.status, answer.body))]), { http_status: answer.status })
+  let answer: Answer
+  let retry: 'retry' | 'exhausted' | 'no'
+  do {
+    answer = await exchange(context, method, path, body, signal)
+    retry = answer.status === 200 ? 'no' : await retryAfterAnswer(context, method, path, answer)
+  } while (retry === 'retry')
+  if (answer.status !== 200) {
+    const gaveUp = retry === 'exhausted' ? [`still HTTP ${answer.status} after ${context.retries.length} ${context.retries.length === 1 ? 'retry' : 'retries'} honouring Retry-After (at most ${context.options.retries ?? DEFAULT_RETRIES} per step)`] : []
+    throw new StepFailure(context.redact([errorSummary(method, path, answer), ...gaveUp, ...messages(checkError(answer.status, answer.body))]), { http_status: answer.status })
+  }
   if (!answer.json) throw new StepFailure(context.redact([`${method} ${path} answered HTTP 200 with a body that is not JSON: ${show(answer.body)}`]))
   const problems = checkSuccess(endpoint, answer.status, answer.body)
   if (problems.length > 0) throw new StepFailure(context.redact(messages(problems)))
@@ -569,6 +645,11 @@ async function getBodyHint (context: Context, server: CycleServer, id: string): 
   }
 }
 
+/** The step's repeated calls, for its result (none: no field). */
+function retriesOf (context: Context): { retries?: readonly Retry[] } {
+  return context.retries.length === 0 ? {} : { retries: context.redact(context.retries) }
+}
+
 function skippedResult (step: StepName, reason: string): StepResult {
   return { step, outcome: 'skipped', ok: true, ms: 0, facts: {}, problems: [], skipped: reason }
 }
@@ -599,7 +680,8 @@ export async function runLifecycle (options: LifecycleOptions, reporter: Reporte
     serverId: options.serverId,
     created: false,
     extra: options.extra ?? null,
-    ip: undefined
+    ip: undefined,
+    retries: []
   }
   const finish = (result: StepResult): void => {
     context.results.push(result)
@@ -625,11 +707,12 @@ export async function runLifecycle (options: LifecycleOptions, reporter: Reporte
     }
     reporter.onStepStart?.(step)
     context.lastExchange = undefined
+    context.retries = []
     const started = performance.now()
     const ms = (): number => Math.round(performance.now() - started)
     try {
       const facts = await steps[step](context)
-      finish({ step, outcome: 'passed', ok: true, ms: ms(), facts: context.redact(facts), problems: [] })
+      finish({ step, outcome: 'passed', ok: true, ms: ms(), facts: context.redact(facts), problems: [], ...retriesOf(context) })
     } catch (error) {
       if (error instanceof Missing) {
         if (anyFailed) finish(skippedResult(step, `needs ${error.what}, which an earlier step did not produce`))
@@ -638,7 +721,7 @@ export async function runLifecycle (options: LifecycleOptions, reporter: Reporte
       }
       const problems = error instanceof StepFailure ? error.problems : [context.redact(`unexpected error: ${error instanceof Error ? error.message : String(error)}`)]
       const facts = error instanceof StepFailure ? Object.fromEntries(Object.entries(error.facts).filter(([key]) => key !== 'http_status')) : {}
-      finish({ step, outcome: 'failed', ok: false, ms: ms(), facts: context.redact(facts), problems, ...(context.lastExchange === undefined ? {} : { exchange: context.lastExchange }) })
+      finish({ step, outcome: 'failed', ok: false, ms: ms(), facts: context.redact(facts), problems, ...(context.lastExchange === undefined ? {} : { exchange: context.lastExchange }), ...retriesOf(context) })
     }
   }
   const count = (outcome: StepResult['outcome']): number => context.results.filter((result) => result.outcome === outcome).length

@@ -43,6 +43,10 @@ export const ANSWER_SCHEMAS: ReadonlyMap<string, TSchema | null> = new Map<strin
   ['listPrefixes', Type.Array(OM.PrefixResource)],
   ['getPrefixAddresses', OM.PrefixDetailed],
   ['createIpAddress', OM.IpAddress],
+  ['listConfigurations', Type.Array(OM.ImageConfiguration)],
+  ['getConfiguration', OM.ImageConfiguration],
+  ['createConfiguration', OM.ImageConfiguration],
+  ['updateConfiguration', OM.ImageConfiguration],
   ['deleteCloud', null],
   ['deleteIpAddress', null]
 ])

@@ -176,3 +176,23 @@ export type PrefixAddressesAnswer = Static<typeof PrefixAddressesAnswer>
 /** createIpAddress: the new address and its ID (the address may come with its prefix length). */
 export const CreatedAddressAnswer = Type.Object({ id: Type.Integer(), ip: Tolerant.Address(), label: Type.Optional(Type.String()) })
 export type CreatedAddressAnswer = Static<typeof CreatedAddressAnswer>
+
+const configuration = OM.ImageConfiguration.properties
+const configurationFields = configuration.fields.properties
+/**
+ * listConfigurations item, getConfiguration, createConfiguration, updateConfiguration: a
+ * deployment configuration's label and its deployment mode (`kernel_args` is read without
+ * the spec's length limit: a longer one OpenMetal kept is still the one to compare).
+ */
+export const ConfigurationAnswer = Type.Object({
+  id: configuration.id,
+  label: configuration.label,
+  fields: Type.Optional(Type.Object({
+    image_source: configurationFields.image_source,
+    image_ramdisk_kernel: configurationFields.image_ramdisk_kernel,
+    image_ramdisk_ramdisk: configurationFields.image_ramdisk_ramdisk,
+    kernel_args: Type.Optional(Type.String()),
+    cloud_init: configurationFields.cloud_init
+  }))
+})
+export type ConfigurationAnswer = Static<typeof ConfigurationAnswer>

@@ -17,10 +17,11 @@ import { SharedLookup } from './shared-lookup.ts'
 import { readAllPages, type Listing } from './pagination.ts'
 import { UnreadableAnswer, readAnswer, type SkipObserver } from './tolerant-reader.ts'
 import {
-  AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
+  AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, ConfigurationAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
   PrefixAnswer, ProductsAnswer, TokenAnswer, VlanAnswer, podMapIn, stockIn
 } from './answers.ts'
 import type * as OM from '../generated/openmetal.ts'
+import type { components } from '../generated/openmetal-paths.ts'
 import { canonicalOrder, oldest } from '../mapping/order.ts'
 
 export interface CallContext {
@@ -165,6 +166,22 @@ export class OpenMetalClient {
     }
   }
 
+  // Deployment configurations -------------------------------------------------------------
+
+  /**
+   * Every deployment configuration of the organisation (all pages). One that cannot be read
+   * is skipped, unless `mustRead` says it is one the caller depends on (the one it looks for
+   * by label). `fresh` asks OpenMetal anew instead of joining an identical list on its way.
+   */
+  listConfigurations (context: TenantContext, options: { fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<ConfigurationAnswer>> {
+    return this.list('listConfigurations', openMetalPath('/v1/configurations', {}), ConfigurationAnswer, context, options)
+  }
+
+  getConfiguration (configurationId: string, context: TenantContext): Promise<ConfigurationAnswer | undefined> {
+    return orAbsent('getConfiguration', this.sharedGet('getConfiguration', openMetalPath('/v1/configurations/{configurationId}', { configurationId }), context)
+      .then((body) => this.read(ConfigurationAnswer, body, 'getConfiguration')))
+  }
+
   /**
    * Whether the organisation has this deployment configuration: asked before buying (a wrong
    * ID is otherwise found out only when OpenMetal refuses the order). A yes is remembered for
@@ -173,10 +190,39 @@ export class OpenMetalClient {
   async hasConfiguration (configurationId: string, context: TenantContext): Promise<boolean> {
     const key = `${credentialKey(context.credentials)} ${configurationId}`
     if (this.knownConfigurations.peek(key) === true) return true
-    const found = await orAbsent('getConfiguration', this.sharedGet('getConfiguration', openMetalPath('/v1/configurations/{configurationId}', { configurationId }), context))
-    if (found === undefined) return false
+    if (await this.getConfiguration(configurationId, context) === undefined) return false
     this.knownConfigurations.remember(key, true, CONFIGURATION_TTL_MS)
     return true
+  }
+
+  /**
+   * A new configuration, whose label the caller found free. Never blindly repeated: after a
+   * lost, failed or unreadable answer the configuration is looked for by that label; found,
+   * it is the answer, otherwise the caller hears OpenMetalUnsettledWriteError.
+   */
+  async createConfiguration (request: OM.CreateImageConfigRequest, context: TenantContext): Promise<ConfigurationAnswer> {
+    return await this.createOrFind('createConfiguration', async () => {
+      const response = await this.authed({ operation: 'createConfiguration', method: 'POST', path: openMetalPath('/v1/configurations', {}), body: request, idempotent: false }, context)
+      return this.read(ConfigurationAnswer, response.body, 'createConfiguration')
+    }, async (recovery) => {
+      const listing = await this.listConfigurations(recovery, { fresh: true, mustRead: (item) => stringAt(item, 'label') === request.label })
+      return listing.items.find((item) => item.label === request.label)
+    }, context)
+  }
+
+  /**
+   * Changes a configuration: OpenMetal merges `change.fields` into its fields, then validates
+   * the result as a whole. Sending the same change twice leaves the same configuration.
+   */
+  async updateConfiguration (configurationId: string, change: Omit<components['schemas']['UpdateImageConfigRequest'], 'id'>, context: TenantContext): Promise<ConfigurationAnswer> {
+    const response = await this.authed({
+      operation: 'updateConfiguration',
+      method: 'PATCH',
+      path: openMetalPath('/v1/configurations/{configurationId}', { configurationId }),
+      body: { id: configurationId, ...change } satisfies components['schemas']['UpdateImageConfigRequest'],
+      idempotent: true
+    }, context)
+    return this.read(ConfigurationAnswer, response.body, 'updateConfiguration')
   }
 
   // Orders ---------------------------------------------------------------------------------

@@ -33,17 +33,17 @@ describe('arguments', () => {
     expect(() => parseDuration('5x')).toThrow(UsageError)
   })
 
-  test('defaults: 5 s interval, 45 min timeout, provision-status by GET', () => {
-    expect(parseOptions(['--url', 'http://a'], ENV)).toMatchObject({ url: 'http://a', interval: 5, timeout: 2700, statusMethod: 'GET', keep: false, quiet: false, credentials: { client_id: RIGHT.client_id, secret: RIGHT.secret } })
+  test('defaults: 5 s interval, 45 min timeout, provision-status by GET, 3 retries after Retry-After waiting at most 5 min', () => {
+    expect(parseOptions(['--url', 'http://a'], ENV)).toMatchObject({ url: 'http://a', interval: 5, timeout: 2700, statusMethod: 'GET', keep: false, quiet: false, credentials: { client_id: RIGHT.client_id, secret: RIGHT.secret }, retries: 3, retryWaitMax: 300 })
   })
 
   test('every flag', () => {
     const extra = '{"order_id":"o"}'
     expect(parseOptions(['--url', 'http://a', '--interval', '0.5', '--timeout', '10m', '--keep', '--only', 'status, decommission', '--status-method', 'POST', '--json', 'r.json',
-      '--hub-id', '651586fca6078e98982dbd90', '--model', 'm', '--location', 'pod_1', '--server-id', 's', '--extra', extra, '--config', 'e30=', '--quiet'], ENV))
+      '--hub-id', '651586fca6078e98982dbd90', '--model', 'm', '--location', 'pod_1', '--server-id', 's', '--extra', extra, '--config', 'e30=', '--quiet', '--retries', '5', '--retry-wait', '90s'], ENV))
       .toEqual({
         url: 'http://a', credentials: { client_id: RIGHT.client_id, secret: RIGHT.secret }, interval: 0.5, timeout: 600, keep: true, only: ['status', 'decommission'], statusMethod: 'POST',
-        json: 'r.json', hubId: '651586fca6078e98982dbd90', model: 'm', location: 'pod_1', serverId: 's', extra: { order_id: 'o' }, config: 'e30=', quiet: true
+        json: 'r.json', hubId: '651586fca6078e98982dbd90', model: 'm', location: 'pod_1', serverId: 's', extra: { order_id: 'o' }, config: 'e30=', quiet: true, retries: 5, retryWaitMax: 90
       })
   })
 
@@ -55,6 +55,9 @@ describe('arguments', () => {
     [['--url', 'http://a', '--hub-id', '8d3c1b0e-5a7f-4c1e-9a0b-2f6e4d8c1a3b'], '24 lowercase hex'],
     [['--url', 'http://a', '--extra', '[1]'], '--extra is a JSON object'],
     [['--url', 'http://a', '--interval', '0'], '--interval must be more than 0'],
+    [['--url', 'http://a', '--retries', 'many'], '--retries is a whole number from 0 to 99'],
+    [['--url', 'http://a', '--retries=-1'], '--retries is a whole number'],
+    [['--url', 'http://a', '--retry-wait', 'later'], 'not a duration: later'],
     [['--url', 'http://a', '--frobnicate'], 'frobnicate'],
     [['--url', 'http://a', 'extra-word'], 'extra-word']
   ])('%j is a usage error: %s', (args, message) => {
@@ -111,6 +114,19 @@ describe('the command', () => {
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/^✘ server-models .*\n {4}data\.models\[1\]\.pricing\.monthly is 792000\.5, not an integer/m)
     expect(result.stdout).toContain('1 passed, 1 failed')
+  })
+
+  test('a locked node: the wait is announced, the step passes with its retry shown, and the JSON report lists it', async () => {
+    const locked = await startFakeAdapter({ defects: ['restart-locked-once'] })
+    const file = join(dir, 'retried.json')
+    const result = await run(['--url', locked.url, '--interval', '0.01', '--retry-wait', '0.01', '--json', file])
+    await locked.close()
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^ {2}↻ POST \/v1\/infrastructure\/server\/restart answered 409\.conflict, Retry-After 120s: waiting 0\.0s\n✔ restart +\d+\.\ds {2}server_id=fake\.1\.pod_2 {2}\(1 retry after Retry-After\)$/m)
+    expect(result.stdout).toContain('10 passed, 0 failed')
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { options: Record<string, unknown>, steps: Array<{ step: string, retries?: unknown[] }> }
+    expect(report.options).toMatchObject({ retries: 3, retryWaitMax: 0.01 })
+    expect(report.steps.find((step) => step.step === 'restart')?.retries).toEqual([{ step: 'restart', method: 'POST', path: '/v1/infrastructure/server/restart', status: 409, code: '409.conflict', retryAfter: 120, waited: 0.01 }])
   })
 
   test('a live progress line on a terminal', async () => {

@@ -28,6 +28,10 @@ export type Defect =
   | 'transient-503'
   /** provision: Cycle IDs validated as UUIDs (the IAL spec's `format: uuid`), so Cycle's 24-hex object IDs are refused */
   | 'uuid-only-ids'
+  /** restart: the first call answers 409 (the node is locked) with Retry-After: 120 */
+  | 'restart-locked-once'
+  /** restart: every call answers 409 with Retry-After: 120 */
+  | 'restart-locked'
 
 export interface Recorded {
   readonly method: string
@@ -49,8 +53,8 @@ interface Wrapper {
   request?: Record<string, unknown> | null
 }
 
-function send (response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+function send (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
 }
 
 function fail (response: ServerResponse, status: number, slug: string, title: string, detail?: string, source?: string): void {
@@ -97,6 +101,7 @@ export async function startFakeAdapter (options: { defects?: Defect[], pollsUnti
   const pollsUntilProvisioned = options.pollsUntilProvisioned ?? 2
   let counter = 0
   let statusCalls = 0
+  let restartCalls = 0
 
   const authorised = (wrapper: Wrapper): boolean => {
     const auth = wrapper.auth ?? {}
@@ -208,7 +213,14 @@ export async function startFakeAdapter (options: { defects?: Defect[], pollsUnti
         return
       }
       case 'POST /v1/infrastructure/server/restart':
-        if (serverOf(request, response) !== undefined) send(response, 200, { data: true })
+        if (serverOf(request, response) === undefined) return
+        restartCalls++
+        if (defects.has('restart-locked') || (defects.has('restart-locked-once') && restartCalls === 1)) {
+          const detail = 'the node is locked by another power action; retry in a few minutes'
+          send(response, 409, { error: { status: 409, code: '409.conflict', title: 'Node locked', detail }, data: null }, { 'retry-after': '120' })
+          return
+        }
+        send(response, 200, { data: true })
         return
       case 'POST /v1/infrastructure/server/decommission':
         if (serverOf(request, response) !== undefined) {

@@ -29,6 +29,17 @@ describe('runLifecycle against the adapter', () => {
     expect(report.steps.flatMap((step) => step.problems)).toEqual([])
     expect(report.ok).toBe(true)
   })
+
+  test('a node OpenMetal has locked: restart answers 503 with Retry-After, ial-check waits and the lifecycle passes', async () => {
+    h.sim.faults.add({ method: 'POST', path: '/v1/deployment/cloud/*/node/*/power', status: 409, body: { status: 409, error: 'Conflict', message: 'node is locked' } })
+    const waits: number[] = []
+    const report = await runLifecycle({ ...options(h.url), sleep: async (seconds) => { waits.push(seconds) } })
+    expect(report.ok).toBe(true)
+    const restart = report.steps.find((step) => step.step === 'restart')
+    expect(restart?.retries).toEqual([expect.objectContaining({ method: 'POST', path: '/v1/infrastructure/server/restart', status: 503 })])
+    expect(waits).toEqual([restart?.retries?.[0]?.retryAfter])
+    expect(waits[0]).toBeGreaterThan(0)
+  })
 })
 
 function cli (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {

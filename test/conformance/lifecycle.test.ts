@@ -3,7 +3,7 @@
  * and fails each defect with a message naming the field.
  */
 import { afterEach, describe, expect, test } from 'vitest'
-import { runLifecycle, STEPS, type Exchange, type LifecycleOptions, type LifecycleReport, type Progress } from '../../src/conformance/lifecycle.ts'
+import { runLifecycle, STEPS, type Exchange, type LifecycleOptions, type LifecycleReport, type Progress, type Retry, type StepResult } from '../../src/conformance/lifecycle.ts'
 import { RIGHT, startFakeAdapter, type Defect, type FakeAdapter } from './fake-adapter.ts'
 
 let fake: FakeAdapter | undefined
@@ -105,6 +105,65 @@ describe('against a correct adapter', () => {
     const report = await runLifecycle(options(url))
     expect(report.ok).toBe(true)
     expect(report.steps.find((step) => step.step === 'status')?.facts).toMatchObject({ transient_errors: 1 })
+  })
+})
+
+describe('Retry-After on 409, 429 and 503', () => {
+  const restartPath = '/v1/infrastructure/server/restart'
+  const restartOf = (report: LifecycleReport): StepResult | undefined => report.steps.find((step) => step.step === 'restart')
+
+  test('a locked node: the step waits as asked, repeats the call once, passes, and reports the retry', async () => {
+    const { url, requests } = await adapter(['restart-locked-once'])
+    const waits: number[] = []
+    const retried: Retry[] = []
+    const report = await runLifecycle(options(url, { sleep: async (seconds) => { waits.push(seconds) } }), { onRetry: (retry) => retried.push(retry) })
+    expect(report.ok).toBe(true)
+    const retry = { step: 'restart', method: 'POST', path: restartPath, status: 409, code: '409.conflict', retryAfter: 120, waited: 120 }
+    expect(restartOf(report)).toMatchObject({ outcome: 'passed', problems: [], retries: [retry] })
+    expect(retried).toEqual([retry])
+    expect(waits).toEqual([120])
+    expect(requests.filter((call) => call.path === restartPath)).toHaveLength(2)
+    // only the step that was retried says so
+    expect(report.steps.filter((step) => step.retries !== undefined).map((step) => step.step)).toEqual(['restart'])
+  })
+
+  test('each wait is capped (retryWaitMax) and really waited', async () => {
+    const { url } = await adapter(['restart-locked-once'])
+    const started = performance.now()
+    const report = await runLifecycle(options(url, { retryWaitMax: 0.2 }))
+    expect(performance.now() - started).toBeGreaterThanOrEqual(200)
+    expect(restartOf(report)?.retries).toEqual([expect.objectContaining({ retryAfter: 120, waited: 0.2 })])
+  })
+
+  test('still locked after the bound: the step fails saying so, and the server is still decommissioned', async () => {
+    const { url, requests, servers } = await adapter(['restart-locked'])
+    const waits: number[] = []
+    const report = await runLifecycle(options(url, { retries: 2, sleep: async (seconds) => { waits.push(seconds) } }))
+    expect(outcomes(report)).toMatchObject({ restart: 'failed', allocate: 'passed', decommission: 'passed' })
+    const restart = restartOf(report)
+    expect(restart?.problems.slice(0, 2)).toEqual([
+      `POST ${restartPath} answered HTTP 409 409.conflict: the node is locked by another power action; retry in a few minutes`,
+      'still HTTP 409 after 2 retries honouring Retry-After (at most 2 per step)'
+    ])
+    expect(restart?.retries).toHaveLength(2)
+    expect(waits).toEqual([120, 120])
+    expect(requests.filter((call) => call.path === restartPath)).toHaveLength(3)
+    expect(servers.size).toBe(0)
+  })
+
+  test('retries: 0 fails at once; an interrupted wait stops retrying', async () => {
+    const none = await runLifecycle(options((await adapter(['restart-locked'])).url, { retries: 0, sleep: async () => { throw new Error('no wait expected') } }))
+    expect(restartOf(none)).toMatchObject({ outcome: 'failed' })
+    expect(restartOf(none)?.retries).toBeUndefined()
+    expect(restartOf(none)?.problems.join('\n')).not.toContain('retries honouring')
+    await fake?.close()
+
+    const { url, requests } = await adapter(['restart-locked'])
+    const controller = new AbortController()
+    const report = await runLifecycle(options(url, { signal: controller.signal, sleep: async () => { controller.abort() } }))
+    expect(restartOf(report)?.retries).toHaveLength(1)
+    expect(requests.filter((call) => call.path === restartPath)).toHaveLength(1)
+    expect(outcomes(report)).toMatchObject({ restart: 'failed', decommission: 'passed' })
   })
 })
 

@@ -71,7 +71,7 @@ describe('answers as the pinned spec describes them', () => {
   })
 
   test('every operation the client names has the schema of its answer; deletes expect no body', () => {
-    expect([...ANSWER_SCHEMAS.keys()].sort()).toEqual(['createIpAddress', 'createOrder', 'deleteCloud', 'deleteIpAddress', 'exchangeToken', 'getAvailability', 'getCloud', 'getCloudStats', 'getLocations', 'getOrder', 'getPrefixAddresses', 'getProducts', 'listClouds', 'listOrders', 'listPrefixes', 'probe', 'setPowerState'])
+    expect([...ANSWER_SCHEMAS.keys()].sort()).toEqual(['createConfiguration', 'createIpAddress', 'createOrder', 'deleteCloud', 'deleteIpAddress', 'exchangeToken', 'getAvailability', 'getCloud', 'getCloudStats', 'getConfiguration', 'getLocations', 'getOrder', 'getPrefixAddresses', 'getProducts', 'listClouds', 'listConfigurations', 'listOrders', 'listPrefixes', 'probe', 'setPowerState', 'updateConfiguration'])
     expect(ANSWER_SCHEMAS.get('getOrder')).toBe(OM.GetOrder)
     expect(ANSWER_SCHEMAS.get('createOrder')).toBe(OM.GetOrder)
     expect(ANSWER_SCHEMAS.get('probe')).toBe(OM.Locations)

@@ -197,9 +197,9 @@ describe('the runtime image contents', () => {
       // a stopped container is unhealthy
       expect(await runImageCommand(healthcheck(), { PORT: String(server.port) })).toBe(1)
 
-      // the package's commands (ial-check, ial-inventory) are built files that run, with production dependencies only
+      // the package's commands (ial-check, ial-inventory, ial-setup) are built files that run, with production dependencies only
       const bins = (JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> }).bin
-      expect(Object.keys(bins).sort()).toEqual(['ial-check', 'ial-inventory'])
+      expect(Object.keys(bins).sort()).toEqual(['ial-check', 'ial-inventory', 'ial-setup'])
       for (const [name, path] of Object.entries(bins)) {
         expect(readFileSync(join(imageDir, path), 'utf8').startsWith('#!/usr/bin/env node\n'), name).toBe(true)
         const usage = await runNode([join(imageDir, path), '--help'], {})
