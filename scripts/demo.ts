@@ -1,19 +1,35 @@
 /**
- * npm run demo [-- --once]
+ * npm run demo [-- --once] [--buy-ip-blocks] [--port N]
  *
  * Starts the OpenMetal simulator and the adapter on localhost, then plays Cycle with the
  * same engine as ial-check: one server's whole life, every call printed with its answer and
  * time. Keeps serving until Ctrl-C; --once exits after the walk (non-zero on any failure).
+ * --buy-ip-blocks lets the adapter buy IP blocks and, once the server is provisioned, fills
+ * its cloud's own two blocks, so the allocation step shows a purchase (and the release, the
+ * block given back).
  */
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
 import { startSimulator } from '../src/simulator/index.ts'
-import { runLifecycle } from '../src/conformance/lifecycle.ts'
+import { runLifecycle, type StepName } from '../src/conformance/lifecycle.ts'
+import { createAddress } from '../src/simulator/network.ts'
 import { consoleReporter, summary } from '../src/cli/ial-check.ts'
 
-const { values } = parseArgs({ options: { once: { type: 'boolean', default: false }, port: { type: 'string', default: process.env.PORT ?? '8080' } } })
+const USAGE = 'usage: npm run demo [-- --once] [--buy-ip-blocks] [--port N]'
+let values: { once: boolean, port: string, 'buy-ip-blocks': boolean, help: boolean }
+try {
+  values = parseArgs({ options: { once: { type: 'boolean', default: false }, port: { type: 'string', default: process.env.PORT ?? '8080' }, 'buy-ip-blocks': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }).values
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`)
+  process.exit(2)
+}
+if (values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
+const buyIpBlocks = values['buy-ip-blocks']
 const tty = process.stdout.isTTY === true
 const dim = (text: string): string => tty ? `\x1b[2m${text}\x1b[22m` : text
 
@@ -31,7 +47,8 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
   OPENMETAL_API_URL: sim.url,
   OPENMETAL_DEPLOYMENT_CONFIGURATION: deploymentConfiguration,
-  OPENMETAL_SSH_PUBLIC_KEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q demo@cycle'
+  OPENMETAL_SSH_PUBLIC_KEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q demo@cycle',
+  OPENMETAL_IP_BLOCK_PURCHASE: buyIpBlocks ? 'true' : 'false'
 })
 const app = await buildApp(config)
 let url: string
@@ -51,12 +68,30 @@ const report = await runLifecycle({
   timeout: 120
 }, {
   ...printer,
+  ...(buyIpBlocks
+    ? {
+        // once the server is provisioned, its cloud's own blocks fill up (someone else's addresses)
+        onStepStart (step: StepName) {
+          if (step === 'allocate') fillCloudBlocks()
+          printer.onStepStart?.(step)
+        }
+      }
+    : {}),
   exchange (call) {
     const answer = JSON.stringify(call.response)
     process.stdout.write(dim(`    ${call.method} ${call.path} → ${call.status} in ${call.ms} ms  ${answer.length > 160 ? `${answer.slice(0, 157)}...` : answer}\n`))
   }
 })
 console.log(`\n${summary(report)}`)
+if (buyIpBlocks) console.log(`IP blocks bought: ${sim.state.prefixesBought}, given back: ${sim.state.counters().prefixesDeleted ?? 0}`)
+
+/** Fills every block delivered with a cloud, as if other servers had taken their addresses (before the allocation step's first call). */
+function fillCloudBlocks (): void {
+  for (const prefix of [...sim.state.prefixes.values()].filter((candidate) => !candidate.purchased)) {
+    while (prefix.addresses.size < 11) createAddress(sim.state, prefix, { label: 'another server' })
+  }
+  console.log(dim('    (the cloud\'s own IP blocks are now full: the adapter may buy one)'))
+}
 
 async function close (code: number): Promise<never> {
   await app.close()

@@ -47,6 +47,11 @@ export const ANSWER_SCHEMAS: ReadonlyMap<string, TSchema | null> = new Map<strin
   ['getConfiguration', OM.ImageConfiguration],
   ['createConfiguration', OM.ImageConfiguration],
   ['updateConfiguration', OM.ImageConfiguration],
+  ['listVlans', Type.Array(OM.VlanResource)],
+  ['createPrefix', OM.PrefixResource],
+  ['assignPrefix', null],
+  ['unassignPrefix', null],
+  ['deletePrefix', null],
   ['deleteCloud', null],
   ['deleteIpAddress', null]
 ])
