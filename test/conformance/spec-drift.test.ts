@@ -71,7 +71,7 @@ describe('answers as the pinned spec describes them', () => {
   })
 
   test('every operation the client names has the schema of its answer; deletes expect no body', () => {
-    expect([...ANSWER_SCHEMAS.keys()].sort()).toEqual(['createConfiguration', 'createIpAddress', 'createOrder', 'deleteCloud', 'deleteIpAddress', 'exchangeToken', 'getAvailability', 'getCloud', 'getCloudStats', 'getConfiguration', 'getLocations', 'getOrder', 'getPrefixAddresses', 'getProducts', 'listClouds', 'listConfigurations', 'listOrders', 'listPrefixes', 'probe', 'setPowerState', 'updateConfiguration'])
+    expect([...ANSWER_SCHEMAS.keys()].sort()).toEqual(['assignPrefix', 'createConfiguration', 'createIpAddress', 'createOrder', 'createPrefix', 'deleteCloud', 'deleteIpAddress', 'deletePrefix', 'exchangeToken', 'getAvailability', 'getCloud', 'getCloudStats', 'getConfiguration', 'getLocations', 'getOrder', 'getPrefixAddresses', 'getProducts', 'listClouds', 'listConfigurations', 'listOrders', 'listPrefixes', 'listVlans', 'probe', 'setPowerState', 'unassignPrefix', 'updateConfiguration'])
     expect(ANSWER_SCHEMAS.get('getOrder')).toBe(OM.GetOrder)
     expect(ANSWER_SCHEMAS.get('createOrder')).toBe(OM.GetOrder)
     expect(ANSWER_SCHEMAS.get('probe')).toBe(OM.Locations)
@@ -141,10 +141,10 @@ describe('deviations', () => {
   })
 
   test('a body where none is documented, and the shape of an answer no schema is known for', () => {
-    const recorder = recorded([['deleteCloud', { deleted: true, id: 'cld_1' }], ['deleteIpAddress', null], ['listVlans', [{ id: 1, vlan: 'x' }, { id: 2 }]]])
+    const recorder = recorded([['deleteCloud', { deleted: true, id: 'cld_1' }], ['deleteIpAddress', null], ['listFirewalls', [{ id: 1, vlan: 'x' }, { id: 2 }]]])
     expect(findings(recorder, 'deleteCloud')).toEqual([{ kind: 'body', path: '$', message: 'a body where none is documented: an object {deleted, id}', count: 1 }])
     expect(findings(recorder, 'deleteIpAddress')).toEqual([])
-    expect(findings(recorder, 'listVlans')).toEqual([{ kind: 'shape', path: '$', message: 'no schema known for this operation; the answer is an array of an object (2 keys)', count: 1 }])
+    expect(findings(recorder, 'listFirewalls')).toEqual([{ kind: 'shape', path: '$', message: 'no schema known for this operation; the answer is an array of an object (2 keys)', count: 1 }])
   })
 })
 
