@@ -48,6 +48,8 @@ export function createClient (config: Config, metrics?: Metrics, options: OpenMe
   const transport = new OpenMetalTransport({
     baseUrl: config.openMetalApiUrl,
     connections: config.upstreamConnections,
+    tenantConcurrency: config.upstreamTenantConcurrency,
+    tenantQueue: config.upstreamTenantQueue,
     attemptTimeoutMs: config.upstreamTimeoutMs,
     maxAttempts: config.upstreamMaxAttempts,
     retryBaseDelayMs: 200,

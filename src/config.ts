@@ -20,6 +20,8 @@ export interface Config {
   readonly sshKeyIds: readonly string[]
   readonly upstreamTimeoutMs: number
   readonly upstreamConnections: number
+  readonly upstreamTenantConcurrency: number
+  readonly upstreamTenantQueue: number
   readonly upstreamMaxAttempts: number
   readonly requestDeadlineMs: number
   readonly catalogTtlMs: number
@@ -51,6 +53,8 @@ export const ENVIRONMENT = {
   OPENMETAL_SSH_KEY_IDS: ['', 'comma-separated IDs of SSH keys saved at OpenMetal (alternative to OPENMETAL_SSH_PUBLIC_KEY)'],
   OPENMETAL_TIMEOUT_MS: ['10000', 'timeout of one attempt of one OpenMetal call'],
   OPENMETAL_CONNECTIONS: ['32', 'keep-alive connections to OpenMetal per replica'],
+  OPENMETAL_TENANT_CONCURRENCY: ['8', 'OpenMetal calls one tenant (one set of credentials) may have under way at once per replica; below OPENMETAL_CONNECTIONS'],
+  OPENMETAL_TENANT_QUEUE: ['64', 'OpenMetal calls one tenant may have waiting for a turn; past that its requests get 503.not-ready with Retry-After'],
   OPENMETAL_MAX_ATTEMPTS: ['3', 'attempts for calls that are safe to repeat'],
   REQUEST_DEADLINE_MS: ['25000', 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout'],
   CATALOG_TTL_MS: ['60000', 'how long the public catalog (pods, products, stock) is reused'],
@@ -163,6 +167,11 @@ export function loadConfig (env: Env): Config {
   const maxConnections = integer(env, 'MAX_CONNECTIONS', 1, 1_000_000)
   const rateLimitPerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE', 0, 1_000_000)
   const rateLimitPerAddressPerMinute = integer(env, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 0, 10_000_000)
+  const upstreamConnections = integer(env, 'OPENMETAL_CONNECTIONS', 1, 1024)
+  const upstreamTenantConcurrency = integer(env, 'OPENMETAL_TENANT_CONCURRENCY', 1, 1023)
+  if (upstreamTenantConcurrency >= upstreamConnections) {
+    throw new ConfigError('OPENMETAL_TENANT_CONCURRENCY', `must be below OPENMETAL_CONNECTIONS (${upstreamConnections}), so that no tenant can hold every connection, got "${upstreamTenantConcurrency}"`)
+  }
   return {
     port: integer(env, 'PORT', 0, 65_535),
     host: read(env, 'HOST'),
@@ -172,7 +181,9 @@ export function loadConfig (env: Env): Config {
     sshPublicKey: sshPublicKey === '' ? undefined : sshPublicKey,
     sshKeyIds,
     upstreamTimeoutMs: integer(env, 'OPENMETAL_TIMEOUT_MS', 100, 120_000),
-    upstreamConnections: integer(env, 'OPENMETAL_CONNECTIONS', 1, 1024),
+    upstreamConnections,
+    upstreamTenantConcurrency,
+    upstreamTenantQueue: integer(env, 'OPENMETAL_TENANT_QUEUE', 0, 100_000),
     upstreamMaxAttempts: integer(env, 'OPENMETAL_MAX_ATTEMPTS', 1, 10),
     requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 1000, 300_000),
     catalogTtlMs: integer(env, 'CATALOG_TTL_MS', 0, 3_600_000),

@@ -5,6 +5,7 @@
 
 import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from './openmetal/transport.ts'
 import { UnreadableAnswer } from './openmetal/tolerant-reader.ts'
+import { OpenMetalBusyError } from './openmetal/bulkhead.ts'
 
 export interface CycleErrorBody {
   status: number
@@ -87,6 +88,9 @@ export function toAdapterError (error: unknown): AdapterError {
   if (error instanceof OpenMetalHttpError) return fromUpstreamStatus(error)
   if (error instanceof OpenMetalIncompleteListError) {
     return Errors.notReady({ detail: `OpenMetal ${error.operation} could not be read whole (${error.reason}); nothing is bought on a list that may be incomplete`, retryAfter: 60, cause: error })
+  }
+  if (error instanceof OpenMetalBusyError) {
+    return Errors.notReady({ detail: `${error.message}: no more are queued; retry shortly (other tenants are not affected)`, retryAfter: 5, cause: error })
   }
   if (error instanceof OpenMetalUnsettledWriteError) {
     return Errors.notReady({ detail: `OpenMetal ${error.operation} may have been carried out, and what it made was not found yet; retry: the retry looks for it before acting again`, retryAfter: 15, cause: error })

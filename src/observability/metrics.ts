@@ -32,6 +32,7 @@ export function createMetrics (): Metrics {
   const upstreamCalls = new Counter({ name: 'openmetal_calls_total', help: 'OpenMetal calls by operation and status (or failure kind)', labelNames: ['operation', 'status'], registers: [registry] })
   const upstreamSeconds = new Histogram({ name: 'openmetal_call_duration_seconds', help: 'OpenMetal call latency per attempt', labelNames: ['operation'], buckets: LATENCY_BUCKETS, registers: [registry] })
   const retries = new Counter({ name: 'openmetal_retries_total', help: 'OpenMetal calls repeated after a retryable failure', labelNames: ['operation', 'reason'], registers: [registry] })
+  const refused = new Counter({ name: 'openmetal_calls_refused_total', help: 'OpenMetal calls never sent because their tenant already had OPENMETAL_TENANT_QUEUE calls waiting', labelNames: ['operation'], registers: [registry] })
   const skippedParts = new Counter({ name: 'openmetal_answer_parts_skipped_total', help: 'Items or entries of OpenMetal answers skipped because they could not be read', labelNames: ['operation'], registers: [registry] })
   const tokenEvents = new Counter({ name: 'openmetal_token_cache_events_total', help: 'OAuth token cache hits, misses and exchanges', labelNames: ['event'], registers: [registry] })
 
@@ -76,6 +77,9 @@ export function createMetrics (): Metrics {
       },
       retry (operation, reason) {
         retries.inc({ operation, reason })
+      },
+      refused (operation) {
+        refused.inc({ operation })
       }
     },
     tokens: {

@@ -1,10 +1,12 @@
 /**
  * Credentials -> bearer token. API keys are used as they are; OAuth client credentials are
  * exchanged once and cached per credential (keyed by a hash, never the secret), refreshed
- * at 80% of their life, with one shared exchange for concurrent callers.
+ * at 80% of their life, with one shared exchange for concurrent callers, which stops when
+ * every caller waiting for it has left.
  */
 import { createHash } from 'node:crypto'
 import { withinDeadline } from './transport.ts'
+import { SharedLookup } from './shared-lookup.ts'
 import type { UpstreamTrace } from './transport.ts'
 
 export type Credentials =
@@ -31,6 +33,12 @@ interface Entry {
 /** Share of a token's life after which it is refreshed. */
 const REFRESH_AT = 0.8
 
+/**
+ * One exchange of client credentials for a token. `trace` is the log record of the request
+ * that started it; `signal` aborts when no caller waits for the token any more.
+ */
+export type Exchange = (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[], signal?: AbortSignal) => Promise<IssuedToken>
+
 export function credentialKey (credentials: Credentials): string {
   const material = credentials.kind === 'oauth' ? `oauth\0${credentials.clientId}\0${credentials.secret}` : `key\0${credentials.apiKey}`
   return createHash('sha256').update(material).digest('base64url')
@@ -38,15 +46,14 @@ export function credentialKey (credentials: Credentials): string {
 
 export class TokenCache {
   private readonly entries = new Map<string, Entry>()
-  private readonly inflight = new Map<string, Promise<Entry>>()
-  private readonly exchange: (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]) => Promise<IssuedToken>
+  private readonly inflight = new SharedLookup<Entry>()
+  private readonly exchange: Exchange
   private readonly maxEntries: number
   private readonly now: () => number
   private readonly observer: TokenCacheObserver | undefined
 
   constructor (options: {
-    /** `trace` is the log record of the request that started the exchange */
-    exchange: (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]) => Promise<IssuedToken>
+    exchange: Exchange
     maxEntries?: number
     now?: () => number
     observer?: TokenCacheObserver
@@ -67,13 +74,13 @@ export class TokenCache {
       return `Bearer ${cached.token}`
     }
     this.observer?.miss()
-    const entry = await withinDeadline(this.refresh(key, credentials, trace), signal, 'exchangeToken')
+    const entry = await this.refresh(key, credentials, trace, signal)
     return `Bearer ${entry.token}`
   }
 
   /** Exchanges now, bypassing the cache (verify must prove the credentials today). */
   async exchangeNow (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[], signal?: AbortSignal): Promise<void> {
-    await withinDeadline(this.refresh(credentialKey(credentials), credentials, trace), signal, 'exchangeToken')
+    await this.refresh(credentialKey(credentials), credentials, trace, signal)
   }
 
   /** Forgets a token OpenMetal rejected, unless a newer one replaced it meanwhile. */
@@ -87,17 +94,14 @@ export class TokenCache {
     return this.entries.size
   }
 
-  private refresh (key: string, credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<Entry> {
-    const running = this.inflight.get(key)
-    if (running !== undefined) return running
-    const pending = this.exchangeAndStore(key, credentials, trace).finally(() => this.inflight.delete(key))
-    this.inflight.set(key, pending)
-    return pending
+  /** The one exchange on its way for these credentials (or a new one), awaited within the caller's deadline. */
+  private async refresh (key: string, credentials: Credentials & { kind: 'oauth' }, trace: UpstreamTrace[] | undefined, signal: AbortSignal | undefined): Promise<Entry> {
+    return await withinDeadline(this.inflight.get(key, 0, (shared) => this.exchangeAndStore(key, credentials, trace, shared), signal), signal, 'exchangeToken')
   }
 
-  private async exchangeAndStore (key: string, credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<Entry> {
+  private async exchangeAndStore (key: string, credentials: Credentials & { kind: 'oauth' }, trace: UpstreamTrace[] | undefined, signal: AbortSignal): Promise<Entry> {
     this.observer?.exchange()
-    const issued = await this.exchange(credentials, trace)
+    const issued = await this.exchange(credentials, trace, signal)
     const now = this.now()
     const lifeMs = Math.max(0, issued.expiresInSeconds) * 1000
     const entry: Entry = { token: issued.accessToken, refreshAt: now + lifeMs * REFRESH_AT, expiresAt: now + lifeMs }

@@ -1,7 +1,8 @@
 /**
  * The typed OpenMetal client: one method per operation the adapter uses. Policies live
  * here and in the transport, once: bearer tokens and the drop-and-retry-once on 401,
- * single-flight of identical lookups, short caching of the public catalog, whole lists
+ * each call in its tenant's bulkhead compartment, single-flight of identical lookups (which
+ * stop once every caller has left), short caching of the public catalog, whole lists
  * (pagination.ts), reading every answer for what the routes need (answers.ts, through the
  * tolerant reader), and looking for what a create whose answer was lost may have made.
  */
@@ -69,6 +70,10 @@ const CONFIGURATION_TTL_MS = 60_000
 /** How long the look for a lost create may run past the request's deadline, when that deadline cut the create off. */
 export const RECOVERY_GRACE_MS = 3000
 
+/** The bulkhead compartments of calls that are no tenant's (credential keys are 43 base64url characters: no clash). */
+const PUBLIC_CATALOG = 'public-catalog'
+const READINESS = 'readiness'
+
 /** What of the credentials must never be repeated (in a refusal's text kept for Cycle and the log). */
 function secretsOf (credentials: Credentials): string[] {
   return credentials.kind === 'oauth' ? [credentials.secret] : [credentials.apiKey]
@@ -125,7 +130,7 @@ export class OpenMetalClient {
     this.onCleanup = options.onCleanup
     this.cleanupDelaysMs = options.cleanupDelaysMs ?? [5_000, 20_000, 60_000]
     this.tokens = new TokenCache({
-      exchange: (credentials, trace) => this.exchangeToken(credentials, trace),
+      exchange: (credentials, trace, signal) => this.exchangeToken(credentials, trace, signal),
       ...(options.tokenObserver === undefined ? {} : { observer: options.tokenObserver }),
       ...(options.now === undefined ? {} : { now: options.now })
     })
@@ -149,7 +154,7 @@ export class OpenMetalClient {
 
   /** One cheap public call, uncached and unretried: can OpenMetal be reached right now? */
   async reachable (timeoutMs: number): Promise<void> {
-    await this.transport.send({ operation: 'probe', method: 'GET', path: openMetalPath('/v2/inventory/locations', {}), idempotent: false, signal: AbortSignal.timeout(timeoutMs) })
+    await this.transport.send({ operation: 'probe', method: 'GET', path: openMetalPath('/v2/inventory/locations', {}), idempotent: false, compartment: READINESS, signal: AbortSignal.timeout(timeoutMs) })
   }
 
   // Credentials ----------------------------------------------------------------------------
@@ -455,7 +460,7 @@ export class OpenMetalClient {
     }
   }
 
-  private async exchangeToken (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[]): Promise<{ accessToken: string, expiresInSeconds: number }> {
+  private async exchangeToken (credentials: Credentials & { kind: 'oauth' }, trace?: UpstreamTrace[], signal?: AbortSignal): Promise<{ accessToken: string, expiresInSeconds: number }> {
     const basic = Buffer.from(`${credentials.clientId}:${credentials.secret}`).toString('base64')
     const response = await this.transport.send({
       operation: 'exchangeToken',
@@ -464,6 +469,8 @@ export class OpenMetalClient {
       query: { grant_type: 'client_credentials' },
       authorization: `Basic ${basic}`,
       secrets: secretsOf(credentials),
+      compartment: credentialKey(credentials),
+      signal,
       trace
     })
     const token = this.read(TokenAnswer, response.body, 'exchangeToken')
@@ -524,7 +531,7 @@ export class OpenMetalClient {
 
   /** A bearer-authenticated call; a 401 drops the cached token and retries once with a fresh one. */
   private async authed (call: Omit<UpstreamCall, 'authorization' | 'signal' | 'trace'>, context: TenantContext): Promise<UpstreamResponse> {
-    const withContext = { ...call, signal: context.signal, trace: context.trace, secrets: secretsOf(context.credentials) }
+    const withContext = { ...call, signal: context.signal, trace: context.trace, secrets: secretsOf(context.credentials), compartment: credentialKey(context.credentials) }
     const authorization = await this.tokens.authorization(context.credentials, context.trace, context.signal)
     try {
       return await this.transport.send({ ...withContext, authorization })
@@ -543,7 +550,7 @@ export class OpenMetalClient {
   private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext, options: { fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<Static<S>>> {
     const raw = options.fresh === true
       ? await this.allPages(operation, path, context)
-      : await withinDeadline(this.lookups.get(`${credentialKey(context.credentials)} ${path}`, 0, () => this.allPages(operation, path, { ...context, signal: undefined })), context.signal, operation) as Listing<unknown>
+      : await this.joined(this.lookups, `${credentialKey(context.credentials)} ${path}`, 0, operation, context, async (signal) => await this.allPages(operation, path, { ...context, signal }))
     const items: Array<Static<S>> = []
     for (const [index, item] of raw.items.entries()) {
       try {
@@ -567,16 +574,23 @@ export class OpenMetalClient {
   /** Identical concurrent GETs of one tenant share one upstream call. */
   private sharedGet (operation: string, path: string, context: TenantContext): Promise<unknown> {
     const key = `${credentialKey(context.credentials)} ${path}`
-    // the shared call is bounded by its attempts' timeouts, not by whichever request started
-    // it; every request, the first one too, waits for it within its own deadline
-    return withinDeadline(this.lookups.get(key, 0, async () => (await this.authed({ operation, method: 'GET', path }, { ...context, signal: undefined })).body), context.signal, operation)
+    return this.joined(this.lookups, key, 0, operation, context, async (signal) => (await this.authed({ operation, method: 'GET', path }, { ...context, signal })).body)
   }
 
+  /** The public catalog, shared by every tenant, in a compartment of its own. */
   private async cachedPublic<T> (operation: string, path: string, read: (body: unknown) => T, context: CallContext): Promise<T> {
-    const value = await this.catalog.get(path, this.catalogTtlMs, async () => {
-      const response = await this.transport.send({ operation, method: 'GET', path, signal: context.signal, trace: context.trace })
+    return await this.joined(this.catalog, path, this.catalogTtlMs, operation, context, async (signal) => {
+      const response = await this.transport.send({ operation, method: 'GET', path, compartment: PUBLIC_CATALOG, signal, trace: context.trace })
       return read(response.body)
     })
-    return value as T
+  }
+
+  /**
+   * A shared call joined by one request: the call runs on its own signal, which aborts when
+   * every request that joined it has left (so no attempt or retry starts for no one), and
+   * this request waits for it at most until its own deadline.
+   */
+  private async joined<T> (lookup: SharedLookup<unknown>, key: string, ttlMs: number, operation: string, context: CallContext, load: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    return await withinDeadline(lookup.get(key, ttlMs, load, context.signal), context.signal, operation) as T
   }
 }

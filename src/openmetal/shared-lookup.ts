@@ -2,10 +2,27 @@
  * Single-flight with an optional short TTL: identical concurrent lookups share one upstream
  * call, and a fresh answer is reused for `ttlMs`. A cache in the sense of DESIGN.md: losing
  * it changes nothing but latency. Failures are never cached.
+ *
+ * A shared call lives only as long as someone waits for it: each caller joins with its own
+ * signal (its deadline), and once every caller that joined has left, the call's own signal
+ * aborts (the transport stops the attempt on the wire and starts no other) and the next
+ * caller starts afresh. A caller without a signal never leaves, so its call runs to its end.
  */
+
+interface Flight<V> {
+  readonly controller: AbortController
+  promise: Promise<V>
+  /** callers with a signal that have not left */
+  present: number
+  /** a caller without a signal joined */
+  held: boolean
+  /** removes each caller's abort listener once the call has settled */
+  readonly departures: Array<() => void>
+}
+
 export class SharedLookup<V> {
   private readonly fresh = new Map<string, { value: V, until: number }>()
-  private readonly inflight = new Map<string, Promise<V>>()
+  private readonly inflight = new Map<string, Flight<V>>()
   private readonly maxEntries: number
   private readonly now: () => number
 
@@ -14,20 +31,26 @@ export class SharedLookup<V> {
     this.now = options.now ?? Date.now
   }
 
-  get (key: string, ttlMs: number, load: () => Promise<V>): Promise<V> {
+  /**
+   * The value for `key`: cached, from the call already on its way, or from a new `load`, which
+   * gets the shared call's signal. `caller` is the signal of whoever asks; the promise is the
+   * shared call's outcome, so bound the caller's own wait with `withinDeadline`.
+   */
+  get (key: string, ttlMs: number, load: (signal: AbortSignal) => Promise<V>, caller?: AbortSignal): Promise<V> {
     const cached = this.fresh.get(key)
     if (cached !== undefined) {
       if (cached.until > this.now()) return Promise.resolve(cached.value)
       this.fresh.delete(key)
     }
-    const running = this.inflight.get(key)
-    if (running !== undefined) return running
-    const pending = load().then((value) => {
-      if (ttlMs > 0) this.remember(key, value, ttlMs)
-      return value
-    }).finally(() => this.inflight.delete(key))
-    this.inflight.set(key, pending)
-    return pending
+    if (caller?.aborted === true) {
+      // gone before it asked: it neither starts a call nor keeps one alive
+      const refused = Promise.reject(caller.reason)
+      refused.catch(() => {})
+      return refused
+    }
+    const flight = this.inflight.get(key) ?? this.start(key, ttlMs, load)
+    this.join(key, flight, caller)
+    return flight.promise
   }
 
   /** Records a value learnt elsewhere (an immutable fact such as an order's cloud). */
@@ -46,5 +69,43 @@ export class SharedLookup<V> {
 
   clear (): void {
     this.fresh.clear()
+  }
+
+  private start (key: string, ttlMs: number, load: (signal: AbortSignal) => Promise<V>): Flight<V> {
+    const controller = new AbortController()
+    let loading: Promise<V>
+    try {
+      loading = load(controller.signal)
+    } catch (error) {
+      loading = Promise.reject(error)
+    }
+    const flight: Flight<V> = { controller, promise: loading, present: 0, held: false, departures: [] }
+    flight.promise = loading.then((value) => {
+      if (ttlMs > 0 && !controller.signal.aborted) this.remember(key, value, ttlMs)
+      return value
+    }).finally(() => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key)
+      for (const depart of flight.departures.splice(0)) depart()
+    })
+    this.inflight.set(key, flight)
+    return flight
+  }
+
+  private join (key: string, flight: Flight<V>, caller: AbortSignal | undefined): void {
+    if (caller === undefined) {
+      flight.held = true
+      return
+    }
+    flight.present++
+    const leave = (): void => {
+      flight.present--
+      if (flight.present > 0 || flight.held) return
+      // the last caller left: no one is left to answer, so the call stops and is forgotten
+      if (this.inflight.get(key) === flight) this.inflight.delete(key)
+      flight.promise.catch(() => {})
+      flight.controller.abort(caller.reason)
+    }
+    caller.addEventListener('abort', leave, { once: true })
+    flight.departures.push(() => { caller.removeEventListener('abort', leave) })
   }
 }

@@ -1,11 +1,13 @@
 /**
- * The one way the adapter talks to OpenMetal: a keep-alive undici pool, per-attempt
- * timeouts, an overall deadline, and the retry policy (only calls that are safe to repeat,
- * only on answers that say "try again": 429, 502, 503, 504 and connection failures).
+ * The one way the adapter talks to OpenMetal: a keep-alive undici pool, bulkheads between
+ * tenants (bulkhead.ts), per-attempt timeouts, an overall deadline, and the retry policy
+ * (only calls that are safe to repeat, only on answers that say "try again": 429, 502, 503,
+ * 504 and connection failures).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, errors as undiciErrors } from 'undici'
 import type { paths } from '../generated/openmetal-paths.ts'
+import { Bulkhead, OpenMetalBusyError } from './bulkhead.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PATCH'
 
@@ -22,7 +24,12 @@ export interface UpstreamCall {
   readonly secrets?: readonly string[]
   /** safe to repeat after an ambiguous failure; defaults to true for GET and DELETE */
   readonly idempotent?: boolean
-  /** the inbound request's deadline */
+  /**
+   * the bulkhead compartment the call runs in: the tenant's credential key, or one of the
+   * client's own (the public catalog, the readiness probe); calls without one share a compartment
+   */
+  readonly compartment?: string
+  /** the inbound request's deadline, or a shared call's own signal (aborted once all its callers left) */
   readonly signal?: AbortSignal | undefined
   /** where the calls made for one inbound request are recorded (for its log line) */
   readonly trace?: UpstreamTrace[] | undefined
@@ -43,6 +50,8 @@ export interface UpstreamResponse {
 export interface UpstreamObserver {
   call (operation: string, status: number | string, seconds: number): void
   retry (operation: string, reason: string): void
+  /** a call its tenant's bulkhead refused, never sent */
+  refused? (operation: string): void
 }
 
 /** Every answer OpenMetal gave (each page, each attempt), before anything reads it: for tools that study the live API. */
@@ -169,7 +178,7 @@ export class OpenMetalUnsettledWriteError extends Error {
 /**
  * A shared upstream call (a token exchange, a lookup joined by several requests), awaited
  * by one request under its own deadline: the request gives up when its deadline passes,
- * while the shared call goes on for the others (and, for a token, for the cache).
+ * while the shared call goes on for the others (until the last has left: shared-lookup.ts).
  */
 export async function withinDeadline<T> (shared: Promise<T>, signal: AbortSignal | undefined, operation: string): Promise<T> {
   if (signal === undefined) return await shared
@@ -192,6 +201,10 @@ export async function withinDeadline<T> (shared: Promise<T>, signal: AbortSignal
 export interface TransportOptions {
   readonly baseUrl: string
   readonly connections: number
+  /** calls of one compartment (tenant) on the wire at once; below `connections` */
+  readonly tenantConcurrency: number
+  /** calls of one compartment waiting for a turn; any more are refused (OpenMetalBusyError) */
+  readonly tenantQueue: number
   readonly attemptTimeoutMs: number
   readonly maxAttempts: number
   readonly retryBaseDelayMs: number
@@ -224,12 +237,16 @@ export function parseRetryAfter (value: string | string[] | undefined, now = Dat
 
 export class OpenMetalTransport {
   private readonly pool: Pool
+  private readonly bulkhead: Bulkhead
   private readonly options: TransportOptions
   private readonly random: () => number
 
   constructor (options: TransportOptions) {
     this.options = options
     this.random = options.random ?? Math.random
+    // never more calls on the wire than connections: no call ever waits in undici's queue,
+    // which an aborted signal does not leave (bulkhead.ts)
+    this.bulkhead = new Bulkhead({ perCompartment: options.tenantConcurrency, queuePerCompartment: options.tenantQueue, total: options.connections })
     this.pool = new Pool(options.baseUrl, {
       connections: options.connections,
       keepAliveTimeout: 30_000,
@@ -243,7 +260,7 @@ export class OpenMetalTransport {
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= this.options.maxAttempts
       try {
-        const response = await this.attempt(call)
+        const response = await this.bulkhead.run(call.compartment ?? '', call.signal, async () => await this.attempt(call))
         if (response.status < 400) return response
         const retryAfter = parseRetryAfter(response.headers['retry-after'])
         // a wait longer than a backoff step is Cycle's to do, not ours: it hears Retry-After
@@ -257,6 +274,10 @@ export class OpenMetalTransport {
         await this.backoff(attempt, retryAfter, call)
       } catch (error) {
         if (error instanceof OpenMetalHttpError) throw error
+        if (error instanceof OpenMetalBusyError) {
+          this.options.observer?.refused?.(call.operation)
+          throw error
+        }
         const failure = classify(call.operation, error, call.signal)
         if (last || !idempotent || !failure.ambiguous || failure.kind === 'deadline') throw failure
         this.options.observer?.retry(call.operation, failure.kind)
@@ -275,6 +296,8 @@ export class OpenMetalTransport {
   }
 
   private async attempt (call: UpstreamCall): Promise<UpstreamResponse> {
+    // every caller left while this call waited for its turn: nothing is sent
+    if (call.signal?.aborted === true) throw new OpenMetalTransportError(call.operation, 'deadline', call.signal.reason)
     const started = performance.now()
     const headers: Record<string, string> = { accept: 'application/json' }
     if (call.authorization !== undefined) headers.authorization = call.authorization

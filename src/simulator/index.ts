@@ -151,7 +151,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   async function serveApi (request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const started = performance.now()
     const method = request.method ?? 'GET'
-    const entry: RequestLogEntry = { method, path, status: 0 }
+    const entry: RequestLogEntry = { method, path, at: Date.now(), status: 0 }
     state.requests.push(entry)
     let gone = false
     response.once('close', () => { gone = !response.writableFinished })

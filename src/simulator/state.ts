@@ -139,6 +139,8 @@ export interface SimPublicKey {
 export interface RequestLogEntry {
   readonly method: string
   readonly path: string
+  /** when it arrived (Date.now()) */
+  readonly at: number
   /** 'dropped' when a fault destroyed the socket, 'abandoned' when the client left first */
   status: number | 'dropped' | 'abandoned'
 }

@@ -165,8 +165,9 @@ describe('the admin API over HTTP', () => {
     await call(sim, 'GET', '/v1/orders')
     const counters = (await call(sim, 'GET', '/_sim/state', undefined, null)).body as Record<string, number>
     expect(counters).toMatchObject({ requests: expect.any(Number), tokenExchanges: expect.any(Number), ordersCreated: expect.any(Number), prefixesBought: expect.any(Number), prefixesDeleted: expect.any(Number), ipsCreated: expect.any(Number), ipsDeleted: expect.any(Number) })
-    const log = (await call(sim, 'GET', '/_sim/requests', undefined, null)).body as Array<{ method: string, path: string, status: number }>
-    expect(log.at(-1)).toEqual({ method: 'GET', path: '/v1/orders', status: 200 })
+    const log = (await call(sim, 'GET', '/_sim/requests', undefined, null)).body as Array<{ method: string, path: string, at: number, status: number }>
+    expect(log.at(-1)).toEqual({ method: 'GET', path: '/v1/orders', at: expect.any(Number), status: 200 })
+    expect(Math.abs((log.at(-1)?.at ?? 0) - Date.now())).toBeLessThan(5_000)
     expect((await call(sim, 'POST', '/_sim/tokens/expire', undefined, null)).status).toBe(200)
     expect((await call(sim, 'POST', '/_sim/latency', { ms: -1 }, null)).status).toBe(400)
     expect((await call(sim, 'POST', '/_sim/latency', { ms: 0 }, null)).status).toBe(200)

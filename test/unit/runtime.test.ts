@@ -138,12 +138,21 @@ describe('src/config.ts', () => {
       ['KEEP_ALIVE_TIMEOUT_MS', '10'],
       ['MAX_CONNECTIONS', '0'],
       ['MAX_CONNECTIONS_PER_ADDRESS', '5000'],
-      ['RATE_LIMIT_PER_ADDRESS_PER_MINUTE', '600']
+      ['RATE_LIMIT_PER_ADDRESS_PER_MINUTE', '600'],
+      ['OPENMETAL_TENANT_CONCURRENCY', '0'],
+      ['OPENMETAL_TENANT_CONCURRENCY', '32'],
+      ['OPENMETAL_TENANT_QUEUE', '-1']
     ])('%s=%j', (name, value) => {
       const error = failure({ [name]: value })
       expect(error).toBeInstanceOf(ConfigError)
       expect(error.name).toBe('ConfigError')
       expect(error.message.startsWith(`${name} `)).toBe(true)
+    })
+
+    test('a tenant\'s share of OpenMetal connections must leave room for the others', () => {
+      expect(failure({ OPENMETAL_CONNECTIONS: '8' }).message).toBe('OPENMETAL_TENANT_CONCURRENCY must be below OPENMETAL_CONNECTIONS (8), so that no tenant can hold every connection, got "8"')
+      expect(loadConfig({ OPENMETAL_CONNECTIONS: '8', OPENMETAL_TENANT_CONCURRENCY: '7', OPENMETAL_TENANT_QUEUE: '0' })).toMatchObject({ upstreamConnections: 8, upstreamTenantConcurrency: 7, upstreamTenantQueue: 0 })
+      expect(loadConfig({})).toMatchObject({ upstreamConnections: 32, upstreamTenantConcurrency: 8, upstreamTenantQueue: 64 })
     })
 
     test('a TLS certificate without its key names the missing TLS_KEY_FILE, and the reverse', () => {
@@ -751,6 +760,8 @@ describe('src/openmetal/transport.ts', () => {
     const created = new OpenMetalTransport({
       baseUrl,
       connections: 4,
+      tenantConcurrency: 3,
+      tenantQueue: 16,
       attemptTimeoutMs: 2000,
       maxAttempts: 3,
       retryBaseDelayMs: 5,

@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { locationsSchema, serverModelsSchema } from '../schemas.ts'
 import { locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../mapping/catalog.ts'
 import { SharedLookup } from '../../openmetal/shared-lookup.ts'
+import { withinDeadline } from '../../openmetal/transport.ts'
 import type { CallContext } from '../../openmetal/client.ts'
 import type { IalDeps } from '../deps.ts'
 import type { ListLocationsResponse, ListServerModelsResponse } from '../../generated/cycle-ial.ts'
@@ -43,11 +45,22 @@ export const providerRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { 
     return { data: { models: serverModelsFromCatalog(catalog.hardware, stockBySku(availability)), extra: {} } }
   }
 
+  /**
+   * The cached answer, or one built by a shared call that runs while any request waits for it;
+   * each request waits at most until its own deadline (armed only when OpenMetal is asked).
+   */
+  async function answer (key: 'locations' | 'server-models', operation: string, request: FastifyRequest, build: (context: CallContext) => Promise<Locations | ServerModels>): Promise<Locations | ServerModels> {
+    const cached = answers.peek(key)
+    if (cached !== undefined) return cached
+    const load = async (signal: AbortSignal) => await build({ signal, trace: request.upstreamCalls })
+    return await withinDeadline(answers.get(key, config.catalogTtlMs, load, request.deadline), request.deadline, operation)
+  }
+
   app.get('/v1/infrastructure/provider/locations', { ...routeOptions, schema: locationsSchema }, async (request) => {
-    return await answers.get('locations', config.catalogTtlMs, () => locations({ signal: request.deadline, trace: request.upstreamCalls })) as Locations
+    return await answer('locations', 'getLocations', request, locations) as Locations
   })
 
   app.get('/v1/infrastructure/provider/server-models', { ...routeOptions, schema: serverModelsSchema }, async (request) => {
-    return await answers.get('server-models', config.catalogTtlMs, () => serverModels({ signal: request.deadline, trace: request.upstreamCalls })) as ServerModels
+    return await answer('server-models', 'getProducts', request, serverModels) as ServerModels
   })
 }
