@@ -15,6 +15,7 @@ import type { Config } from './config.ts'
 import { toAdapterError, Errors } from './errors.ts'
 import { OpenMetalClient, type OpenMetalClientOptions } from './openmetal/client.ts'
 import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError } from './openmetal/transport.ts'
+import { OpenMetalBusyError } from './openmetal/bulkhead.ts'
 import { SharedLookup } from './openmetal/shared-lookup.ts'
 import { ServerDirectory } from './ial/servers.ts'
 import { IpBlockPurchases } from './ial/ip-blocks.ts'
@@ -227,6 +228,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       else request.log.error(entry, `OpenMetal failed ${cause.operation}`)
     } else if (cause instanceof OpenMetalTransportError && cause.kind === 'malformed') {
       request.log.warn({ code: failure.code, operation: cause.operation, detail: failure.detail }, `OpenMetal answered ${cause.operation} in a shape the adapter cannot use`)
+    } else if (cause instanceof OpenMetalBusyError) {
+      // a tenant over its bulkhead is told to come back; one line per refusal, not an error of the adapter
+      request.log.warn({ code: failure.code, failure: cause.message }, failure.title)
     } else if (failure.status >= 500) {
       request.log.error({ code: failure.code, failure: cause instanceof Error ? cause.message : failure.message }, failure.title)
     }

@@ -185,6 +185,25 @@ describe('logs', () => {
     }
   })
 
+  test('a tenant refused by its bulkhead is a warn line (the adapter did nothing wrong), with the 503 and Retry-After', async () => {
+    const lines = new PassThrough()
+    let text = ''
+    lines.on('data', (chunk: Buffer) => { text += chunk.toString() })
+    await withHarness({ env: { LOG_LEVEL: 'info', OPENMETAL_TENANT_CONCURRENCY: '1', OPENMETAL_TENANT_QUEUE: '0' }, deps: { logStream: lines } }, async (tight) => {
+      tight.sim.faults.add({ method: 'GET', path: '/v1/clouds', delayMs: 300, times: 1 })
+      const verify = { auth: { api_key: 'sim-api-key', cycle: tenantA().cycle }, request: null }
+      // the first holds the tenant's one slot (OpenMetal slow); the second finds no room and no queue
+      const first = tight.call('POST', '/v1/auth/verify', verify)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const second = await tight.call('POST', '/v1/auth/verify', verify, { 'x-request-id': 'busy-1' })
+      expect([(await first).status, second.status]).toEqual([200, 503])
+      expect(Number(second.headers['retry-after'])).toBeGreaterThan(0)
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      const refused = text.split('\n').filter((line) => line.includes('"busy-1"')).map((line) => JSON.parse(line) as { level: number, code?: string })
+      expect(refused.find((line) => line.code === '503.not-ready')?.level).toBe(40)
+    })
+  })
+
   test('without an X-Request-Id, or with one that could forge a log line, the request gets a fresh UUID', async () => {
     const variants: Array<Record<string, string>> = [{}, { 'x-request-id': 'bad id {"level":60}' }, { 'x-request-id': 'x'.repeat(300) }]
     for (const headers of variants) {
