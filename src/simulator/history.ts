@@ -4,8 +4,7 @@
  * orders are listed before every other order; they take no stock, have no cloud, and count
  * neither in `ordersCreated` nor in the request log.
  */
-import { resourceId } from './ids.ts'
-import type { SimOrder, SimulatorState } from './state.ts'
+import type { OrderRequest } from '../generated/openmetal.ts'
 
 const HISTORY_PODS = ['pod_1', 'pod_2', 'pod_3'] as const
 const HISTORY_SKUS = ['medium_v4', 'large_v4'] as const
@@ -16,13 +15,14 @@ function monthsBefore (now: number, back: number): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() - back, 1, 9, 30))
 }
 
-function historyOrder (orgId: string, index: number, count: number, now: number): SimOrder {
-  // one a month, the oldest first, the newest last month
+/**
+ * The `index`-th of `count` history orders of an organisation (one a month, the oldest
+ * first, the newest last month): what was ordered, and when.
+ */
+export function historyOrder (index: number, count: number, now: number): { readonly request: OrderRequest, readonly createdAt: number } {
   const created = monthsBefore(now, count - index)
-  const createdAt = created.getTime()
   return {
-    id: resourceId(),
-    orgId,
+    createdAt: created.getTime(),
     request: {
       label: `Private cloud ${created.toISOString().slice(0, 7)}`,
       fields: {
@@ -35,28 +35,6 @@ function historyOrder (orgId: string, index: number, count: number, now: number)
         }],
         config_options: {}
       }
-    },
-    createdAt,
-    origin: createdAt,
-    pinned: undefined,
-    cloudId: undefined,
-    history: true
-  }
-}
-
-/**
- * Replaces the history with `state.historyOrders` orders per organisation, placed before
- * the orders that exist (a Map lists in insertion order).
- */
-export function seedHistory (state: SimulatorState): void {
-  const current = [...state.orders.values()].filter((order) => order.history !== true)
-  state.orders.clear()
-  const now = state.now()
-  for (const org of state.organizations) {
-    for (let index = 0; index < state.historyOrders; index++) {
-      const order = historyOrder(org.id, index, state.historyOrders, now)
-      state.orders.set(order.id, order)
     }
   }
-  for (const order of current) state.orders.set(order.id, order)
 }

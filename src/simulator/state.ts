@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto'
 import type { OrderRequest } from '../generated/openmetal.ts'
 import { initialStock, type Stock } from './catalog.ts'
-import { seedHistory } from './history.ts'
+import { historyOrder } from './history.ts'
+import { resourceId } from './ids.ts'
 
 export interface SimulatorOrganization {
   readonly id: string
@@ -214,7 +215,7 @@ export class SimulatorState {
     this.ipsCreated = 0
     this.ipsDeleted = 0
     this.blocksUsed = 0
-    seedHistory(this)
+    this.seedHistory()
   }
 
   /** Changes how many history orders each organisation has, re-seeding them if that changes. */
@@ -222,7 +223,25 @@ export class SimulatorState {
     if (!Number.isInteger(count) || count < 0) throw new RangeError(`historyOrders must be an integer >= 0, not ${count}`)
     if (count === this.historyOrders) return
     this.historyOrders = count
-    seedHistory(this)
+    this.seedHistory()
+  }
+
+  /**
+   * Replaces the history with `historyOrders` orders per organisation (history.ts), placed
+   * before the orders that exist (a Map lists in insertion order).
+   */
+  private seedHistory (): void {
+    const current = [...this.orders.values()].filter((order) => order.history !== true)
+    this.orders.clear()
+    const now = this.now()
+    for (const org of this.organizations) {
+      for (let index = 0; index < this.historyOrders; index++) {
+        const { request, createdAt } = historyOrder(index, this.historyOrders, now)
+        const order: SimOrder = { id: resourceId(), orgId: org.id, request, createdAt, origin: createdAt, pinned: undefined, cloudId: undefined, history: true }
+        this.orders.set(order.id, order)
+      }
+    }
+    for (const order of current) this.orders.set(order.id, order)
   }
 
   counters (): Record<string, number> {
