@@ -4,14 +4,14 @@
  * OpenAPI document, and the hardening an internet-facing service needs. It never listens.
  */
 import { randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import proxyAddr from '@fastify/proxy-addr'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { Config } from './config.ts'
+import { loadTls, type Config } from './config.ts'
 import { toAdapterError, Errors } from './errors.ts'
 import { OpenMetalClient, type OpenMetalClientOptions } from './openmetal/client.ts'
 import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError } from './openmetal/transport.ts'
@@ -30,6 +30,9 @@ import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { refuseUnparsableRequests } from './edge/client-errors.ts'
 import { capConnections } from './edge/connections.ts'
 import { limitIalRate } from './edge/rate-limits.ts'
+
+/** The version the adapter says it is (the served OpenAPI document): package.json's, one version everywhere. */
+const PACKAGE_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version
 
 export interface AppDeps {
   /** an injected client (tests); by default one is built from the config */
@@ -150,7 +153,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     },
     ajv: { customOptions: { strict: false, coerceTypes: false } },
-    ...(config.tls === undefined ? { http: serverTimeouts } : { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile), ...serverTimeouts } })
+    ...(config.tls === undefined ? { http: serverTimeouts } : { https: { ...loadTls(config.tls), ...serverTimeouts } })
   }).withTypeProvider<TypeBoxTypeProvider>()
   capConnections(app.server, { total: config.maxConnections, perAddress: config.maxConnectionsPerAddress, isProxy: (address) => trusted(address, 0) })
   // Cycle's Go client sends the {auth, request} wrapper with GET requests too
@@ -200,9 +203,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)
     metrics.ended(request, status, ms / 1000)
     if (!logsRequests) return
-    request.log.info({
+    const route = request.routeOptions.url ?? 'unmatched'
+    // a probe every few seconds per replica is not news: at debug, unless it failed
+    const probe = (route === '/healthz' || route === '/readyz') && status === 200
+    request.log[probe ? 'debug' : 'info']({
       method: request.method,
-      route: request.routeOptions.url ?? 'unmatched',
+      route,
       status,
       ms: Math.round(ms),
       hub: hubOf(request)?.slice(0, HUB_ID_MAX),
@@ -245,7 +251,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Cycle IAL adapter for OpenMetal', version: '1.0.0', description: 'The ten Cycle Infrastructure Abstraction Layer endpoints, served for OpenMetal bare metal.' }
+      info: { title: 'Cycle IAL adapter for OpenMetal', version: PACKAGE_VERSION, description: 'The ten Cycle Infrastructure Abstraction Layer endpoints, served for OpenMetal bare metal.' }
     },
     hideUntagged: true
   })

@@ -4,6 +4,9 @@
  */
 import proxyAddr from '@fastify/proxy-addr'
 
+import { readFileSync } from 'node:fs'
+import { X509Certificate, createPrivateKey } from 'node:crypto'
+
 export const PRODUCTION_API_URL = 'https://api.central.openmetal.io'
 export const SANDBOX_API_URL = 'https://sandbox.api.central.openmetal.io'
 
@@ -203,4 +206,35 @@ export function loadConfig (env: Env): Config {
     ipBlockPurchase: flag(env, 'OPENMETAL_IP_BLOCK_PURCHASE'),
     ipBlocksPerServerMax: integer(env, 'OPENMETAL_IP_BLOCKS_PER_SERVER_MAX', 0, 64)
   }
+}
+
+/**
+ * The certificate and key of native HTTPS, read and checked at start: a file that is missing,
+ * unreadable or not PEM, or a key that does not match the certificate, stops the process
+ * with a message naming the variable (never a stack trace).
+ */
+export function loadTls (tls: { readonly certFile: string, readonly keyFile: string }): { cert: Buffer, key: Buffer } {
+  const read = (name: 'TLS_CERT_FILE' | 'TLS_KEY_FILE', file: string): Buffer => {
+    try {
+      return readFileSync(file)
+    } catch (error) {
+      throw new ConfigError(name, `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}): ${file}`)
+    }
+  }
+  const cert = read('TLS_CERT_FILE', tls.certFile)
+  const key = read('TLS_KEY_FILE', tls.keyFile)
+  let certificate: X509Certificate
+  try {
+    certificate = new X509Certificate(cert)
+  } catch {
+    throw new ConfigError('TLS_CERT_FILE', `is not a PEM certificate: ${tls.certFile}`)
+  }
+  let privateKey
+  try {
+    privateKey = createPrivateKey(key)
+  } catch {
+    throw new ConfigError('TLS_KEY_FILE', `is not a PEM private key: ${tls.keyFile}`)
+  }
+  if (!certificate.checkPrivateKey(privateKey)) throw new ConfigError('TLS_KEY_FILE', `does not hold the private key of the certificate in TLS_CERT_FILE: ${tls.keyFile}`)
+  return { cert, key }
 }

@@ -6,10 +6,10 @@ import closeWithGrace from 'close-with-grace'
 import { loadConfig, ConfigError } from './config.ts'
 import { buildApp } from './app.ts'
 
-async function main (): Promise<void> {
-  let config
+/** A setting that cannot be used stops the process with one line naming its variable. */
+async function configured<T> (step: () => T | Promise<T>): Promise<T> {
   try {
-    config = loadConfig(process.env)
+    return await step()
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`configuration error: ${error.message}`)
@@ -17,7 +17,12 @@ async function main (): Promise<void> {
     }
     throw error
   }
-  const app = await buildApp(config)
+}
+
+async function main (): Promise<void> {
+  const config = await configured(() => loadConfig(process.env))
+  // building reads the TLS files: a bad one is a setting like any other
+  const app = await configured(() => buildApp(config))
   closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')
     else app.log.info({ signal }, 'closing')

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -185,6 +185,15 @@ describe('logs', () => {
     }
   })
 
+  test('probes that succeed are logged at debug, not at info: a probe every few seconds is not news', async () => {
+    await h.call('GET', '/healthz', undefined, { 'x-request-id': 'probe-1' })
+    await h.call('GET', '/readyz', undefined, { 'x-request-id': 'probe-2' })
+    await h.call('GET', '/metrics', undefined, { 'x-request-id': 'probe-3' })
+    const lines = await logLines()
+    expect(lines.filter((line) => line.reqId === 'probe-1' || line.reqId === 'probe-2')).toEqual([])
+    expect(lines.filter((line) => line.reqId === 'probe-3')).toHaveLength(1)
+  })
+
   test('a tenant refused by its bulkhead is a warn line (the adapter did nothing wrong), with the 503 and Retry-After', async () => {
     const lines = new PassThrough()
     let text = ''
@@ -257,8 +266,10 @@ describe('the API description', () => {
   test('/openapi.json is OpenAPI 3.1 with the ten IAL endpoints, and equals the committed openapi/adapter.openapi.json', async () => {
     const answer = await h.call('GET', '/openapi.json')
     expect(answer.status).toBe(200)
-    const document = answer.body as unknown as { openapi: string, paths: Record<string, unknown> }
+    const document = answer.body as unknown as { openapi: string, info: { version: string }, paths: Record<string, unknown> }
     expect(document.openapi).toMatch(/^3\.1\./)
+    // one version everywhere: package.json's
+    expect(document.info.version).toBe((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version)
     expect(Object.keys(document.paths).sort()).toEqual([...IAL_PATHS].sort())
     const committed = JSON.parse(readFileSync(join(root, 'openapi/adapter.openapi.json'), 'utf8')) as unknown
     expect(document).toEqual(committed)
@@ -452,4 +463,29 @@ describe('the process', () => {
     expect(code).toBe(1)
     expect(output).toMatch(/PORT must be an integer/)
   })
+
+  test('TLS files that are missing, not PEM, or a key that is not the certificate\'s stop the process naming the variable, without a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tls-'))
+    const garbage = join(dir, 'garbage.pem')
+    writeFileSync(garbage, 'not a certificate')
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ TLS_CERT_FILE: join(dir, 'missing.pem'), TLS_KEY_FILE: garbage }, /TLS_CERT_FILE cannot be read \(ENOENT\)/],
+      [{ TLS_CERT_FILE: garbage, TLS_KEY_FILE: garbage }, /TLS_CERT_FILE is not a PEM certificate/]
+    ]
+    if (hasOpenssl) {
+      const cert = join(dir, 'cert.pem')
+      const key = join(dir, 'key.pem')
+      const other = join(dir, 'other.pem')
+      spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'])
+      spawnSync('openssl', ['genpkey', '-algorithm', 'RSA', '-out', other])
+      cases.push([{ TLS_CERT_FILE: cert, TLS_KEY_FILE: garbage }, /TLS_KEY_FILE is not a PEM private key/])
+      cases.push([{ TLS_CERT_FILE: cert, TLS_KEY_FILE: other }, /TLS_KEY_FILE does not hold the private key of the certificate/])
+    }
+    for (const [env, message] of cases) {
+      const { code, output } = await runNode([server], { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env })
+      expect(code).toBe(1)
+      expect(output).toMatch(message)
+      expect(output).not.toMatch(/\n\s+at /)
+    }
+  }, 30_000)
 })
