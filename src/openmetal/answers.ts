@@ -46,7 +46,8 @@ const drive = Type.Pick(OM.DriveDetails, ['raw', 'count'])
 const storageComponent = Type.Object({
   name: OM.StorageComponent.properties.name,
   type: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  drives: Type.Array(drive)
+  // a drive entry that cannot be read is one drive less, not a SKU less
+  drives: Tolerant.ListOf(drive)
 })
 
 /** One hardware type (SKU) of getProducts, as the server-models mapping reads it. */
@@ -57,7 +58,8 @@ export const HardwareAnswer = Type.Object({
   storage: Type.Optional(Type.Object({ nvme_ssd: Type.Optional(storageComponent), boot: Type.Optional(storageComponent) })),
   network: Type.Optional(Type.Pick(hardware.network, ['speed', 'count'])),
   gpu: Type.Optional(hardware.gpu),
-  products: Type.Array(fields(Type.Pick(OM.HardwareProduct, ['name', 'add_on_code']), Type.Pick(OM.HardwareProduct, ['hourly_cost_mils', '30_day_cost_mils'])))
+  // an odd product (an add-on of a kind the spec does not know) does not hide the SKU
+  products: Tolerant.ListOf(fields(Type.Pick(OM.HardwareProduct, ['name', 'add_on_code']), Type.Pick(OM.HardwareProduct, ['hourly_cost_mils', '30_day_cost_mils'])))
 })
 export type HardwareAnswer = Static<typeof HardwareAnswer>
 
@@ -89,7 +91,7 @@ export const OrderAnswer = Type.Object({
   created_at: Type.Optional(order.created_at),
   updated_at: Type.Optional(order.updated_at),
   fields: Type.Object({
-    items: Type.Optional(Type.Array(Type.Partial(Type.Pick(orderItem, ['location', 'hardware_sku'])))),
+    items: Type.Optional(Tolerant.ListOf(Type.Partial(Type.Pick(orderItem, ['location', 'hardware_sku'])))),
     // id, and the state under the schema's name or the prose's (the correction layer reads both, as strings)
     clouds_deployed: order.fields.properties.clouds_deployed
   })

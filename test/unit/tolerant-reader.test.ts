@@ -404,6 +404,18 @@ describe('src/openmetal/answers.ts', () => {
     expect(serverModelsFromCatalog(value.hardware, new Map())).toStrictEqual(serverModelsFromCatalog(fromSpec.hardware, new Map()))
   })
 
+  test('ProductsAnswer: an odd product or drive entry is skipped, not the SKU it belongs to', () => {
+    const spec = productCatalog()
+    const odd = drifted(spec as unknown as Json, (body) => {
+      const medium = (body.hardware as Record<string, Json>).medium_v4 as Json
+      ;(medium.products as unknown[]).push({ name: 'Support plan', type: 'service' }, null)
+      ;(((medium.storage as Record<string, Json>).nvme_ssd as Json).drives as unknown[]).push({ raw: null })
+    })
+    const { value, skipped } = read(ProductsAnswer, odd, 'getProducts')
+    expect(value).toStrictEqual(read(ProductsAnswer, spec, 'getProducts').value)
+    expect(skipped.map((part) => part.path)).toEqual(['/hardware/medium_v4/storage/nvme_ssd/drives/1/raw', '/hardware/medium_v4/products/1/add_on_code', '/hardware/medium_v4/products/2'])
+  })
+
   test('AvailabilityAnswer (through stockIn): SKU -> count; numeric strings, extras and a note read the same', () => {
     const spec = availabilityOf('pod_1')
     const drift = drifted(spec, (body) => {
