@@ -15,7 +15,7 @@ import { SharedLookup } from '../openmetal/shared-lookup.ts'
 import { freeAddresses, parseCidr } from '../mapping/cidr.ts'
 import { blockPurchaseAllowed } from '../mapping/hub-config.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
-import { OpenMetalHttpError } from '../openmetal/transport.ts'
+import { isRefusal } from '../openmetal/transport.ts'
 import { Errors } from '../errors.ts'
 import type { IalCall } from './context.ts'
 
@@ -119,7 +119,7 @@ export class IpBlockPurchases {
         }
         await this.client.releaseBlock(block, call)
       } catch (error) {
-        if (!(error instanceof OpenMetalHttpError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 429)) throw error
+        if (!isRefusal(error)) throw error
         leftBehind.push({ prefixId: block.id, reason: `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamMessage === undefined ? '' : `: ${error.upstreamMessage}`}` })
       }
     }

@@ -11,7 +11,7 @@ import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
 import {
   OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError,
-  mayHaveActed, openMetalPath, withinDeadline
+  isRefusal, mayHaveActed, openMetalPath, withinDeadline
 } from './transport.ts'
 import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamResponse, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
@@ -88,11 +88,6 @@ function stringAt (item: unknown, ...path: string[]): string | undefined {
 
 function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHttpError {
   return error instanceof OpenMetalHttpError && statuses.includes(error.status)
-}
-
-/** A refusal of this one call: not the credentials (401), not a rate limit (429). */
-function isRefusal (error: unknown): error is OpenMetalHttpError {
-  return error instanceof OpenMetalHttpError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 429
 }
 
 /**
@@ -254,9 +249,7 @@ export class OpenMetalClient {
    * stops the purchase (OpenMetalIncompleteListError).
    */
   private async orderLabelled (label: string, context: TenantContext): Promise<OrderAnswer | undefined> {
-    const listing = await this.listOrders(context, { fresh: true, mustRead: (item) => stringAt(item, 'label') === label })
-    if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError('listOrders', listing.incomplete)
-    return canonicalOrder(listing.items, label)
+    return canonicalOrder(await this.labelled('listOrders', openMetalPath('/v1/orders', {}), OrderAnswer, label, context), label)
   }
 
   /**
@@ -430,9 +423,7 @@ export class OpenMetalClient {
 
   /** The oldest block with this label, from a fresh, whole read (it decides whether to buy). */
   private async blockLabelled (label: string, context: TenantContext): Promise<PrefixAnswer | undefined> {
-    const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context, { fresh: true, mustRead: (item) => stringAt(item, 'label') === label })
-    if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError('listPrefixes', listing.incomplete)
-    return oldest(listing.items.filter((block) => block.label === label))
+    return oldest(await this.labelled('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, label, context))
   }
 
   async deleteIp (prefixId: string, ipId: number, context: TenantContext): Promise<'deleted' | 'gone'> {
@@ -563,6 +554,17 @@ export class OpenMetalClient {
       }
     }
     return { items, incomplete: raw.incomplete }
+  }
+
+  /**
+   * What carries a label, from a fresh read of the whole list: the answer decides whether to
+   * buy, so an item with that label must be readable, and a list that may be incomplete
+   * stops the purchase (OpenMetalIncompleteListError).
+   */
+  private async labelled<S extends TSchema> (operation: string, path: string, schema: S, label: string, context: TenantContext): Promise<Array<Static<S>>> {
+    const listing = await this.list(operation, path, schema, context, { fresh: true, mustRead: (item) => stringAt(item, 'label') === label })
+    if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError(operation, listing.incomplete)
+    return listing.items.filter((item) => (item as { label?: unknown }).label === label)
   }
 
   private async allPages (operation: string, path: string, context: TenantContext): Promise<Listing<unknown>> {

@@ -184,13 +184,3 @@ export function readAnswer<S extends TSchema> (schema: S, body: unknown, operati
   const { field, problem } = firstProblem(root, read)
   throw new UnreadableAnswer(field, problem)
 }
-
-/** Whether `body` reads as `schema` (for picking the items of a list that must be read). */
-export function readsAs (schema: TSchema, body: unknown): boolean {
-  try {
-    readAnswer(schema, body, '')
-    return true
-  } catch {
-    return false
-  }
-}

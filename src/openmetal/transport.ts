@@ -151,6 +151,11 @@ export function mayHaveActed (error: unknown): boolean {
   return error instanceof OpenMetalTransportError || (error instanceof OpenMetalHttpError && error.status >= 500)
 }
 
+/** OpenMetal refusing this one call (a 4xx): not the credentials (401), not a rate limit (429). */
+export function isRefusal (error: unknown): error is OpenMetalHttpError {
+  return error instanceof OpenMetalHttpError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 429
+}
+
 /** A list whose completeness could not be established: nothing may be bought on it. */
 export class OpenMetalIncompleteListError extends Error {
   readonly operation: string

@@ -16,7 +16,7 @@ import {
   AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer, PrefixAnswer,
   ProductsAnswer, TokenAnswer, podMapIn, stockIn
 } from '../../src/openmetal/answers.ts'
-import { Tolerant, UnreadableAnswer, readAnswer, readsAs, type SkippedPart } from '../../src/openmetal/tolerant-reader.ts'
+import { Tolerant, UnreadableAnswer, readAnswer, type SkippedPart } from '../../src/openmetal/tolerant-reader.ts'
 import { locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../src/mapping/catalog.ts'
 import { provisionStatus } from '../../src/mapping/provision-status.ts'
 
@@ -240,12 +240,6 @@ describe('src/openmetal/tolerant-reader.ts', () => {
       expect(error).toBeInstanceOf(UnreadableAnswer)
       expect(error).toMatchObject({ name: 'UnreadableAnswer', field: '/fields/clouds_deployed/0/id', problem: 'is missing' })
       expect(error.message).toBe('/fields/clouds_deployed/0/id is missing')
-    })
-
-    test('readsAs says whether an answer reads, without throwing', () => {
-      expect(readsAs(TokenAnswer, { access_token: 'tok', expires_in: '14400' })).toBe(true)
-      expect(readsAs(TokenAnswer, { access_token: 'tok', expires_in: 'soon' })).toBe(false)
-      expect(readsAs(TokenAnswer, 'not an object')).toBe(false)
     })
   })
 })
