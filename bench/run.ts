@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { request } from 'undici'
@@ -87,7 +88,7 @@ async function startAdapter (simulatorUrl: string, env: Record<string, string>):
       await response.body.dump()
       if (response.statusCode === 200) break
     } catch {
-      await new Promise((wait) => setTimeout(wait, 100))
+      await sleep(100)
     }
   }
   const rss = async (): Promise<number> => {
@@ -100,7 +101,7 @@ async function startAdapter (simulatorUrl: string, env: Record<string, string>):
 async function startBaseline (json: string, mode: 'bare' | 'wrapper'): Promise<{ url: string, child: ChildProcess }> {
   const port = await freePort()
   const child = spawn(...onServerCore([process.execPath, join(root, 'bench/bare-fastify.ts'), mode]), { cwd: root, env: { ...process.env, BENCH_JSON: json, BENCH_PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise<void>((resolveUp) => child.stdout?.once('data', () => resolveUp()))
+  await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()))
   return { url: `http://127.0.0.1:${port}`, child }
 }
 
@@ -331,7 +332,7 @@ async function main (): Promise<void> {
       const status = await adapterCall(adapter.url, 'POST', '/v1/infrastructure/server/provision-status', statusBody)
       extra = status.data.extra
       if (status.data.provisioned === true) break
-      await new Promise((wait) => setTimeout(wait, 20))
+      await sleep(20)
     }
     const polled = { ...statusBody, request: { ...statusBody.request, extra } }
     // what a second server's whole life costs OpenMetal, call by call (a provisioning held for as many polls as Cycle makes in ~15 minutes)

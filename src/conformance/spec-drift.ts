@@ -283,7 +283,7 @@ class Comparison {
       }
       case 'object':
         this.object(value as Json, variant, path, depth)
-        return
+        break
       default:
     }
   }

@@ -72,7 +72,7 @@ export class IpBlockPurchases {
     }
     const taken = new Set(bought.map(({ number }) => number))
     let number = unassigned?.number ?? 1
-    while (unassigned === undefined && taken.has(number)) number++
+    if (unassigned === undefined) while (taken.has(number)) number++
     const vlan = await this.providerVlan(call, server)
     const label = cycleTag.forBlock(server.hubId, server.cycleServerId, number)
     const block = await this.buying.get(`${credentialKey(call.credentials)} ${label}`, 0, () => this.client.blockOnce({

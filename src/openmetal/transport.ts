@@ -91,7 +91,7 @@ const MESSAGE_LIMIT = 300
 export function refusalMessage (body: unknown, authorization: string | undefined, secrets: readonly string[] = []): string | undefined {
   const found = messageIn(body)
   if (found === undefined) return undefined
-  let text = found.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
+  let text = found.replace(/\p{Cc}+/gu, ' ')
   const hidden = [...secretsOf(authorization), ...secrets.filter((secret) => secret.length >= 4)].sort((a, b) => b.length - a.length)
   for (const secret of hidden) text = text.split(secret).join('[redacted]')
   text = text.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]').replace(/\s+/g, ' ').trim()

@@ -42,8 +42,23 @@ describe('arguments', () => {
     expect(parseOptions(['--url', 'http://a', '--interval', '0.5', '--timeout', '10m', '--keep', '--only', 'status, decommission', '--status-method', 'POST', '--json', 'r.json',
       '--hub-id', '651586fca6078e98982dbd90', '--model', 'm', '--location', 'pod_1', '--server-id', 's', '--extra', extra, '--config', 'e30=', '--quiet', '--retries', '5', '--retry-wait', '90s'], ENV))
       .toEqual({
-        url: 'http://a', credentials: { client_id: RIGHT.client_id, secret: RIGHT.secret }, interval: 0.5, timeout: 600, keep: true, only: ['status', 'decommission'], statusMethod: 'POST',
-        json: 'r.json', hubId: '651586fca6078e98982dbd90', model: 'm', location: 'pod_1', serverId: 's', extra: { order_id: 'o' }, config: 'e30=', quiet: true, retries: 5, retryWaitMax: 90
+        url: 'http://a',
+        credentials: { client_id: RIGHT.client_id, secret: RIGHT.secret },
+        interval: 0.5,
+        timeout: 600,
+        keep: true,
+        only: ['status', 'decommission'],
+        statusMethod: 'POST',
+        json: 'r.json',
+        hubId: '651586fca6078e98982dbd90',
+        model: 'm',
+        location: 'pod_1',
+        serverId: 's',
+        extra: { order_id: 'o' },
+        config: 'e30=',
+        quiet: true,
+        retries: 5,
+        retryWaitMax: 90
       })
   })
 
@@ -131,6 +146,7 @@ describe('the command', () => {
 
   test('a live progress line on a terminal', async () => {
     const result = await run(['--url', fake.url, '--interval', '0.01', '--only', 'provision,status', '--model', 'medium_v4', '--location', 'pod_1', '--keep'], ENV, true)
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequence is what is checked
     expect(result.stdout).toMatch(/\r\x1b\[2K {2}. status {2}\d+\.\ds {2}in_progress {2}\(poll 1\)/)
     expect(result.stdout).toContain('\r\x1b[2K✔ status')
   })

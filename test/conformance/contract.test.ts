@@ -7,7 +7,9 @@ import {
 import { checkAllocation, masked, pollState, redactor } from '../../src/conformance/lifecycle.ts'
 
 const model = {
-  name: 'Baremetal - medium v4', description: 'd', drivers: null,
+  name: 'Baremetal - medium v4',
+  description: 'd',
+  drivers: null,
   specs: {
     cpu: { count: 2, cores: 12, threads: 24, type: 'Intel Xeon', shared: false, extra: { generation: 'v4' } },
     gpu: null,
@@ -22,9 +24,13 @@ const model = {
 }
 
 const location = {
-  name: 'Ashburn', geographic: { latitude: 39.04, longitude: -77.48, city: 'Ashburn', state: 'VA', country: 'US', region: 'us-east' },
-  provider: { location_id: 'pod_1', code: 'IAD', availability_zones: [] }, features: { available: ['bare-metal'], supported: null },
-  annotations: {}, compatible: true, abbreviation: 'IAD'
+  name: 'Ashburn',
+  geographic: { latitude: 39.04, longitude: -77.48, city: 'Ashburn', state: 'VA', country: 'US', region: 'us-east' },
+  provider: { location_id: 'pod_1', code: 'IAD', availability_zones: [] },
+  features: { available: ['bare-metal'], supported: null },
+  annotations: {},
+  compatible: true,
+  abbreviation: 'IAD'
 }
 
 const GOOD: Record<Endpoint, unknown> = {
@@ -186,8 +192,13 @@ describe('requests ial-check sends', () => {
 
   test('provision and status are in Cycle\'s shape', () => {
     expect(bodies.provision?.request).toMatchObject({
-      hostname: server.hostname, model_id: 'medium_v4', location_id: 'pod_1', zone_id: null,
-      model_features: { raid: null, hypervisor: null, extra: null }, provision_options: {}, location_configuration: {},
+      hostname: server.hostname,
+      model_id: 'medium_v4',
+      location_id: 'pod_1',
+      zone_id: null,
+      model_features: { raid: null, hypervisor: null, extra: null },
+      provision_options: {},
+      location_configuration: {},
       cycle: { server_id: server.cycleServerId, model_class: 'bare-metal', model_category: 'bare-metal', model_id: server.cycleModelId, location_id: server.cycleLocationId }
     })
     expect(bodies.status?.request).toMatchObject({ server_id: 'om1.x', location_id: 'pod_1', extra: { a: 1 }, cycle: { server_id: server.cycleServerId } })

@@ -217,7 +217,6 @@ describe('aggregation', () => {
     expect(recorder.format().split('\n').slice(1)).toEqual(['  getOrder (200 ×2)', '    *.x_ref  not in the spec (a string) (at 5 paths)  ×10'])
   })
 
-
   test('the same finding on 40 list items is one finding with a count', () => {
     const items = Array.from({ length: 40 }, (_, index) => {
       const item = prefix(index) as { fields: Record<string, unknown> }

@@ -83,13 +83,13 @@ export async function hangingTenantBurst (options: BurstOptions): Promise<BurstR
     // the healthy tenant was polling before the burst (its token is cached): what counts is
     // how it fares from the burst on, during it and after it
     const healthy: Array<{ status: number, ms: number }> = []
-    let polling = true
+    const polling = new AbortController()
     let recording = false
     const warm: Array<Promise<void>> = []
     const pollers = Array.from({ length: options.pollers }, async () => {
       let polled = (): void => {}
       warm.push(new Promise((resolve) => { polled = resolve }))
-      while (polling) {
+      while (!polling.signal.aborted) {
         const started = performance.now()
         const answer = await post(statusUrl, options.healthyBody).catch(() => ({ status: 0 }))
         if (recording) healthy.push({ status: answer.status, ms: performance.now() - started })
@@ -111,7 +111,7 @@ export async function hangingTenantBurst (options: BurstOptions): Promise<BurstR
     }))
     const lastAnswer = Math.max(...hanging.map((answer) => answer.answeredAt))
     await sleep(lastAnswer + options.lateAfterMs + 500 - Date.now())
-    polling = false
+    polling.abort()
     await Promise.all(pollers)
     const answeredAt = new Map(hanging.map((answer) => [answer.orderId, answer.answeredAt]))
     const upstream = sim.state.requests.slice(logFrom).flatMap((entry) => {

@@ -399,13 +399,13 @@ describe('the process', () => {
     h.sim.faults.add({ method: 'GET', path: '/v2/inventory/locations', delayMs: 1500, times: 1 })
     const inFlight = request(`${running.url}/v1/infrastructure/provider/locations`, { method: 'GET', headers: { 'content-type': 'application/json' }, body: JSON.stringify(listBody(tenantA())) })
     await new Promise((resolve) => setTimeout(resolve, 300))
-    let answered = false
-    void inFlight.then(() => { answered = true }, () => { answered = true })
+    const answered = new AbortController()
+    void inFlight.then(() => answered.abort(), () => answered.abort())
     const signalled = performance.now()
     running.child.kill(signal)
     // fresh connections (each its own pool) are refused while the request is still in flight
     let refused: unknown
-    while (refused === undefined && !answered) {
+    while (refused === undefined && !answered.signal.aborted) {
       const fresh = new Agent()
       try {
         const probe = await request(`${running.url}/healthz`, { dispatcher: fresh })
@@ -417,7 +417,7 @@ describe('the process', () => {
         await fresh.destroy()
       }
     }
-    expect(answered).toBe(false)
+    expect(answered.signal.aborted).toBe(false)
     // refused, or reset when the connection was still in the kernel's queue as listening stopped
     expect(['ECONNREFUSED', 'ECONNRESET']).toContain(String((refused as { code?: string } | undefined)?.code))
     const response = await inFlight

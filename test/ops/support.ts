@@ -49,11 +49,11 @@ export async function startServerProcess (args: readonly string[], cwd: string, 
   child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString() })
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  let exited = false
-  void exit.then(() => { exited = true })
+  const exited = new AbortController()
+  void exit.then(() => exited.abort())
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline && !exited) {
+  while (Date.now() < deadline && !exited.signal.aborted) {
     try {
       const response = await request(`${url}/healthz`)
       await response.body.dump()

@@ -93,7 +93,7 @@ describe('routed prefixes', () => {
     expect((await call(sim, 'DELETE', `${base}/${primary?.id ?? 0}`)).status).toBe(400)
     expect((await call(sim, 'PATCH', `${base}/${primary?.id ?? 0}`, { assigned_host: 'elsewhere' })).status).toBe(400)
     expect((await call(sim, 'PATCH', `${base}/${primary?.id ?? 0}`, { label: 'main' })).status).toBe(200)
-    expect((await call(sim, 'DELETE', `/v1/deployment/network/prefixes/nope/ip/1`)).status).toBe(404)
+    expect((await call(sim, 'DELETE', '/v1/deployment/network/prefixes/nope/ip/1')).status).toBe(404)
   })
 
   test('buying a routed /28 is validated, counted as billable, and the block can join a VLAN of the cloud', async () => {

@@ -9,7 +9,13 @@ const HUB = 'a'.repeat(24)
 function order (id: string, server: string, status: string | undefined, options: { active?: boolean, hoursAgo?: number, label?: string } = {}): GetOrder {
   const created = new Date(NOW - (options.hoursAgo ?? 1) * 3_600_000).toISOString()
   return {
-    id, type: 'orders', label: options.label ?? `cycle:${HUB}:${server}`, created_at: created, updated_at: created, is_active: options.active ?? true, created_by: 'u',
+    id,
+    type: 'orders',
+    label: options.label ?? `cycle:${HUB}:${server}`,
+    created_at: created,
+    updated_at: created,
+    is_active: options.active ?? true,
+    created_by: 'u',
     fields: { items: [], organization_id: 'o', clouds_deployed: status === undefined ? [] : [{ id: `C${id}`, provision_status: status }] },
     access: {}
   } as GetOrder

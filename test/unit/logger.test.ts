@@ -55,6 +55,4 @@ describe('log scrubbing', () => {
     expect(written[0]).toMatchObject({ err: { message: expect.stringContaining('call failed'), type: 'Error', stack: expect.stringContaining('caused by'), auth: { secret: REDACTED, client_id: 'kept' } } })
     expect(written[1]).toMatchObject({ err: { auth: { secret: REDACTED } } })
   })
-
-
 })

@@ -731,9 +731,14 @@ describe('src/mapping/provision-status.ts', () => {
 
   function order (deployed: Deployed[] | undefined, overrides: Partial<GetOrder> = {}): GetOrder {
     return {
-      id: 'ORD7Qx2', type: 'order', label: 'cycle:651586fca6078e98982dbd90:651586fca6078e98982dbd91',
+      id: 'ORD7Qx2',
+      type: 'order',
+      label: 'cycle:651586fca6078e98982dbd90:651586fca6078e98982dbd91',
       description: 'Cycle server node-1',
-      created_at: '2026-11-22T10:30:00.000Z', updated_at: UPDATED_AT, is_active: true, created_by: 'user_1',
+      created_at: '2026-11-22T10:30:00.000Z',
+      updated_at: UPDATED_AT,
+      is_active: true,
+      created_by: 'user_1',
       fields: {
         items: [{ hardware_sku: 'medium_v4', location: 'pod_1', type: 'baremetal', quantity: 1, modifications: { deployment_configuration: 'CFG1' } }],
         config_options: { public_key_ids: ['KEY1'] },

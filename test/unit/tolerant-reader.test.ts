@@ -213,7 +213,9 @@ describe('src/openmetal/tolerant-reader.ts', () => {
         pods: Tolerant.MapOf(Type.Object({ code: Type.Optional(Type.String()) }))
       })
       const body = {
-        id: 'ORD1', type: 'orders', _links: { self: 'https://x' },
+        id: 'ORD1',
+        type: 'orders',
+        _links: { self: 'https://x' },
         fields: { state: 'ok', organization_id: 'ORG1', items: [{ sku: 'medium_v4', quantity: 1 }] },
         nodes: [{ uuid: 'u0', hostname: 'n0', vlans: [{ vlan: 1 }] }],
         pods: { pod_1: { code: 'iad3', latitude: 1 } }
@@ -285,8 +287,15 @@ function cloud (status = 'complete'): Cloud {
     label: LABEL,
     created_at: '2026-11-22T10:31:00.000Z',
     fields: {
-      cloud_type: 'baremetal', cloud_uuid: '8d1e6a52-1b7c-4f3e-a0d9-2c4b6e8f0a13', cloud_version: '1', owner_name: 'Simulated Owner', organization_id: 'ORG1',
-      hostname: 'cld9.sim.openmetal.test', order_id: 'ORD7Qx2', pod_location: 'pod_1', provision_status: status,
+      cloud_type: 'baremetal',
+      cloud_uuid: '8d1e6a52-1b7c-4f3e-a0d9-2c4b6e8f0a13',
+      cloud_version: '1',
+      owner_name: 'Simulated Owner',
+      organization_id: 'ORG1',
+      hostname: 'cld9.sim.openmetal.test',
+      order_id: 'ORD7Qx2',
+      pod_location: 'pod_1',
+      provision_status: status,
       ...(status === 'complete' ? { provision_completion_time: UPDATED_AT } : {}),
       pending_delete: false
     }
@@ -295,33 +304,79 @@ function cloud (status = 'complete'): Cloud {
 
 function stats (): CloudStats {
   return {
-    name: 'CLD9', label: LABEL, cloud_uuid: '8d1e6a52-1b7c-4f3e-a0d9-2c4b6e8f0a13', cloud_state: 'RUNNING', cloud_hostname: 'cld9.sim.openmetal.test',
-    cloud_hosts: [NODE_UUID], maintenance: false, creation_date: '2026-11-22T10:31:00.000Z', pending_number: 0, pending_tasks: [], pending_date: null, prevent_delete: false,
+    name: 'CLD9',
+    label: LABEL,
+    cloud_uuid: '8d1e6a52-1b7c-4f3e-a0d9-2c4b6e8f0a13',
+    cloud_state: 'RUNNING',
+    cloud_hostname: 'cld9.sim.openmetal.test',
+    cloud_hosts: [NODE_UUID],
+    maintenance: false,
+    creation_date: '2026-11-22T10:31:00.000Z',
+    pending_number: 0,
+    pending_tasks: [],
+    pending_date: null,
+    prevent_delete: false,
     nodes: [{
-      uuid: NODE_UUID, state: 'active', power_state: 'power on', hostname: 'node-1', type: 'baremetal', cpu: 48, memory: '256 GB',
-      networks: [{ mac_address: '0C:C4:7A:AB:CD:EF' }], ipaddress: '198.51.100.116',
+      uuid: NODE_UUID,
+      state: 'active',
+      power_state: 'power on',
+      hostname: 'node-1',
+      type: 'baremetal',
+      cpu: 48,
+      memory: '256 GB',
+      networks: [{ mac_address: '0C:C4:7A:AB:CD:EF' }],
+      ipaddress: '198.51.100.116',
       vlans: [{ vlan: 101, ip: '198.51.100.116', mtu: 1500, label: 'Inventory' }, { vlan: 102, ip: null, mtu: 1500, label: 'Provider' }],
-      maintenance: false, creation_date: '2026-11-22T10:31:00.000Z'
+      maintenance: false,
+      creation_date: '2026-11-22T10:31:00.000Z'
     }],
     vlans: [{
-      id: 101, uuid: 'b5c1e0f2-0000-4000-8000-000000000101', label: 'Inventory', vlan_type: 'routed', state: 'ROUTED',
+      id: 101,
+      uuid: 'b5c1e0f2-0000-4000-8000-000000000101',
+      label: 'Inventory',
+      vlan_type: 'routed',
+      state: 'ROUTED',
       prefixes: [{ id: 12, cidr: '198.51.100.112/28', prefix_type: 'routed', usage: 'inventory', status: 'ROUTED', managed_addressing: 'off', ip_addrs: [{ label: 'node-1', assigned_host: NODE_UUID, ip: '198.51.100.116' }] }]
     }]
   }
 }
 
 const PREFIX: PrefixResource = {
-  id: 'PFX3', type: 'prefixes', label: `${LABEL} inventory`, created_at: '2026-11-22T10:31:00.000Z', updated_at: '2026-11-22T10:31:00.000Z', is_active: true, created_by: 'user_1',
+  id: 'PFX3',
+  type: 'prefixes',
+  label: `${LABEL} inventory`,
+  created_at: '2026-11-22T10:31:00.000Z',
+  updated_at: '2026-11-22T10:31:00.000Z',
+  is_active: true,
+  created_by: 'user_1',
   fields: {
-    created_from: 'central', pod_location: 'pod_1', prefix_id: 12, cidr: '198.51.100.112/28', prefix_type: 'routed', length: 28, managed_addressing: 'off', alterable: false,
-    cloud_id: 'CLD9', vlan_id: 101, vlan_uuid: 'b5c1e0f2-0000-4000-8000-000000000101', central_vlan_id: 'VLN1', product_addon: 'ipv4_block_28'
+    created_from: 'central',
+    pod_location: 'pod_1',
+    prefix_id: 12,
+    cidr: '198.51.100.112/28',
+    prefix_type: 'routed',
+    length: 28,
+    managed_addressing: 'off',
+    alterable: false,
+    cloud_id: 'CLD9',
+    vlan_id: 101,
+    vlan_uuid: 'b5c1e0f2-0000-4000-8000-000000000101',
+    central_vlan_id: 'VLN1',
+    product_addon: 'ipv4_block_28'
   }
 }
 
 const ADDRESS: IpAddress = { id: 4711, ip: '198.51.100.117', label: `${LABEL}:ip`, assigned_host: '' }
 
 const PREFIX_DETAIL: PrefixDetailed = {
-  id: 12, cidr: '198.51.100.112/28', prefix_type: 'routed', usage: 'inventory', status: 'ROUTED', managed_addressing: 'off', vlan_id: 101, children: [],
+  id: 12,
+  cidr: '198.51.100.112/28',
+  prefix_type: 'routed',
+  usage: 'inventory',
+  status: 'ROUTED',
+  managed_addressing: 'off',
+  vlan_id: 101,
+  children: [],
   ip_addrs: [{ id: 4710, ip: '198.51.100.116', label: 'node-1', assigned_host: NODE_UUID }, ADDRESS]
 }
 
@@ -435,7 +490,11 @@ describe('src/openmetal/answers.ts', () => {
       for (const entry of fields.clouds_deployed as Json[]) Object.assign(entry, EXTRAS, { region: null })
     })
     const expected = {
-      id: 'ORD7Qx2', label: LABEL, is_active: true, created_at: '2026-11-22T10:30:00.000Z', updated_at: UPDATED_AT,
+      id: 'ORD7Qx2',
+      label: LABEL,
+      is_active: true,
+      created_at: '2026-11-22T10:30:00.000Z',
+      updated_at: UPDATED_AT,
       fields: { items: [{ hardware_sku: 'medium_v4', location: 'pod_1' }], clouds_deployed: [{ id: 'CLD9', provision_status: 'complete' }] }
     }
     expect(read(OrderAnswer, spec).value).toStrictEqual(expected)
