@@ -3,6 +3,7 @@
  * Cycle code; routes and the client throw these, the envelope writer renders them.
  */
 
+import { errorCodes } from 'fastify'
 import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from './openmetal/transport.ts'
 import { UnreadableAnswer } from './openmetal/tolerant-reader.ts'
 import { OpenMetalBusyError } from './openmetal/bulkhead.ts'
@@ -135,11 +136,11 @@ function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
   }
 }
 
-interface FastifyLikeError { code?: unknown, statusCode?: unknown, validation?: unknown, validationContext?: unknown, message?: unknown }
+interface FastifyLikeError { statusCode?: unknown, validation?: unknown, validationContext?: unknown, message?: unknown }
 
 function fromFastify (error: unknown): AdapterError | undefined {
   if (typeof error !== 'object' || error === null) return undefined
-  const { code, statusCode, validation } = error as FastifyLikeError
+  const { statusCode, validation } = error as FastifyLikeError
   if (Array.isArray(validation)) {
     const issues = validation as Array<{ keyword?: string, instancePath?: string, message?: string, params?: { missingProperty?: string, limit?: number } }>
     // an over-long string (maxLength, also inside a string-or-null union) is named as such
@@ -154,14 +155,10 @@ function fromFastify (error: unknown): AdapterError | undefined {
     const detail = missing === undefined ? `${source === '' ? 'the body' : source} ${first?.message ?? 'is invalid'}` : `${source} is required`
     return missing === undefined ? Errors.invalidInput({ detail, source: source === '' ? '/' : source }) : Errors.missingArgument({ detail, source })
   }
-  switch (code) {
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return Errors.invalidContentType({ detail: 'send the {auth, request} wrapper as application/json' })
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return Errors.payloadTooLarge()
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return Errors.invalidSyntax({ detail: 'the body is empty; send the {auth, request} wrapper' })
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return Errors.invalidSyntax()
-    default: break
-  }
+  if (error instanceof errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE) return Errors.invalidContentType({ detail: 'send the {auth, request} wrapper as application/json' })
+  if (error instanceof errorCodes.FST_ERR_CTP_BODY_TOO_LARGE) return Errors.payloadTooLarge()
+  if (error instanceof errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY) return Errors.invalidSyntax({ detail: 'the body is empty; send the {auth, request} wrapper' })
+  if (error instanceof errorCodes.FST_ERR_CTP_INVALID_JSON_BODY || error instanceof errorCodes.FST_ERR_CTP_INVALID_CONTENT_LENGTH) return Errors.invalidSyntax()
   if (error instanceof SyntaxError && statusCode === 400) return Errors.invalidSyntax()
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return new AdapterError(statusCode, `${statusCode}.invalid-request`, 'The request was refused')
   return undefined

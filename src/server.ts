@@ -1,10 +1,11 @@
 /**
- * Process entry: load the configuration, build the app, listen, and close gracefully on
- * SIGTERM/SIGINT (finish what is in flight, close the upstream pool, exit 0).
+ * Process entry: load the configuration, build the app, listen (and say so in one line), and
+ * close gracefully on SIGTERM/SIGINT (finish what is in flight, close the upstream pool, exit 0).
  */
 import closeWithGrace from 'close-with-grace'
 import { loadConfig, ConfigError } from './config.ts'
 import { buildApp } from './app.ts'
+import { logStartup } from './observability/startup.ts'
 
 /** A setting that cannot be used stops the process with one line naming its variable. */
 async function configured<T> (step: () => T | Promise<T>): Promise<T> {
@@ -28,7 +29,8 @@ async function main (): Promise<void> {
     else app.log.info({ signal }, 'closing')
     await app.close()
   })
-  await app.listen({ port: config.port, host: config.host })
+  const address = await app.listen({ port: config.port, host: config.host })
+  logStartup(app.log, config, address)
 }
 
 await main()

@@ -10,7 +10,7 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createClient } from '../app.ts'
+import { createClient } from '../openmetal/create-client.ts'
 import { loadConfig, ConfigError } from '../config.ts'
 import type { Credentials } from '../openmetal/auth.ts'
 import { inventoryReport, type InventoryReport } from '../mapping/inventory.ts'

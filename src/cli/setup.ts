@@ -15,7 +15,7 @@
 import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createClient } from '../app.ts'
+import { createClient } from '../openmetal/create-client.ts'
 import { ConfigError, loadConfig } from '../config.ts'
 import type { CreateImageConfigRequest } from '../generated/openmetal.ts'
 import type { ConfigurationAnswer } from '../openmetal/answers.ts'

@@ -3,12 +3,13 @@
  * Content-Length that conflicts with another or with Transfer-Encoding, a malformed request
  * line, a request that did not arrive within REQUEST_TIMEOUT_MS. They are answered like every
  * other failure (Cycle's envelope, the security headers, a request ID), then the connection
- * is closed: after a parse error nothing more on it can be trusted.
+ * is closed: after a parse error nothing more on it can be trusted. Also the paths Fastify's
+ * router refuses before any hook runs, answered the same way on a connection that stays open.
  */
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
-import type { FastifyBaseLogger } from 'fastify'
+import { errorCodes, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Errors, type AdapterError } from '../errors.ts'
 
 export interface ParserRefusalOptions {
@@ -68,5 +69,17 @@ export function refuseUnparsableRequests (options: ParserRefusalOptions): (error
     // what the client sends after a parse error is never read
     socket.pause()
     setTimeout(() => socket.destroy(), LINGER_MS)
+  }
+}
+
+/**
+ * Fastify's `frameworkErrors`: the router's own refusals (a path that is not valid
+ * percent-encoding) skip every hook, so the envelope, the headers and the request ID are
+ * written here.
+ */
+export function refuseUnroutablePaths (headers: Readonly<Record<string, string>>): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    const failure = Errors.malformedRequest({ detail: error instanceof errorCodes.FST_ERR_BAD_URL ? 'the path is not valid percent-encoding' : 'the router refused the path' })
+    void reply.code(failure.status).headers(headers).header('x-request-id', request.id).send({ error: failure.toBody(), data: null })
   }
 }

@@ -58,17 +58,3 @@ export function ialCall (request: FastifyRequest, auth: Auth | undefined): IalCa
     trace: request.upstreamCalls
   }
 }
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** aborts when the request's deadline passes (armed on first use) */
-    deadline: AbortSignal
-    deadlineSignal: AbortSignal | null
-    deadlineTimer: NodeJS.Timeout | null
-    startedAt: number
-    /** answered or abandoned, counted and logged */
-    ended: boolean
-    /** OpenMetal calls made on behalf of this request, for its log line */
-    upstreamCalls: Array<{ operation: string, status: number | string, ms: number }>
-  }
-}

@@ -3,7 +3,7 @@ import type { OpenMetalClient } from '../openmetal/client.ts'
 import type { ServerDirectory } from './servers.ts'
 import type { IpBlockPurchases } from './ip-blocks.ts'
 
-/** What the IAL routes work with; built once by buildApp. */
+/** What the IAL routes work with; built once by the IAL scope (index.ts). */
 export interface IalDeps {
   readonly config: Config
   readonly client: OpenMetalClient

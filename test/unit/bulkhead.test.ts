@@ -14,7 +14,7 @@ import { SharedLookup } from '../../src/openmetal/shared-lookup.ts'
 import { TokenCache, type Credentials } from '../../src/openmetal/auth.ts'
 import { OpenMetalTransportError } from '../../src/openmetal/transport.ts'
 import type { OpenMetalClient } from '../../src/openmetal/client.ts'
-import { createClient } from '../../src/app.ts'
+import { createClient } from '../../src/openmetal/create-client.ts'
 import { loadConfig } from '../../src/config.ts'
 import { toAdapterError } from '../../src/errors.ts'
 

@@ -1,0 +1,97 @@
+/**
+ * What every request carries while it is served: its ID (a sane X-Request-ID from the client,
+ * or a fresh one), its start, its deadline, the OpenMetal calls it makes; and how it ends:
+ * counted in the metrics and logged in one line, once, answered or abandoned.
+ *
+ * The bookkeeping lives in request fields and callback-style hooks: a cached answer costs a
+ * few tens of microseconds in all, so a WeakMap or a promise per hook shows (BENCHMARKS.md).
+ * The deadline is armed only for requests that call OpenMetal, and disarmed when they end.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import type { FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Metrics } from '../observability/metrics.ts'
+import { HUB_ID_MAX, hubOf } from '../ial/hub.ts'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** aborts when the request's deadline passes (armed on first use) */
+    deadline: AbortSignal
+    deadlineSignal: AbortSignal | null
+    deadlineTimer: NodeJS.Timeout | null
+    startedAt: number
+    /** answered or abandoned, counted and logged */
+    ended: boolean
+    /** OpenMetal calls made on behalf of this request, for its log line */
+    upstreamCalls: Array<{ operation: string, status: number | string, ms: number }>
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Fastify's `genReqId`: the client's X-Request-ID when it is a sane one, else a fresh UUID. */
+export function requestIdOf (request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id']
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+}
+
+export interface RequestContextOptions {
+  readonly requestDeadlineMs: number
+  /** whether a line per request is written (LOG_LEVEL info or finer) */
+  readonly logsRequests: boolean
+  readonly metrics: Metrics
+}
+
+export const requestContext = fp<RequestContextOptions>(async (app, { requestDeadlineMs, logsRequests, metrics }) => {
+  app.decorateRequest('deadlineTimer', null)
+  app.decorateRequest('deadlineSignal', null)
+  app.decorateRequest('startedAt', 0)
+  app.decorateRequest('ended', false)
+  app.decorateRequest('deadline', {
+    getter (this: FastifyRequest): AbortSignal {
+      if (this.deadlineSignal === null) {
+        const controller = new AbortController()
+        this.deadlineTimer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), requestDeadlineMs)
+        this.deadlineSignal = controller.signal
+      }
+      return this.deadlineSignal
+    }
+  })
+  app.decorateRequest('upstreamCalls', null as unknown as [])
+  app.addHook('onRequest', (request, reply, done) => {
+    request.startedAt = performance.now()
+    request.upstreamCalls = []
+    metrics.started()
+    reply.header('x-request-id', request.id)
+    done()
+  })
+
+  // every request ends once: answered (onResponse) or abandoned by its client (onRequestAbort)
+  function end (request: FastifyRequest, status: number | 'aborted', ms: number): void {
+    if (request.ended) return
+    request.ended = true
+    if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)
+    metrics.ended(request, status, ms / 1000)
+    if (!logsRequests) return
+    const route = request.routeOptions.url ?? 'unmatched'
+    // a probe every few seconds per replica is not news: at debug, unless it failed
+    const probe = (route === '/healthz' || route === '/readyz') && status === 200
+    request.log[probe ? 'debug' : 'info']({
+      method: request.method,
+      route,
+      status,
+      ms: Math.round(ms),
+      hub: hubOf(request)?.slice(0, HUB_ID_MAX),
+      upstream: request.upstreamCalls
+    }, 'request')
+  }
+  app.addHook('onResponse', (request, reply, done) => {
+    end(request, reply.statusCode, reply.elapsedTime)
+    done()
+  })
+  app.addHook('onRequestAbort', (request, done) => {
+    end(request, 'aborted', performance.now() - request.startedAt)
+    done()
+  })
+}, { name: 'request-context', fastify: '5.x' })

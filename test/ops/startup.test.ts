@@ -1,0 +1,51 @@
+/**
+ * The line the real server process writes once it listens: what it serves and against what,
+ * at info; at warn when no deployment configuration is set, since provisioning then depends
+ * on every hub naming one.
+ */
+import { join } from 'node:path'
+import { describe, expect, test } from 'vitest'
+import { root, startServerProcess } from './support.ts'
+
+const server = join(root, 'src/server.ts')
+
+/** The process's JSON log lines, read whole once it has exited. */
+async function linesOfRun (env: Record<string, string>): Promise<Array<Record<string, unknown>>> {
+  const running = await startServerProcess([server], root, { LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '1000', ...env })
+  running.child.kill('SIGTERM')
+  expect(await running.exit).toBe(0)
+  return running.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+function summaryOf (lines: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
+  const summaries = lines.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('serving'))
+  expect(summaries).toHaveLength(1)
+  return summaries[0] ?? {}
+}
+
+describe('the start-up summary', () => {
+  test('names the address, the OpenMetal origin, TLS, the allowed hubs and the deployment configuration, at info', async () => {
+    const summary = summaryOf(await linesOfRun({
+      OPENMETAL_API_URL: 'http://127.0.0.1:9',
+      OPENMETAL_DEPLOYMENT_CONFIGURATION: 'cycleos-ramdisk-1',
+      IAL_ALLOWED_HUB_IDS: 'hub-one,hub-two'
+    }))
+    expect(summary.level).toBe(30)
+    expect(summary.msg).toBe('serving')
+    expect(summary.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(summary.openMetal).toBe('http://127.0.0.1:9')
+    expect(summary.tls).toBe('off')
+    expect(summary.hubs).toBe('2 allowed')
+    expect(summary.deploymentConfiguration).toBe('cycleos-ramdisk-1')
+    // the allowed hub IDs themselves are not spelled out
+    expect(JSON.stringify(summary)).not.toContain('hub-one')
+  })
+
+  test('without a deployment configuration it is a warning that says provisioning needs one', async () => {
+    const summary = summaryOf(await linesOfRun({ OPENMETAL_API_URL: 'http://127.0.0.1:9' }))
+    expect(summary.level).toBe(40)
+    expect(summary.hubs).toBe('any hub')
+    expect(summary.deploymentConfiguration).toBeNull()
+    expect(summary.msg).toMatch(/OPENMETAL_DEPLOYMENT_CONFIGURATION is not set: provisioning fails/)
+  })
+})
