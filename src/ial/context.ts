@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Auth } from '../generated/cycle-ial.ts'
 import type { Credentials } from '../openmetal/auth.ts'
 import type { TenantContext } from '../openmetal/client.ts'
+import type { Operation } from '../openmetal/operations.ts'
 import { decodeHubConfig, type HubConfig } from '../mapping/hub-config.ts'
 import { Errors } from '../errors.ts'
 
@@ -69,6 +70,6 @@ declare module 'fastify' {
     /** answered or abandoned, counted and logged */
     ended: boolean
     /** OpenMetal calls made on behalf of this request, for its log line */
-    upstreamCalls: Array<{ operation: string, status: number | string, ms: number }>
+    upstreamCalls: Array<{ operation: Operation, status: number | string, ms: number }>
   }
 }
