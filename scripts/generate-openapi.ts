@@ -16,17 +16,14 @@ import { fileURLToPath } from 'node:url'
 import $RefParser from '@apidevtools/json-schema-ref-parser'
 import openapiTS, { astToString } from 'openapi-typescript'
 import { cycleIalPin, openMetalPin, openMetalSelections, type SpecPin } from '../openapi/inputs.ts'
-import { SPEC_ENUM, cycleSchemaFixes, openMetalFileFixes, openMetalSchemaFixes, type JsonObject, type SchemaFix } from '../openapi/corrections.ts'
+import { SPEC_ENUM, cycleSchemaFixes, openMetalFileFixes, openMetalSchemaFixes, type SchemaFix } from '../openapi/corrections.ts'
+import { isObject, objectAt, type JsonObject } from '../openapi/json-document.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const specsDir = resolve(root, process.env.OPENAPI_SPECS_DIR ?? '../shared/openapi')
 const outDir = join(root, 'src/generated')
 
 const STRIPPED_KEYWORDS = new Set(['description', 'example', 'examples', 'summary', 'externalDocs', 'readOnly', 'writeOnly', 'deprecated', 'xml', 'format'])
-
-function isObject (value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
 
 function header (pin: SpecPin): string {
   return [
@@ -68,16 +65,6 @@ async function dereferenced (entry: string, fixes: readonly SchemaFix[]): Promis
     }
   }
   return doc
-}
-
-function pointerGet (doc: JsonObject, pointer: string): JsonObject {
-  let node: unknown = doc
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~')
-    node = typeof node === 'object' && node !== null ? (node as JsonObject)[key] : undefined
-  }
-  if (!isObject(node)) throw new Error(`no schema at ${pointer}`)
-  return node
 }
 
 /** Merges allOf members into one object schema (the specs only use allOf to extend objects). */
@@ -254,7 +241,7 @@ async function generate (): Promise<Map<string, string>> {
 
     const openMetal = await dereferenced(join(openMetalDir, openMetalPin.entry), openMetalSchemaFixes)
     stripProse(openMetal)
-    const selected = new Map(openMetalSelections.map(({ name, pointer }) => [pointerGet(openMetal, pointer), name]))
+    const selected = new Map(openMetalSelections.map(({ name, pointer }) => [objectAt(openMetal, pointer), name]))
     const openMetalEmitter = new Emitter((schema) => selected.get(schema))
     for (const [schema, name] of selected) {
       if (!openMetalEmitter.names.has(schema)) openMetalEmitter.define(name, schema)
