@@ -3,6 +3,7 @@
  * differ from the pinned upstream specs, each with the reason. The generator fails when a
  * correction no longer matches its target, so an upstream change is noticed, not masked.
  */
+import { isObject, objectAt as at, type JsonObject } from './json-document.ts'
 
 export interface FileFix {
   readonly file: string
@@ -12,8 +13,6 @@ export interface FileFix {
   readonly all?: boolean
   readonly why: string
 }
-
-export type JsonObject = { [key: string]: unknown }
 
 export interface SchemaFix {
   readonly why: string
@@ -65,20 +64,6 @@ export const openMetalFileFixes: readonly FileFix[] = [
 ]
 
 const PLACEHOLDER_KEYS = ['hardware_sku', 'location_id', 'hardware_type_id', 'os_name']
-
-function isObject (value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function at (doc: JsonObject, pointer: string): JsonObject {
-  let node: unknown = doc
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~')
-    node = typeof node === 'object' && node !== null ? (node as JsonObject)[key] : undefined
-  }
-  if (!isObject(node)) throw new Error(`correction target ${pointer} is missing`)
-  return node
-}
 
 function walk (node: unknown, visit: (schema: JsonObject) => void, seen = new Set<unknown>()): void {
   if (!isObject(node) && !Array.isArray(node)) return

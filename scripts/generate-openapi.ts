@@ -1,12 +1,37 @@
 /**
- * Generates the TypeBox schemas in src/generated/ from the two pinned upstream specs.
+ * Generates src/generated/ from the two pinned upstream specs: TypeBox schemas of both
+ * (cycle-ial.ts, openmetal.ts) and openapi-typescript path types of OpenMetal's
+ * (openmetal-paths.ts).
  *
  *   npm run openapi:generate          write src/generated/*
  *   npm run openapi:check             fail when src/generated/* is stale
  *
- * The specs are read from ../shared/openapi (override: OPENAPI_SPECS_DIR). They are copied
- * to a temporary directory, the reviewed corrections of openapi/corrections.ts are applied,
- * the documents are dereferenced, upstream prose is stripped, and TypeBox code is emitted.
+ * The rules, in order:
+ *
+ * 1. The specs are read from ../shared/openapi (override: OPENAPI_SPECS_DIR) and copied to
+ *    a temporary directory; the pinned files are never changed.
+ * 2. Corrections (openapi/corrections.ts) are applied: text fixes to the files, then fixes
+ *    to the schemas of the dereferenced document (every $ref but a circular one inlined).
+ *    This corrected document is the only source of every generated file, so the schemas
+ *    and the path types never disagree (a widened enum is a plain string in both).
+ * 3. Stripped from the document: prose (description, summary, example, examples), because
+ *    it is upstream's text and would only make the output churn; every `format`, because
+ *    no generated schema may check one (the Cycle IDs the spec calls uuid are ObjectIDs,
+ *    and a date or email check on an OpenMetal answer would turn a harmless difference
+ *    into a failed call); and every `x-` keyword but x-spec-enum, which keeps the values of
+ *    a widened enum for the drift report. A property named description or format (a
+ *    schema there, not a string) stays.
+ * 4. TypeBox code is written from the stripped document. allOf members are merged into one
+ *    object; `nullable: true` and a list of types become unions; oneOf and anyOf become
+ *    unions; an object without properties becomes a record of its additionalProperties.
+ *    Only these checks are kept: enum, const, required, additionalProperties, string
+ *    lengths and pattern, number bounds and array lengths. A schema of any other kind is
+ *    Type.Unknown().
+ * 5. Names: Cycle's schemas are named after their operationId (`...Request`, `...Response`)
+ *    and nested ones after their title; OpenMetal's after openMetalSelections
+ *    (openapi/inputs.ts). Everything else is written inline.
+ * 6. The path types are written from the same stripped document, with every use of a
+ *    component pointing back at it (so they stay short and named); comments are removed.
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
@@ -16,17 +41,14 @@ import { fileURLToPath } from 'node:url'
 import $RefParser from '@apidevtools/json-schema-ref-parser'
 import openapiTS, { astToString } from 'openapi-typescript'
 import { cycleIalPin, openMetalPin, openMetalSelections, type SpecPin } from '../openapi/inputs.ts'
-import { SPEC_ENUM, cycleSchemaFixes, openMetalFileFixes, openMetalSchemaFixes, type JsonObject, type SchemaFix } from '../openapi/corrections.ts'
+import { SPEC_ENUM, cycleSchemaFixes, openMetalFileFixes, openMetalSchemaFixes, type SchemaFix } from '../openapi/corrections.ts'
+import { isObject, objectAt, withComponentRefs, type JsonObject } from '../openapi/json-document.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const specsDir = resolve(root, process.env.OPENAPI_SPECS_DIR ?? '../shared/openapi')
 const outDir = join(root, 'src/generated')
 
-const STRIPPED_KEYWORDS = new Set(['description', 'example', 'examples', 'summary', 'externalDocs', 'readOnly', 'writeOnly', 'deprecated', 'xml', 'format'])
-
-function isObject (value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+const STRIPPED_KEYWORDS = new Set(['description', 'summary', 'format'])
 
 function header (pin: SpecPin): string {
   return [
@@ -68,16 +90,6 @@ async function dereferenced (entry: string, fixes: readonly SchemaFix[]): Promis
     }
   }
   return doc
-}
-
-function pointerGet (doc: JsonObject, pointer: string): JsonObject {
-  let node: unknown = doc
-  for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replaceAll('~1', '/').replaceAll('~0', '~')
-    node = typeof node === 'object' && node !== null ? (node as JsonObject)[key] : undefined
-  }
-  if (!isObject(node)) throw new Error(`no schema at ${pointer}`)
-  return node
 }
 
 /** Merges allOf members into one object schema (the specs only use allOf to extend objects). */
@@ -214,6 +226,7 @@ function stripProse (node: unknown, seen = new Set<unknown>()): void {
   }
   const record = node as JsonObject
   for (const key of Object.keys(record)) {
+    // a string here is the keyword; an object is a property of that name
     if (STRIPPED_KEYWORDS.has(key) && typeof record[key] !== 'object') delete record[key]
     else if (key === 'examples' || key === 'example' || (key.startsWith('x-') && key !== SPEC_ENUM)) delete record[key]
     else stripProse(record[key], seen)
@@ -254,14 +267,15 @@ async function generate (): Promise<Map<string, string>> {
 
     const openMetal = await dereferenced(join(openMetalDir, openMetalPin.entry), openMetalSchemaFixes)
     stripProse(openMetal)
-    const selected = new Map(openMetalSelections.map(({ name, pointer }) => [pointerGet(openMetal, pointer), name]))
+    const selected = new Map(openMetalSelections.map(({ name, pointer }) => [objectAt(openMetal, pointer), name]))
     const openMetalEmitter = new Emitter((schema) => selected.get(schema))
     for (const [schema, name] of selected) {
       if (!openMetalEmitter.names.has(schema)) openMetalEmitter.define(name, schema)
     }
 
-    const pathsAst = await openapiTS(new URL(`file://${join(openMetalDir, openMetalPin.entry)}`), { alphabetize: true, excludeDeprecated: true })
-    const pathsTs = astToString(pathsAst).replace(/\/\*\*[\s\S]*?\*\/\n?/g, '').replace(/^\s*\n/gm, '')
+    // the path types come from the very document the schemas come from
+    const pathsAst = await openapiTS(withComponentRefs(openMetal) as unknown as Parameters<typeof openapiTS>[0], { alphabetize: true, excludeDeprecated: true })
+    const pathsTs = astToString(pathsAst).replace(/[ \t]*\/\*\*[\s\S]*?\*\/\n?/g, '').replace(/^\s*\n/gm, '')
 
     return new Map([
       ['cycle-ial.ts', cycleEmitter.render(cycleIalPin)],

@@ -7,6 +7,7 @@ import { errorCodes } from 'fastify'
 import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from './openmetal/transport.ts'
 import { UnreadableAnswer } from './openmetal/tolerant-reader.ts'
 import { OpenMetalBusyError } from './openmetal/bulkhead.ts'
+import type { Operation } from './openmetal/operations.ts'
 
 export interface CycleErrorBody {
   status: number
@@ -108,10 +109,41 @@ export function toAdapterError (error: unknown): AdapterError {
   return fromFastify(error) ?? Errors.unknown({ cause: error })
 }
 
-/** Calls that carry no credentials and name nothing of Cycle's: a refusal there is OpenMetal's trouble. */
-const PUBLIC_OPERATIONS = new Set(['getLocations', 'getProducts', 'getAvailability', 'probe'])
-/** Calls that name no single server: a 404 there does not mean the server is gone. */
-const NOT_ABOUT_ONE_SERVER = new Set(['exchangeToken', 'listOrders', 'listClouds', 'listPrefixes', 'listVlans', 'createIpAddress', 'createPrefix', 'assignPrefix'])
+/**
+ * What a refusal of each OpenMetal call says about Cycle's request; every operation is
+ * placed, so a new one needs a decision here. 'public': the call carries no credentials and
+ * names nothing of Cycle's, so a refusal there is OpenMetal's trouble. 'no-server': the call
+ * names no single server, so its 404 does not mean the server is gone. 'server': a 404 is
+ * Cycle's server gone.
+ */
+const REFUSAL_MEANS: Readonly<Record<Operation, 'public' | 'no-server' | 'server'>> = {
+  exchangeToken: 'no-server',
+  getLocations: 'public',
+  getProducts: 'public',
+  getAvailability: 'public',
+  probe: 'public',
+  listConfigurations: 'server',
+  getConfiguration: 'server',
+  createConfiguration: 'server',
+  updateConfiguration: 'server',
+  listOrders: 'no-server',
+  getOrder: 'server',
+  createOrder: 'server',
+  listClouds: 'no-server',
+  getCloud: 'server',
+  getCloudStats: 'server',
+  deleteCloud: 'server',
+  setPowerState: 'server',
+  listPrefixes: 'no-server',
+  getPrefixAddresses: 'server',
+  createIpAddress: 'no-server',
+  deleteIpAddress: 'server',
+  createPrefix: 'no-server',
+  deletePrefix: 'server',
+  listVlans: 'no-server',
+  assignPrefix: 'no-server',
+  unassignPrefix: 'server'
+}
 
 function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
   // a refusal's reason is for whoever must fix the request or the settings (a failure carries none)
@@ -119,7 +151,8 @@ function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
   const detail = `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamRequestId === undefined ? '' : ` (request ${error.upstreamRequestId})`}${said}`
   const options = { detail, cause: error }
   // neither the caller's credentials nor its request can be at fault for these: retry later
-  if (error.status < 500 && error.status !== 429 && (PUBLIC_OPERATIONS.has(error.operation) || (error.status === 404 && NOT_ABOUT_ONE_SERVER.has(error.operation)))) {
+  const means = REFUSAL_MEANS[error.operation]
+  if (error.status < 500 && error.status !== 429 && (means === 'public' || (error.status === 404 && means === 'no-server'))) {
     return Errors.notReady({ ...options, retryAfter: 30 })
   }
   switch (error.status) {

@@ -25,9 +25,10 @@ import { Type } from 'typebox'
 import type { TSchema } from 'typebox'
 import * as OM from '../generated/openmetal.ts'
 import type { AnswerObserver } from '../openmetal/transport.ts'
+import type { Operation } from '../openmetal/operations.ts'
 
 /** The generated schema of each operation's success answer; `null`: no body is documented. */
-export const ANSWER_SCHEMAS: ReadonlyMap<string, TSchema | null> = new Map<string, TSchema | null>([
+export const ANSWER_SCHEMAS: ReadonlyMap<Operation, TSchema | null> = new Map<Operation, TSchema | null>([
   ['exchangeToken', OM.OAuthTokenResponse],
   ['getLocations', OM.Locations],
   ['probe', OM.Locations],

@@ -8,7 +8,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -17,7 +17,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -42,7 +42,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -51,13 +51,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": {
-                                                        status?: string;
+                        "application/json": {
+                            status?: string;
                         };
                     };
                 };
@@ -78,7 +78,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -87,7 +87,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -112,7 +112,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -121,7 +121,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -146,7 +146,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -155,21 +155,21 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": components["schemas"]["NodeMetaData"];
+                        "application/json": components["schemas"]["NodeMetaData"];
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                503: {
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -192,7 +192,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -201,21 +201,21 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": components["schemas"]["NodeNetworkData"];
+                        "application/json": components["schemas"]["NodeNetworkData"];
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                503: {
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -238,7 +238,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -247,7 +247,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -255,13 +255,13 @@ export interface paths {
                         "text/plain": string;
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                503: {
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -284,7 +284,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -293,21 +293,21 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": Record<string, never>;
+                        "application/json": Record<string, never>;
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                503: {
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -330,7 +330,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -339,21 +339,21 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": Record<string, never>;
+                        "application/json": Record<string, never>;
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                503: {
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -376,32 +376,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        organizationId: string;
+                    organizationId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": components["schemas"]["OrganizationAccount"];
+                        "application/json": components["schemas"]["OrganizationAccount"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -424,32 +424,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        organizationId: string;
+                    organizationId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": components["schemas"]["AccountProfile"];
+                        "application/json": components["schemas"]["AccountProfile"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -472,7 +472,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -481,15 +481,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": components["schemas"]["AccountProfile"];
+                        "application/json": components["schemas"]["AccountProfile"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -512,7 +512,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -521,7 +521,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -546,18 +546,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
+                    cloudId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -565,7 +565,7 @@ export interface paths {
                         "application/json": components["schemas"]["Cloud"];
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -575,36 +575,36 @@ export interface paths {
         };
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
+                    cloudId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -627,19 +627,19 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
-                                        nodeUuid: string;
+                    cloudId: string;
+                    nodeUuid: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -647,7 +647,7 @@ export interface paths {
                         "application/json": components["schemas"]["CloudStats"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -661,13 +661,13 @@ export interface paths {
                         };
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -679,7 +679,7 @@ export interface paths {
                         };
                     };
                 };
-                                500: {
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -704,18 +704,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
+                    cloudId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -723,7 +723,7 @@ export interface paths {
                         "application/json": components["schemas"]["CloudStats"];
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -746,18 +746,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
+                    cloudId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -765,19 +765,19 @@ export interface paths {
                         "application/json": components["schemas"]["CloudSubscription"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -802,19 +802,19 @@ export interface paths {
         };
         get?: never;
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
-                                        vlanId: string;
+                    cloudId: string;
+                    vlanId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -822,25 +822,25 @@ export interface paths {
                         "application/json": components["schemas"]["VlanResource"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -848,37 +848,37 @@ export interface paths {
                 };
             };
         };
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
-                                        vlanId: string;
+                    cloudId: string;
+                    vlanId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -898,7 +898,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -907,7 +907,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -915,13 +915,13 @@ export interface paths {
                         "application/json": components["schemas"]["ImageConfiguration"][];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -930,7 +930,7 @@ export interface paths {
             };
         };
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -943,7 +943,7 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -951,19 +951,19 @@ export interface paths {
                         "application/json": components["schemas"]["ImageConfiguration"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -984,18 +984,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        configurationId: string;
+                    configurationId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1003,19 +1003,19 @@ export interface paths {
                         "application/json": components["schemas"]["ImageConfiguration"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1025,36 +1025,36 @@ export interface paths {
         };
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        configurationId: string;
+                    configurationId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                204: {
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1064,12 +1064,12 @@ export interface paths {
         };
         options?: never;
         head?: never;
-                patch: {
+        patch: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        configurationId: string;
+                    configurationId: string;
                 };
                 cookie?: never;
             };
@@ -1079,7 +1079,7 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1087,25 +1087,25 @@ export interface paths {
                         "application/json": components["schemas"]["ImageConfiguration"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1124,49 +1124,49 @@ export interface paths {
         };
         get?: never;
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        cloudId: string;
-                                        nodeUuid: string;
+                    cloudId: string;
+                    nodeUuid: string;
                 };
                 cookie?: never;
             };
             requestBody: {
                 content: {
                     "application/json": {
-                                                power_state?: string;
+                        power_state?: string;
                     };
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                                                        node_uuid?: string;
-                                                        power_state?: string;
-                                                        result?: string;
+                            node_uuid?: string;
+                            power_state?: string;
+                            result?: string;
                         };
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                409: {
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                500: {
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1187,18 +1187,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefixId: string;
+                    prefixId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1206,37 +1206,37 @@ export interface paths {
                         "application/json": components["schemas"]["PrefixDetailed"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                409: {
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                500: {
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1261,26 +1261,26 @@ export interface paths {
         };
         get?: never;
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefixId: string;
+                    prefixId: string;
                 };
                 cookie?: never;
             };
             requestBody: {
                 content: {
                     "application/json": {
-                                                assigned_host?: string;
-                                                ip?: string;
-                                                label?: string;
+                        assigned_host?: string;
+                        ip?: string;
+                        label?: string;
                     };
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1288,37 +1288,37 @@ export interface paths {
                         "application/json": components["schemas"]["IpAddress"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                409: {
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                500: {
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1342,55 +1342,55 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        ipId: number;
-                                        prefixId: string;
+                    ipId: number;
+                    prefixId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                409: {
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                500: {
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1400,26 +1400,26 @@ export interface paths {
         };
         options?: never;
         head?: never;
-                patch: {
+        patch: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        ipId: number;
-                                        prefixId: string;
+                    ipId: number;
+                    prefixId: string;
                 };
                 cookie?: never;
             };
             requestBody: {
                 content: {
                     "application/json": {
-                                                assigned_host?: string;
-                                                label?: string;
+                        assigned_host?: string;
+                        label?: string;
                     };
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1427,37 +1427,37 @@ export interface paths {
                         "application/json": components["schemas"]["IpAddress"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                409: {
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                500: {
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1474,18 +1474,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        pod_location: components["schemas"]["PodLocations"];
+                    pod_location: components["schemas"]["PodLocations"];
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1493,7 +1493,7 @@ export interface paths {
                         "application/json": components["schemas"]["NodeImagesResponse"];
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1516,7 +1516,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: operations["getIpmiHtml5ConsoleUrl"];
+        get: operations["getIpmiHtml5ConsoleUrl"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1532,7 +1532,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: operations["getIpmiJnlpFile"];
+        get: operations["getIpmiJnlpFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1548,10 +1548,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query: {
-                                        grant_type: "client_credentials";
+                    grant_type: "client_credentials";
                 };
                 header?: never;
                 path?: never;
@@ -1559,26 +1559,26 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                                                        access_token: string;
-                                                        expires_in: number;
-                                                        scope: string;
-                                                        token_type: string;
+                            access_token: string;
+                            expires_in: number;
+                            scope?: string;
+                            token_type?: string;
                         };
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1601,7 +1601,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -1610,7 +1610,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1621,7 +1621,7 @@ export interface paths {
             };
         };
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -1634,7 +1634,7 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1642,19 +1642,19 @@ export interface paths {
                         "application/json": components["schemas"]["GetOrder"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1675,18 +1675,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        orderId: string;
+                    orderId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1694,7 +1694,7 @@ export interface paths {
                         "application/json": components["schemas"]["GetOrder"];
                     };
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1723,22 +1723,22 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-                patch: {
+        patch: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        organizationId: string;
+                    organizationId: string;
                 };
                 cookie?: never;
             };
             requestBody: {
                 content: {
-                                        "application/json": components["schemas"]["OrganizationUpdateRequest"];
+                    "application/json": components["schemas"]["OrganizationUpdateRequest"];
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1746,25 +1746,25 @@ export interface paths {
                         "application/json": components["schemas"]["OrganizationAccount"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                422: {
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1781,38 +1781,38 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        organizationId: string;
+                    organizationId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                                                "application/json": components["schemas"]["OrganizationMember"][];
+                        "application/json": components["schemas"]["OrganizationMember"][];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1821,12 +1821,12 @@ export interface paths {
             };
         };
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        organizationId: string;
+                    organizationId: string;
                 };
                 cookie?: never;
             };
@@ -1836,31 +1836,31 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                422: {
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1884,37 +1884,37 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        membershipId: string;
-                                        organizationId: string;
+                    membershipId: string;
+                    organizationId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1924,49 +1924,49 @@ export interface paths {
         };
         options?: never;
         head?: never;
-                patch: {
+        patch: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        membershipId: string;
-                                        organizationId: string;
+                    membershipId: string;
+                    organizationId: string;
                 };
                 cookie?: never;
             };
             requestBody: {
                 content: {
                     "application/json": {
-                                                role: "owner" | "maintainer" | "member" | "orgBilling" | "orgSupport";
+                        role: "owner" | "maintainer" | "member" | "orgBilling" | "orgSupport";
                     };
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                422: {
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1983,7 +1983,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -1992,7 +1992,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2000,7 +2000,7 @@ export interface paths {
                         "application/json": components["schemas"]["PrefixResource"][];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2009,7 +2009,7 @@ export interface paths {
             };
         };
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -2022,7 +2022,7 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2030,19 +2030,19 @@ export interface paths {
                         "application/json": components["schemas"]["PrefixResource"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2066,28 +2066,28 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefix_id: string;
+                    prefix_id: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                                                        status?: string;
+                            status?: string;
                         };
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2100,19 +2100,19 @@ export interface paths {
                         };
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2132,18 +2132,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefixId: string;
+                    prefixId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2151,19 +2151,19 @@ export interface paths {
                         "application/json": components["schemas"]["PrefixResource"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2176,25 +2176,25 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-                patch: {
+        patch: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefixId: string;
+                    prefixId: string;
                 };
                 cookie?: never;
             };
             requestBody: {
                 content: {
                     "application/json": {
-                                                description?: string;
-                                                label?: string;
+                        description?: string;
+                        label?: string;
                     };
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2202,25 +2202,25 @@ export interface paths {
                         "application/json": components["schemas"]["PrefixResource"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2237,10 +2237,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: {
-                                        location?: components["schemas"]["PodLocations"];
+                    location?: components["schemas"]["PodLocations"];
                 };
                 header?: never;
                 path?: never;
@@ -2248,7 +2248,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2256,13 +2256,13 @@ export interface paths {
                         "application/json": components["schemas"]["ProductCatalog"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                500: {
+                500: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2285,7 +2285,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -2294,7 +2294,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2305,7 +2305,7 @@ export interface paths {
             };
         };
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -2318,7 +2318,7 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2326,7 +2326,7 @@ export interface paths {
                         "application/json": components["schemas"]["PublicKey"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2349,18 +2349,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        publicKeyId: string;
+                    publicKeyId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2372,18 +2372,18 @@ export interface paths {
         };
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        publicKeyId: string;
+                    publicKeyId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                204: {
+                204: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2393,12 +2393,12 @@ export interface paths {
         };
         options?: never;
         head?: never;
-                patch: {
+        patch: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        publicKeyId: string;
+                    publicKeyId: string;
                 };
                 cookie?: never;
             };
@@ -2408,7 +2408,7 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2416,7 +2416,7 @@ export interface paths {
                         "application/json": components["schemas"]["PublicKeyWithAccess"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2435,7 +2435,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -2444,7 +2444,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2452,7 +2452,7 @@ export interface paths {
                         "application/json": components["schemas"]["VlanResource"][];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2461,7 +2461,7 @@ export interface paths {
             };
         };
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -2474,7 +2474,7 @@ export interface paths {
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2482,19 +2482,19 @@ export interface paths {
                         "application/json": components["schemas"]["VlanResource"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2518,28 +2518,28 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        vlan_id: string;
+                    vlan_id: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                                                        status?: string;
+                            status?: string;
                         };
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2552,19 +2552,19 @@ export interface paths {
                         };
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2586,29 +2586,29 @@ export interface paths {
         };
         get?: never;
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefix_id: string;
-                                        vlan_id: string;
+                    prefix_id: string;
+                    vlan_id: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                                                        status?: string;
+                            status?: string;
                         };
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2621,19 +2621,19 @@ export interface paths {
                         };
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2641,29 +2641,29 @@ export interface paths {
                 };
             };
         };
-                delete: {
+        delete: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefix_id: string;
-                                        vlan_id: string;
+                    prefix_id: string;
+                    vlan_id: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                                                        status?: string;
+                            status?: string;
                         };
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2676,19 +2676,19 @@ export interface paths {
                         };
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2708,18 +2708,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        vlanId: string;
+                    vlanId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2727,19 +2727,19 @@ export interface paths {
                         "application/json": components["schemas"]["VlanResource"];
                     };
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2752,25 +2752,25 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-                patch: {
+        patch: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        vlanId: string;
+                    vlanId: string;
                 };
                 cookie?: never;
             };
             requestBody: {
                 content: {
                     "application/json": {
-                                                description?: string;
-                                                label?: string;
+                        description?: string;
+                        label?: string;
                     };
                 };
             };
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2778,25 +2778,25 @@ export interface paths {
                         "application/json": components["schemas"]["VlanResource"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2815,47 +2815,47 @@ export interface paths {
         };
         get?: never;
         put?: never;
-                post: {
+        post: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        prefixId: string;
-                                        vlanId: string;
+                    prefixId: string;
+                    vlanId: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                                                        status?: string;
+                            status?: string;
                         };
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                401: {
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                403: {
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                                404: {
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2876,18 +2876,18 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
                 path: {
-                                        pod_location: string;
+                    pod_location: string;
                 };
                 cookie?: never;
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2895,7 +2895,7 @@ export interface paths {
                         "application/json": components["schemas"]["InventoryAvailability"];
                     };
                 };
-                                400: {
+                400: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2918,7 +2918,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-                get: {
+        get: {
             parameters: {
                 query?: never;
                 header?: never;
@@ -2927,7 +2927,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                                200: {
+                200: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2950,344 +2950,345 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AccountAccessEntry: {
-                        account_id?: string;
-                        display_name?: string;
-                        is_imcloud?: boolean;
-                        role?: string;
-                        type?: string;
-                        uuid?: string;
+            account_id?: string;
+            display_name?: string;
+            is_imcloud?: boolean;
+            role?: string;
+            type?: string;
+            uuid?: string;
         };
         AccountProfile: {
-                        account_access?: components["schemas"]["AccountAccessEntry"][];
-                        account_id?: number;
-                        account_name?: string;
-                        account_uuid?: string;
-                        currency?: string;
-                        display_name?: string;
-                        email?: string;
-                        image?: string;
-                        is_disabled?: boolean;
-                        locale?: string;
-                        notifications?: number;
-                        options?: {
-                                internal_phone_number?: string;
-                                internal_zdesk_account_org_user_id?: number;
+            account_access?: components["schemas"]["AccountAccessEntry"][];
+            account_id?: number;
+            account_name?: string;
+            account_uuid?: string;
+            currency?: string;
+            display_name?: string;
+            email?: string;
+            image?: string;
+            is_disabled?: boolean;
+            locale?: string;
+            notifications?: number;
+            options?: {
+                internal_phone_number?: string;
+                internal_zdesk_account_org_user_id?: number;
             };
-                        redirect_url?: string;
-                        requires_email_verification?: boolean;
-                        reward_points?: number;
-                        username?: string;
+            redirect_url?: string;
+            requires_email_verification?: boolean;
+            reward_points?: number;
+            username?: string;
         };
-                BandwidthDetails: {
-                        allotment_unit: string;
-                        egress_allotment: number;
-                        id: number;
+        BandwidthDetails: {
+            allotment_unit: string;
+            egress_allotment: number;
+            id: number;
         };
         Cloud: {
-                        created_at?: string;
-                        description?: string;
-                        fields?: {
-                                cloud_type?: string;
-                                cloud_uuid?: string;
-                                cloud_version?: string;
-                                hostname?: string;
-                                order_id?: string;
-                                organization_id?: string;
-                                owner_name?: string;
-                                pending_delete?: boolean;
-                                pod_location?: string;
-                                provision_completion_time?: string;
-                                provision_status?: string;
+            created_at?: string;
+            description?: string;
+            fields?: {
+                cloud_type?: string;
+                cloud_uuid?: string;
+                cloud_version?: string;
+                hostname?: string;
+                order_id?: string;
+                organization_id?: string;
+                owner_name?: string;
+                pending_delete?: boolean;
+                pod_location?: string;
+                provision_completion_time?: string;
+                provision_status?: string;
             };
-                        id?: string;
-                        label?: string;
+            id?: string;
+            label?: string;
         };
-                CloudAssetLog: {
-                        addon_code?: string;
-                        cloud_asset_id?: number;
-                        cloud_id?: string;
-                        cost_in_cents?: number;
-                        created_at?: string;
-                        is_active?: boolean;
-                        lifetime_usage?: number;
-                        name?: string;
-                        nodes?: {
-                                created_at?: string;
-                                node_uuid?: string;
+        CloudAssetLog: {
+            addon_code?: string;
+            cloud_asset_id?: number;
+            cloud_id?: string;
+            cost_in_cents?: number;
+            created_at?: string;
+            is_active?: boolean;
+            lifetime_usage?: number;
+            name?: string;
+            nodes?: {
+                created_at?: string;
+                node_uuid?: string;
             }[];
-                        period_cost?: string;
-                        period_usage?: number;
-                        removed_at?: string | null;
+            period_cost?: string;
+            period_usage?: number;
+            removed_at?: string | null;
         };
         CloudStats: {
-                        cloud_hostname?: string;
-                        cloud_hosts?: string[];
-                        cloud_state?: "RUNNING" | "PENDING" | "SEMAPHORE" | "ERROR" | "PROVISIONING" | "DELETED" | "PENDING-DELETE" | "SUSPENDED";
-                        cloud_uuid?: string;
-                        creation_date?: string;
-                        description?: string;
-                        external_vip_address?: string;
-                        internal_vip_address?: string;
-                        keys?: {
-                                cloud_uuid?: string;
-                                public_key?: string;
+            cloud_hostname?: string;
+            cloud_hosts?: string[];
+            cloud_state?: string;
+            cloud_uuid?: string;
+            creation_date?: string;
+            description?: string;
+            external_vip_address?: string;
+            internal_vip_address?: string;
+            keys?: {
+                cloud_uuid?: string;
+                public_key?: string;
             }[];
-                        label?: string;
-                        maintenance?: boolean;
-                        name?: string;
-                        nodes?: components["schemas"]["CloudStatsNode"][];
-                        pending_date?: string | null;
-                        pending_number?: number;
-                        pending_tasks?: string[];
-                        prevent_delete?: boolean;
-                        vlans?: components["schemas"]["CloudStatsVlan"][];
+            label?: string;
+            maintenance?: boolean;
+            name?: string;
+            nodes?: components["schemas"]["CloudStatsNode"][];
+            pending_date?: string | null;
+            pending_number?: number;
+            pending_tasks?: string[];
+            prevent_delete?: boolean;
+            vlans?: components["schemas"]["CloudStatsVlan"][];
         };
         CloudStatsNode: {
-                        assigned_date?: string;
-                        ceph_services?: {
+            assigned_date?: string;
+            ceph_services?: {
                 mgrs?: boolean;
                 mons?: boolean;
                 osds?: boolean;
                 rgws?: boolean;
             };
-                        chassis?: string;
-                        cpu?: number;
-                        creation_date?: string;
-                        disks?: {
-                                name?: string;
-                                root?: boolean;
-                                size?: string;
+            chassis?: string;
+            cpu?: number;
+            creation_date?: string;
+            disks?: {
+                name?: string;
+                root?: boolean;
+                size?: string;
             }[];
-                        hostname?: string;
-                        ipaddress?: string;
-                        kolla_services?: {
+            hostname?: string;
+            ipaddress?: string;
+            kolla_services?: {
                 compute?: boolean;
                 control?: boolean;
                 monitoring?: boolean;
                 network?: boolean;
                 storage?: boolean;
             };
-                        labels?: string[];
-                        last_updated?: string;
-                        maintenance?: boolean;
-                        memory?: string;
-                        networks?: {
-                                mac_address?: string;
+            labels?: string[];
+            last_updated?: string;
+            maintenance?: boolean;
+            memory?: string;
+            networks?: {
+                mac_address?: string;
             }[];
-                        power_state?: "power on" | "power off" | "rebooting";
-                        properties?: {
+            power_state?: string;
+            properties?: {
                 cpu?: {
-                                        architecture?: string;
-                                        count?: number;
-                                        frequency?: string;
-                                        model_name?: string;
+                    architecture?: string;
+                    count?: number;
+                    frequency?: string;
+                    model_name?: string;
                 };
-                                disks?: {
-                                        model?: string;
-                                        name?: string;
-                                        rotational?: boolean;
-                                        size?: number;
+                disks?: {
+                    model?: string;
+                    name?: string;
+                    rotational?: boolean;
+                    size?: number;
                 }[];
                 memory?: {
-                                        physical_mb?: number;
-                                        total?: number;
+                    physical_mb?: number;
+                    total?: number;
                 };
-                                root_disk?: {
-                                        model?: string;
-                                        name?: string;
-                                        rotational?: boolean;
-                                        size?: number;
+                root_disk?: {
+                    model?: string;
+                    name?: string;
+                    rotational?: boolean;
+                    size?: number;
                 };
             };
-                        rack?: string;
-                        state?: string;
-                        type?: string;
-                        uuid?: string;
-                        vlans?: {
-                                ip?: string | null;
-                                label?: string;
-                                mtu?: number | null;
-                                vlan?: number;
+            rack?: string;
+            state?: string;
+            type?: string;
+            uuid?: string;
+            vlans?: {
+                ip?: string | null;
+                label?: string;
+                mtu?: number | null;
+                vlan?: number;
             }[];
         };
         CloudStatsVlan: {
-                        id?: number;
-                        label?: string;
-                        prefixes?: {
-                                cidr?: string;
-                                id?: number;
-                                ip_addrs?: {
-                                        assigned_host?: string | null;
-                                        ip?: string;
-                                        label?: string;
+            id?: number;
+            label?: string;
+            prefixes?: {
+                cidr?: string;
+                id?: number;
+                ip_addrs?: {
+                    assigned_host?: string | null;
+                    ip?: string;
+                    label?: string;
                 }[];
-                                managed_addressing?: "pool" | "all" | "off";
-                                prefix_type?: "routed" | "private";
-                                status?: "ROUTED" | "ACTIVE";
-                                usage?: string;
+                managed_addressing?: "pool" | "all" | "off";
+                prefix_type?: "routed" | "private";
+                status?: "ROUTED" | "ACTIVE";
+                usage?: string;
             }[];
-                        state?: "ROUTED" | "ACTIVE";
-                        uuid?: string;
-                        vlan_type?: "routed" | "internal";
+            state?: "ROUTED" | "ACTIVE";
+            uuid?: string;
+            vlan_type?: "routed" | "internal";
         };
         CloudSubscription: {
-                        asset_logs?: components["schemas"]["CloudAssetLog"][];
+            asset_logs?: components["schemas"]["CloudAssetLog"][];
             subscription?: components["schemas"]["CloudSubscriptionDetail"];
         };
         CloudSubscriptionDetail: {
-                        activated_at?: string;
-                        addons?: {
-                                addon_on_code?: string;
-                                name?: string;
-                                total_in_cents?: number;
-                                unit_amount_in_cents?: number;
-                                usage?: number;
+            activated_at?: string;
+            addons?: {
+                addon_on_code?: string;
+                name?: string;
+                total_in_cents?: number;
+                unit_amount_in_cents?: number;
+                usage?: number;
             }[];
-                        auto_renew?: boolean;
-                        card?: {
-                                card_type?: string;
-                                last_four?: string;
+            auto_renew?: boolean;
+            card?: {
+                card_type?: string;
+                last_four?: string;
             };
-                        collection_method?: "automatic" | "manual";
-                        current_term_ends_at?: string;
-                        current_term_started_at?: string;
-                        discounts?: Record<string, never>[];
-                        plan_code?: string;
-                        state?: string;
-                        total_billing_cycles?: number;
-                        total_in_cents?: number;
-                        uuid?: string;
+            collection_method?: "automatic" | "manual";
+            current_term_ends_at?: string;
+            current_term_started_at?: string;
+            discounts?: Record<string, never>[];
+            plan_code?: string;
+            state?: string;
+            total_billing_cycles?: number;
+            total_in_cents?: number;
+            uuid?: string;
         };
-                CreateImageConfigRequest: {
-                        description?: string;
-                        fields?: {
-                                cloud_init?: {
-                                        data?: string;
+        CreateImageConfigRequest: {
+            description?: string;
+            fields?: {
+                cloud_init?: {
+                    data?: string;
                 };
-                                image_os_hash_algo?: "md5" | "sha256" | "sha512";
-                                image_os_hash_value?: string;
-                                image_ramdisk_kernel?: string;
-                                image_ramdisk_ramdisk?: string;
-                                image_source?: string;
-                                kernel_args?: string;
+                image_os_hash_algo?: "md5" | "sha256" | "sha512";
+                image_os_hash_value?: string;
+                image_ramdisk_kernel?: string;
+                image_ramdisk_ramdisk?: string;
+                image_source?: string;
+                kernel_args?: string;
             };
-                        label: string;
+            label: string;
         };
         CreatePublicKeyRequest: {
-                        description?: string;
+            description?: string;
             fields: {
-                                key_data: string;
+                key_data: string;
             };
-                        label: string;
+            label: string;
         };
-                DriveDetails: {
-                        count: number;
-                        id: number;
-                        raw: string;
+        DriveDetails: {
+            count: number;
+            id: number;
+            raw: string;
         };
         GetOrder: components["schemas"]["OrderResponse"] & {
-                        access: {
-                                role?: "owner" | "member" | "maintainer";
+            access: {
+                role?: "owner" | "member" | "maintainer";
             };
         };
-                HardwareProduct: {
-                        "30_day_cost"?: number | null;
-                        "30_day_cost_mils"?: number | null;
-                        add_on_code: string;
+        HardwareProduct: {
+            "30_day_cost"?: number | null;
+            "30_day_cost_mils"?: number | null;
+            add_on_code: string;
             bandwidth: components["schemas"]["BandwidthDetails"];
-                        hourly_cost: number;
-                        hourly_cost_ltu?: number | null;
-                        hourly_cost_ltu_mils?: number | null;
-                        hourly_cost_mils?: number;
-                        name: string;
-                        type: "server";
+            hourly_cost: number;
+            hourly_cost_ltu?: number | null;
+            hourly_cost_ltu_mils?: number | null;
+            hourly_cost_mils?: number;
+            name: string;
+            type: "server";
         };
-                HardwareType: WithRequired<components["schemas"]["Locations"], "locations"> & {
-                        createdAt?: string;
-                        display_name?: string | null;
-                        gpu: Record<string, never> | null;
-                        id: number;
-                        model: string;
-                        name: string;
-                        network: {
-                                count: number;
-                                id: number;
-                                speed: number;
+        HardwareType: WithRequired<components["schemas"]["Locations"], "locations"> & {
+            createdAt?: string;
+            display_name?: string | null;
+            gpu: Record<string, never> | null;
+            id: number;
+            model: string;
+            name: string;
+            network: {
+                count: number;
+                id: number;
+                speed: number;
             };
-                        processor: {
-                                compute_cores: number;
-                                cpuCount: number;
-                                id: number;
-                                name: string;
-                                raw_cores: number;
-                                raw_threads: number;
-                                speed: string;
-                                type: string;
+            processor: {
+                compute_cores: number;
+                cpuCount: number;
+                id: number;
+                name: string;
+                raw_cores: number;
+                raw_threads: number;
+                speed: string;
+                type: string;
             };
-                        products: components["schemas"]["HardwareProduct"][];
-                        publishedAt?: string | null;
-                        ram: {
-                                compute: string;
-                                id: number;
-                                raw: string;
-                                speed: string;
-                                type: string;
+            products: components["schemas"]["HardwareProduct"][];
+            publishedAt?: string | null;
+            ram: {
+                compute: string;
+                id: number;
+                raw: string;
+                speed: string;
+                type: string;
             };
-                        storage: {
+            storage: {
                 boot?: components["schemas"]["StorageComponent"];
                 nvme_ssd?: components["schemas"]["StorageComponent"];
             };
-                        updatedAt?: string;
-                        variant_label?: string;
+            updatedAt?: string;
+            variant_label?: string;
         };
-                ImageConfiguration: {
-                        created_at: string;
-                        description?: string;
-                        fields: {
-                                cloud_init?: {
-                                        data?: string;
+        ImageConfiguration: {
+            created_at: string;
+            description?: string;
+            fields: {
+                cloud_init?: {
+                    data?: string;
                 };
-                                image_os_hash_algo?: "md5" | "sha256" | "sha512";
-                                image_os_hash_value?: string;
-                                image_ramdisk_kernel?: string;
-                                image_ramdisk_ramdisk?: string;
-                                image_source?: string;
-                                kernel_args?: string;
-                                readonly organization_id?: string;
+                image_os_hash_algo?: "md5" | "sha256" | "sha512";
+                image_os_hash_value?: string;
+                image_ramdisk_kernel?: string;
+                image_ramdisk_ramdisk?: string;
+                image_source?: string;
+                kernel_args?: string;
+                readonly organization_id?: string;
             };
-                        id: string;
-                        label: string;
-                        updated_at: string;
+            id: string;
+            label: string;
+            updated_at: string;
         };
-                ImageDetails: {
-                        image: string;
-                        image_md5: string;
-                        image_sha256: string;
+        ImageDetails: {
+            image: string;
+            image_md5: string;
+            image_sha256: string;
         };
-                InventoryAvailability: {
-                        hardware_sku?: {
-                                count?: number;
-                                max_size?: number;
+        InventoryAvailability: {
+            pod_location?: string;
+            timestamp?: string;
+        } & {
+            [key: string]: {
+                count?: number;
+                max_size?: number;
             };
-                        pod_location?: string;
-                        timestamp?: string;
         };
-                IpAddress: {
-                        assigned_host?: string;
-                        id?: number;
-                        ip?: string;
-                        label?: string;
+        IpAddress: {
+            assigned_host?: string;
+            id?: number;
+            ip?: string;
+            label?: string;
         };
-                IpBlockAddon: {
-                        "30_day_cost"?: number | null;
-                        "30_day_cost_mils"?: number | null;
-                        add_on_code: string;
-                        hourly_cost: number;
-                        hourly_cost_ltu?: number | null;
-                        hourly_cost_ltu_mils?: number | null;
-                        hourly_cost_mils?: number;
-                        name: string;
-                        type: "ip_block";
+        IpBlockAddon: {
+            "30_day_cost"?: number | null;
+            "30_day_cost_mils"?: number | null;
+            add_on_code: string;
+            hourly_cost: number;
+            hourly_cost_ltu?: number | null;
+            hourly_cost_ltu_mils?: number | null;
+            hourly_cost_mils?: number;
+            name: string;
+            type: "ip_block";
         };
         LocationDetails: {
             code?: string;
@@ -3296,391 +3297,433 @@ export interface components {
             latitude?: number;
             longitude?: number;
             region?: string;
-                        release_status?: "released" | "pre-release";
+            release_status?: string;
         };
-                Locations: {
-                        locations?: {
-                                location_id?: {
-                                        code?: string;
-                                        displayName?: string;
-                                        label?: string;
-                                        latitude?: number;
-                                        longitude?: number;
-                                        region?: string;
-                                        release_status?: "released" | "pre-release";
+        Locations: {
+            locations?: {
+                [key: string]: {
+                    code?: string;
+                    displayName?: string;
+                    label?: string;
+                    latitude?: number;
+                    longitude?: number;
+                    region?: string;
+                    release_status?: string;
                 };
             };
         };
-                MemoryAddon: {
-                        "30_day_cost"?: number | null;
-                        "30_day_cost_mils"?: number | null;
-                        add_on_code: string;
-                        hourly_cost: number;
-                        hourly_cost_ltu?: number | null;
-                        hourly_cost_ltu_mils?: number | null;
-                        hourly_cost_mils?: number;
-                        name: string;
-                        specs: {
-                                label: string;
-                                memory: {
-                                        compute: string;
-                                        id: number;
-                                        raw: string;
-                                        speed: string;
-                                        type: string;
+        MemoryAddon: {
+            "30_day_cost"?: number | null;
+            "30_day_cost_mils"?: number | null;
+            add_on_code: string;
+            hourly_cost: number;
+            hourly_cost_ltu?: number | null;
+            hourly_cost_ltu_mils?: number | null;
+            hourly_cost_mils?: number;
+            name: string;
+            specs: {
+                label: string;
+                memory: {
+                    compute: string;
+                    id: number;
+                    raw: string;
+                    speed: string;
+                    type: string;
                 };
-                                name: string;
+                name: string;
             };
-                        type: "memory";
+            type: "memory";
         };
-                NodeImagesResponse: {
-                        os_name?: {
-                os_version?: components["schemas"]["ImageDetails"];
+        NodeImagesResponse: {
+            [key: string]: {
+                os_version?: {
+                    image: string;
+                    image_md5: string;
+                    image_sha256: string;
+                };
             };
         };
-                NodeMetaData: {
-                        availability_zone?: string | null;
-                        hostname?: string;
-                        launch_index?: number;
-                        "local-hostname"?: string;
-                        public_keys?: {
+        NodeMetaData: {
+            availability_zone?: string | null;
+            hostname?: string;
+            launch_index?: number;
+            "local-hostname"?: string;
+            public_keys?: {
                 [key: string]: string;
             };
-                        uuid: string;
+            uuid: string;
         };
-                NodeNetworkData: {
-                        links?: components["schemas"]["NodeNetworkLink"][];
-                        networks?: components["schemas"]["NodeNetworkNetwork"][];
-                        services?: components["schemas"]["NodeNetworkService"][];
+        NodeNetworkData: {
+            links?: components["schemas"]["NodeNetworkLink"][];
+            networks?: components["schemas"]["NodeNetworkNetwork"][];
+            services?: components["schemas"]["NodeNetworkService"][];
         };
-                NodeNetworkLink: {
-                        ethernet_mac_address?: string;
-                        id?: string;
-                        mtu?: number;
-                        type?: string;
+        NodeNetworkLink: {
+            ethernet_mac_address?: string;
+            id?: string;
+            mtu?: number;
+            type?: string;
         };
-                NodeNetworkNetwork: {
-                        dns_nameservers?: string[];
-                        gateway?: string;
-                        id?: string;
-                        ip_address?: string;
-                        link?: string;
-                        netmask?: string;
-                        network_id?: string;
-                        routes?: {
-                                gateway?: string;
-                                netmask?: string;
-                                network?: string;
+        NodeNetworkNetwork: {
+            dns_nameservers?: string[];
+            gateway?: string;
+            id?: string;
+            ip_address?: string;
+            link?: string;
+            netmask?: string;
+            network_id?: string;
+            routes?: {
+                gateway?: string;
+                netmask?: string;
+                network?: string;
             }[];
-                        type?: string;
+            type?: string;
         };
-                NodeNetworkService: {
-                        address?: string;
-                        type?: string;
+        NodeNetworkService: {
+            address?: string;
+            type?: string;
         };
         OrderCollection: components["schemas"]["OrderResponse"] & {
             relation: components["schemas"]["Relation"];
         };
-                OrderFields: {
-                        config_options?: {
-                                public_key?: string;
-                                public_key_ids?: string[];
+        OrderFields: {
+            config_options?: {
+                public_key?: string;
+                public_key_ids?: string[];
             };
-                        items: {
-                                cloud_id?: string;
-                                hardware_sku: string;
+            items: {
+                cloud_id?: string;
+                hardware_sku: string;
                 location: components["schemas"]["PodLocations"];
-                                modifications?: {
-                                        deployment_configuration?: string;
-                                        operating_system?: {
-                                                os_key?: string;
-                                                version_key?: string;
+                modifications?: {
+                    deployment_configuration?: string;
+                    operating_system?: {
+                        os_key?: string;
+                        version_key?: string;
                     };
                 };
-                                quantity: number;
-                                type: "baremetal" | "pcc";
+                quantity: number;
+                type: "baremetal" | "pcc";
             }[];
         };
         OrderRequest: {
-                        description?: string;
+            description?: string;
             fields: components["schemas"]["OrderFields"];
-                        label: string;
+            label: string;
         };
         OrderResponse: WithRequired<components["schemas"]["OrderRequest"], "fields"> & {
-                        created_at: string;
-                        created_by: string;
+            created_at: string;
+            created_by: string;
             fields: components["schemas"]["OrderFields"] & {
-                                clouds_deployed?: {
-                                        id: string;
-                                        provision_status: "pending" | "in_progress" | "awaiting_setup" | "complete" | "manual_setup";
+                clouds_deployed?: {
+                    id: string;
+                    provision_status?: string;
+                    provisioning_status?: string;
                 }[];
-                                organization_id: string;
-                                schema_version?: string;
+                organization_id: string;
+                schema_version?: string;
             };
-                        id: string;
-                        is_active: boolean;
-                        type: string;
-                        updated_at: string;
+            id: string;
+            is_active: boolean;
+            type: string;
+            updated_at: string;
         };
-                Organization: {
-                        billing_email?: string;
-                        name?: string;
-                        organization_id?: string;
-                        primary_email?: string;
-                        website?: string;
+        Organization: {
+            billing_email?: string;
+            name?: string;
+            organization_id?: string;
+            primary_email?: string;
+            website?: string;
         };
         OrganizationAccount: {
-                        active?: boolean;
-                        billing_email?: string;
-                        clarity_hid?: string | null;
-                        company_website?: string;
-                        created_at?: string;
-                        has_billing?: boolean;
-                        is_imcloud?: boolean;
-                        members?: components["schemas"]["OrganizationAccountMember"][];
-                        name?: string;
-                        organization_id?: string;
-                        phone?: string;
-                        primary_email?: string;
-                        uuid?: string;
+            active?: boolean;
+            billing_email?: string;
+            clarity_hid?: string | null;
+            company_website?: string;
+            created_at?: string;
+            has_billing?: boolean;
+            is_imcloud?: boolean;
+            members?: components["schemas"]["OrganizationAccountMember"][];
+            name?: string;
+            organization_id?: string;
+            phone?: string;
+            primary_email?: string;
+            uuid?: string;
         };
         OrganizationAccountMember: {
-                        account?: {
-                                account_id?: string;
-                                email?: string;
-                                has2fa?: boolean;
-                                name?: string;
+            account?: {
+                account_id?: string;
+                email?: string;
+                has2fa?: boolean;
+                name?: string;
             };
-                        invite_email?: string;
-                        invite_expired_at?: string;
-                        membership_id?: string;
-                        role?: string;
-                        state?: string;
+            invite_email?: string;
+            invite_expired_at?: string;
+            membership_id?: string;
+            role?: string;
+            state?: string;
         };
         OrganizationCreateRequest: {
-                        billing_email?: string;
-                        name: string;
-                        primary_email: string;
-                        website?: string;
+            billing_email?: string;
+            name: string;
+            primary_email: string;
+            website?: string;
         };
         OrganizationInviteRequest: {
             email: string | string[];
-                        role: "owner" | "maintainer" | "member" | "orgBilling" | "orgSupport";
+            role: "owner" | "maintainer" | "member" | "orgBilling" | "orgSupport";
         };
-                OrganizationMember: {
-                        account?: {
-                                account_id?: string;
-                                email?: string;
-                                has2fa?: boolean;
-                                name?: string;
+        OrganizationMember: {
+            account?: {
+                account_id?: string;
+                email?: string;
+                has2fa?: boolean;
+                name?: string;
             };
-                        invite_email?: string;
-                        invite_expired_at?: string;
-                        membership_id?: string;
-                        role?: "owner" | "maintainer" | "member" | "orgBilling" | "orgSupport";
-                        state?: "active" | "pending" | "inactive";
+            invite_email?: string;
+            invite_expired_at?: string;
+            membership_id?: string;
+            role?: "owner" | "maintainer" | "member" | "orgBilling" | "orgSupport";
+            state?: "active" | "pending" | "inactive";
         };
-                OrganizationUpdateRequest: {
-                        billing_email?: string;
-                        name?: string;
-                        phone?: string;
-                        primary_email?: string;
-                        website?: string;
+        OrganizationUpdateRequest: {
+            billing_email?: string;
+            name?: string;
+            phone?: string;
+            primary_email?: string;
+            website?: string;
         };
         OrganizationWithMembers: components["schemas"]["Organization"] & {
-                        members?: components["schemas"]["OrganizationMember"][];
+            members?: components["schemas"]["OrganizationMember"][];
         };
-                PodLocations: "pod_1" | "pod_2" | "pod_3" | "pod_5";
+        PodLocations: string;
         PrefixCreateRequest: {
-                        description?: string;
+            description?: string;
             fields: {
-                                central_vlan_id?: string;
-                                cidr?: string;
-                                cloud_id?: string;
-                                length?: number;
-                                managed_addressing?: "off" | "all" | "pool";
+                central_vlan_id?: string;
+                cidr?: string;
+                cloud_id?: string;
+                length?: number;
+                managed_addressing?: "off" | "all" | "pool";
                 pod_location: components["schemas"]["PodLocations"];
-                                prefix_type: "private" | "routed" | "allocation";
-                                product_addon?: string;
+                prefix_type: "private" | "routed" | "allocation";
+                product_addon?: string;
             };
-                        label: string;
+            label: string;
         };
-                PrefixDetailed: {
-                        children?: components["schemas"]["PrefixDetailed"][];
-                        cidr: string;
-                        description?: string;
+        PrefixDetailed: {
+            children?: components["schemas"]["PrefixDetailed"][];
+            cidr: string;
+            description?: string;
+            id: number;
+            ip_addrs?: components["schemas"]["IpAddress"][];
+            managed_addressing?: "off" | "all" | "pool";
+            parent_id?: number;
+            prefix_type: "private" | "routed" | "allocation";
+            status: string;
+            usage: string;
+            vlan_id?: number;
+        };
+        PrefixResource: {
+            created_at: string;
+            created_by: string;
+            description?: string;
+            fields: {
+                readonly alterable?: boolean;
+                central_vlan_id?: string;
+                cidr?: string;
+                cloud_id?: string;
+                readonly created_from: "user" | "omapi" | "central";
+                length?: number;
+                managed_addressing?: "off" | "all" | "pool";
+                pod_location: components["schemas"]["PodLocations"];
+                readonly prefix_id?: number;
+                prefix_type?: "private" | "routed" | "allocation";
+                product_addon?: string;
+                readonly vlan_id?: number;
+                readonly vlan_uuid?: string;
+            };
+            id: string;
+            is_active: boolean;
+            label: string;
+            type: string;
+            updated_at: string;
+        };
+        ProductCatalog: {
+            addons: {
+                ip_block: components["schemas"]["IpBlockAddon"][];
+                memory: components["schemas"]["MemoryAddon"][];
+                other: Record<string, never>[];
+                storage: components["schemas"]["StorageAddon"][];
+            };
+            hardware: {
+                [key: string]: WithRequired<components["schemas"]["Locations"], "locations"> & {
+                    createdAt?: string;
+                    display_name?: string | null;
+                    gpu: Record<string, never> | null;
+                    id: number;
+                    model: string;
+                    name: string;
+                    network: {
+                        count: number;
                         id: number;
-                        ip_addrs?: components["schemas"]["IpAddress"][];
-                        managed_addressing?: "off" | "all" | "pool";
-                        parent_id?: number;
-                        prefix_type: "private" | "routed" | "allocation";
-                        status: "PROVISIONING" | "ROUTED" | "ACTIVE" | "ERROR";
-                        usage: "provider" | "inventory" | "internal" | "custom" | "unused";
-                        vlan_id?: number;
-        };
-                PrefixResource: {
-                        created_at: string;
-                        created_by: string;
-                        description?: string;
-                        fields: {
-                                readonly alterable?: boolean;
-                                central_vlan_id?: string;
-                                cidr?: string;
-                                cloud_id?: string;
-                                readonly created_from: "user" | "omapi" | "central";
-                                length?: number;
-                                managed_addressing?: "off" | "all" | "pool";
-                pod_location: components["schemas"]["PodLocations"];
-                                readonly prefix_id?: number;
-                                prefix_type?: "private" | "routed" | "allocation";
-                                product_addon?: string;
-                                readonly vlan_id?: number;
-                                readonly vlan_uuid?: string;
-            };
-                        id: string;
-                        is_active: boolean;
-                        label: string;
+                        speed: number;
+                    };
+                    processor: {
+                        compute_cores: number;
+                        cpuCount: number;
+                        id: number;
+                        name: string;
+                        raw_cores: number;
+                        raw_threads: number;
+                        speed: string;
                         type: string;
-                        updated_at: string;
-        };
-                ProductCatalog: {
-                        addons: {
-                                ip_block: components["schemas"]["IpBlockAddon"][];
-                                memory: components["schemas"]["MemoryAddon"][];
-                                other: Record<string, never>[];
-                                storage: components["schemas"]["StorageAddon"][];
-            };
-                        hardware: {
-                hardware_type_id?: components["schemas"]["HardwareType"];
-            };
-        };
-                PublicKey: {
-                        created_at?: string;
-                        created_by?: string;
-                        created_by_name?: string;
-                        description?: string;
-            fields?: {
-                                fingerprint?: string;
-                                key_data?: string;
-                                organization_id?: string | null;
-            };
-                        id?: string;
-                        label?: string;
-                        type?: string;
-                        updated_at?: string;
-        };
-                PublicKeyCollection: components["schemas"]["PublicKey"];
-                PublicKeyErrorResponse: {
-            errors?: {
-                                message?: string;
-                                name?: string;
-            }[];
-                        message?: string;
-                        status?: number;
-        };
-                PublicKeyValidationError: {
-            errors?: {
-                                message?: string;
-                                name?: string;
-            }[];
-        };
-                PublicKeyWithAccess: components["schemas"]["PublicKey"] & {
-                        access?: {
-                                role?: "owner" | "maintainer" | "member";
-            };
-        };
-                Relation: {
-                        access?: {
-                                account_id?: string;
-                                display_name?: string;
-                                has_billing?: boolean;
-                                role?: string;
-                                type?: string;
-                                uuid?: string;
-            };
-        };
-                StorageAddon: {
-                        "30_day_cost"?: number | null;
-                        "30_day_cost_mils"?: number | null;
-                        add_on_code: string;
-                        hourly_cost: number;
-                        hourly_cost_ltu?: number | null;
-                        hourly_cost_ltu_mils?: number | null;
-                        hourly_cost_mils?: number;
-                        name: string;
-                        specs: {
-                                model: string;
-                                name: string;
-                                raw: string;
-                                storage: {
-                                        id: number;
-                                        model: string;
-                                        name: string;
-                                        raw: string;
-                                        type: string;
-                };
-            };
-                        type: "storage";
-        };
-                StorageComponent: {
-                        drives: components["schemas"]["DriveDetails"][];
+                    };
+                    products: components["schemas"]["HardwareProduct"][];
+                    publishedAt?: string | null;
+                    ram: {
+                        compute: string;
                         id: number;
-                        model?: string | null;
-                        name: string;
                         raw: string;
-                        type: string | null;
-        };
-                UpdateImageConfigRequest: {
-                        description?: string;
-                        fields?: {
-                                cloud_init?: {
-                                        data?: string;
+                        speed: string;
+                        type: string;
+                    };
+                    storage: {
+                        boot?: components["schemas"]["StorageComponent"];
+                        nvme_ssd?: components["schemas"]["StorageComponent"];
+                    };
+                    updatedAt?: string;
+                    variant_label?: string;
                 };
-                                image_os_hash_algo?: "md5" | "sha256" | "sha512";
-                                image_os_hash_value?: string;
-                                image_ramdisk_kernel?: string;
-                                image_ramdisk_ramdisk?: string;
-                                image_source?: string;
-                                kernel_args?: string;
             };
-                        id: string;
-                        label?: string;
+        };
+        PublicKey: {
+            created_at?: string;
+            created_by?: string;
+            created_by_name?: string;
+            description?: string;
+            fields?: {
+                fingerprint?: string;
+                key_data?: string;
+                organization_id?: string | null;
+            };
+            id?: string;
+            label?: string;
+            type?: string;
+            updated_at?: string;
+        };
+        PublicKeyCollection: components["schemas"]["PublicKey"];
+        PublicKeyErrorResponse: {
+            errors?: {
+                message?: string;
+                name?: string;
+            }[];
+            message?: string;
+            status?: number;
+        };
+        PublicKeyValidationError: {
+            errors?: {
+                message?: string;
+                name?: string;
+            }[];
+        };
+        PublicKeyWithAccess: components["schemas"]["PublicKey"] & {
+            access?: {
+                role?: "owner" | "maintainer" | "member";
+            };
+        };
+        Relation: {
+            access?: {
+                account_id?: string;
+                display_name?: string;
+                has_billing?: boolean;
+                role?: string;
+                type?: string;
+                uuid?: string;
+            };
+        };
+        StorageAddon: {
+            "30_day_cost"?: number | null;
+            "30_day_cost_mils"?: number | null;
+            add_on_code: string;
+            hourly_cost: number;
+            hourly_cost_ltu?: number | null;
+            hourly_cost_ltu_mils?: number | null;
+            hourly_cost_mils?: number;
+            name: string;
+            specs: {
+                model: string;
+                name: string;
+                raw: string;
+                storage: {
+                    id: number;
+                    model: string;
+                    name: string;
+                    raw: string;
+                    type: string;
+                };
+            };
+            type: "storage";
+        };
+        StorageComponent: {
+            drives: components["schemas"]["DriveDetails"][];
+            id: number;
+            model?: string | null;
+            name: string;
+            raw: string;
+            type: string | null;
+        };
+        UpdateImageConfigRequest: {
+            description?: string;
+            fields?: {
+                cloud_init?: {
+                    data?: string;
+                };
+                image_os_hash_algo?: "md5" | "sha256" | "sha512";
+                image_os_hash_value?: string;
+                image_ramdisk_kernel?: string;
+                image_ramdisk_ramdisk?: string;
+                image_source?: string;
+                kernel_args?: string;
+            };
+            id: string;
+            label?: string;
         };
         UpdatePublicKeyRequest: {
-                        description?: string;
+            description?: string;
             fields?: {
-                                key_data?: string;
+                key_data?: string;
             };
-                        label?: string;
+            label?: string;
         };
         VlanCreateRequest: {
-                        description?: string;
+            description?: string;
             fields: {
-                                central_prefix_id?: string;
-                                cloud_id?: string;
+                central_prefix_id?: string;
+                cloud_id?: string;
                 pod_location: components["schemas"]["PodLocations"];
-                                vlan_type: "internal" | "routed";
+                vlan_type: "internal" | "routed";
             };
-                        label: string;
+            label: string;
         };
-                VlanResource: {
-                        created_at: string;
-                        created_by: string;
-                        description?: string;
-                        fields: {
-                                alterable?: boolean;
-                                cloud_id?: string;
-                                created_from: "user" | "omapi" | "central";
+        VlanResource: {
+            created_at: string;
+            created_by: string;
+            description?: string;
+            fields: {
+                alterable?: boolean;
+                cloud_id?: string;
+                created_from: "user" | "omapi" | "central";
                 pod_location: components["schemas"]["PodLocations"];
-                                readonly vlan_id?: number;
-                                vlan_type?: "internal" | "routed" | "access";
-                                readonly vlan_uuid?: string;
+                readonly vlan_id?: number;
+                vlan_type?: "internal" | "routed" | "access";
+                readonly vlan_uuid?: string;
             };
-                        id: string;
-                        is_active: boolean;
-                        label: string;
-                        type: string;
-                        updated_at: string;
+            id: string;
+            is_active: boolean;
+            label: string;
+            type: string;
+            updated_at: string;
         };
     };
     responses: never;
@@ -3696,42 +3739,42 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                                cloudId: string;
-                                inventoryUuid: string;
+                cloudId: string;
+                inventoryUuid: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-                        200: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                                                url: string;
+                        url: string;
                     };
                 };
             };
-                        400: {
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-                        401: {
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-                        403: {
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-                        404: {
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3744,41 +3787,41 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                                cloudId: string;
-                                inventoryUuid: string;
+                cloudId: string;
+                inventoryUuid: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-                        200: {
+            200: {
                 headers: {
-                                        "Content-Disposition"?: string;
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/x-java-jnlp-file": string;
                 };
             };
-                        400: {
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-                        401: {
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-                        403: {
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-                        404: {
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

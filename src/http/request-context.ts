@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Metrics } from '../observability/metrics.ts'
+import type { Operation } from '../openmetal/operations.ts'
 import { HUB_ID_MAX, hubOf } from '../ial/hub.ts'
 
 declare module 'fastify' {
@@ -24,7 +25,7 @@ declare module 'fastify' {
     /** answered or abandoned, counted and logged */
     ended: boolean
     /** OpenMetal calls made on behalf of this request, for its log line */
-    upstreamCalls: Array<{ operation: string, status: number | string, ms: number }>
+    upstreamCalls: Array<{ operation: Operation, status: number | string, ms: number }>
   }
 }
 

@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { UpstreamObserver } from '../openmetal/transport.ts'
 import type { TokenCacheObserver } from '../openmetal/auth.ts'
+import type { Operation } from '../openmetal/operations.ts'
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
@@ -15,7 +16,7 @@ export interface Metrics {
   readonly upstream: UpstreamObserver
   readonly tokens: TokenCacheObserver
   /** a part of an OpenMetal answer was skipped as unreadable */
-  skipped (operation: string): void
+  skipped (operation: Operation): void
   register (app: FastifyInstance): void
   /** a request arrived */
   started (): void

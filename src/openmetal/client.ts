@@ -24,6 +24,7 @@ import {
 import type * as OM from '../generated/openmetal.ts'
 import type { components } from '../generated/openmetal-paths.ts'
 import { canonicalOrder, oldest } from '../mapping/order.ts'
+import type { Operation } from './operations.ts'
 
 export interface CallContext {
   readonly signal?: AbortSignal | undefined
@@ -94,7 +95,7 @@ function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHtt
  * Absent (404) is an answer, not a failure, for lookups: the lookup's own 404 only, never one
  * of a call made on its way (a token endpoint answering 404 does not mean the server is gone).
  */
-async function orAbsent<T> (operation: string, pending: Promise<T>): Promise<T | undefined> {
+async function orAbsent<T> (operation: Operation, pending: Promise<T>): Promise<T | undefined> {
   try {
     return await pending
   } catch (error) {
@@ -442,7 +443,7 @@ export class OpenMetalClient {
 
   // Policies -------------------------------------------------------------------------------
 
-  private read<S extends TSchema> (schema: S, body: unknown, operation: string): Static<S> {
+  private read<S extends TSchema> (schema: S, body: unknown, operation: Operation): Static<S> {
     try {
       return readAnswer(schema, body, operation, this.onSkipped)
     } catch (error) {
@@ -473,7 +474,7 @@ export class OpenMetalClient {
    * answer, look for what it may have made before answering; found, it is the answer; not
    * found (or the look failed), the caller hears OpenMetalUnsettledWriteError, never a second create.
    */
-  private async createOrFind<T> (operation: string, create: () => Promise<T>, find: (recovery: TenantContext) => Promise<T | undefined>, context: TenantContext): Promise<T> {
+  private async createOrFind<T> (operation: Operation, create: () => Promise<T>, find: (recovery: TenantContext) => Promise<T | undefined>, context: TenantContext): Promise<T> {
     try {
       return await create()
     } catch (error) {
@@ -538,7 +539,7 @@ export class OpenMetalClient {
    * A collection, every page of it, read item by item: an item that cannot be read is
    * skipped (and reported), unless `mustRead` says the caller depends on it.
    */
-  private async list<S extends TSchema> (operation: string, path: string, schema: S, context: TenantContext, options: { fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<Static<S>>> {
+  private async list<S extends TSchema> (operation: Operation, path: string, schema: S, context: TenantContext, options: { fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<Static<S>>> {
     const raw = options.fresh === true
       ? await this.allPages(operation, path, context)
       : await this.joined(this.lookups, `${credentialKey(context.credentials)} ${path}`, 0, operation, context, async (signal) => await this.allPages(operation, path, { ...context, signal }))
@@ -561,26 +562,26 @@ export class OpenMetalClient {
    * buy, so an item with that label must be readable, and a list that may be incomplete
    * stops the purchase (OpenMetalIncompleteListError).
    */
-  private async labelled<S extends TSchema> (operation: string, path: string, schema: S, label: string, context: TenantContext): Promise<Array<Static<S>>> {
+  private async labelled<S extends TSchema> (operation: Operation, path: string, schema: S, label: string, context: TenantContext): Promise<Array<Static<S>>> {
     const listing = await this.list(operation, path, schema, context, { fresh: true, mustRead: (item) => stringAt(item, 'label') === label })
     if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError(operation, listing.incomplete)
     return listing.items.filter((item) => (item as { label?: unknown }).label === label)
   }
 
-  private async allPages (operation: string, path: string, context: TenantContext): Promise<Listing<unknown>> {
+  private async allPages (operation: Operation, path: string, context: TenantContext): Promise<Listing<unknown>> {
     const listing = await readAllPages({ path, query: {} }, this.transport.origin, async (page) => await this.authed({ operation, method: 'GET', path: page.path, query: page.query }, context))
     if (listing === undefined) throw new OpenMetalTransportError(operation, 'malformed', new UnreadableAnswer('', 'is not a list'))
     return listing
   }
 
   /** Identical concurrent GETs of one tenant share one upstream call. */
-  private sharedGet (operation: string, path: string, context: TenantContext): Promise<unknown> {
+  private sharedGet (operation: Operation, path: string, context: TenantContext): Promise<unknown> {
     const key = `${credentialKey(context.credentials)} ${path}`
     return this.joined(this.lookups, key, 0, operation, context, async (signal) => (await this.authed({ operation, method: 'GET', path }, { ...context, signal })).body)
   }
 
   /** The public catalog, shared by every tenant, in a compartment of its own. */
-  private async cachedPublic<T> (operation: string, path: string, read: (body: unknown) => T, context: CallContext): Promise<T> {
+  private async cachedPublic<T> (operation: Operation, path: string, read: (body: unknown) => T, context: CallContext): Promise<T> {
     return await this.joined(this.catalog, path, this.catalogTtlMs, operation, context, async (signal) => {
       const response = await this.transport.send({ operation, method: 'GET', path, compartment: PUBLIC_CATALOG, signal, trace: context.trace })
       return read(response.body)
@@ -592,7 +593,7 @@ export class OpenMetalClient {
    * every request that joined it has left (so no attempt or retry starts for no one), and
    * this request waits for it at most until its own deadline.
    */
-  private async joined<T> (lookup: SharedLookup<unknown>, key: string, ttlMs: number, operation: string, context: CallContext, load: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async joined<T> (lookup: SharedLookup<unknown>, key: string, ttlMs: number, operation: Operation, context: CallContext, load: (signal: AbortSignal) => Promise<T>): Promise<T> {
     return await withinDeadline(lookup.get(key, ttlMs, load, context.signal), context.signal, operation) as T
   }
 }

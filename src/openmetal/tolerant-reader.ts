@@ -19,6 +19,7 @@
 import { Type } from 'typebox'
 import type { Static, TArray, TRecord, TSchema, TString } from 'typebox'
 import { Compile } from 'typebox/compile'
+import type { Operation } from './operations.ts'
 
 const SKIP_UNREADABLE = 'x-skip-unreadable'
 const IPV4_ADDRESS = 'x-ipv4-address'
@@ -41,7 +42,7 @@ export const Tolerant = {
 
 /** Something in an answer that was skipped: which operation, where, and why. */
 export interface SkippedPart {
-  readonly operation: string
+  readonly operation: Operation
   readonly path: string
   readonly problem: string
 }
@@ -101,7 +102,7 @@ function firstProblem (schema: JsonSchema, value: unknown): { field: string, pro
 }
 
 interface Reading {
-  readonly operation: string
+  readonly operation: Operation
   readonly skipped: SkipObserver | undefined
 }
 
@@ -177,7 +178,7 @@ function keepOrReport (schema: JsonSchema, value: unknown, path: string, reading
  * The parts of `body` that `schema` names, normalised (see above). Throws `UnreadableAnswer`
  * naming the first needed field that is missing or unusable.
  */
-export function readAnswer<S extends TSchema> (schema: S, body: unknown, operation: string, skipped?: SkipObserver): Static<S> {
+export function readAnswer<S extends TSchema> (schema: S, body: unknown, operation: Operation, skipped?: SkipObserver): Static<S> {
   const root = schema as unknown as JsonSchema
   const read = normalise(root, body, '', { operation, skipped })
   if (validatorOf(root).Check(read)) return read as Static<S>

@@ -8,12 +8,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, errors as undiciErrors } from 'undici'
 import type { paths } from '../generated/openmetal-paths.ts'
 import { Bulkhead, OpenMetalBusyError } from './bulkhead.ts'
+import type { Operation } from './operations.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PATCH'
 
 export interface UpstreamCall {
   /** stable name for metrics and logs, e.g. `getOrder` */
-  readonly operation: string
+  readonly operation: Operation
   readonly method: HttpMethod
   /** path with parameters already substituted, see `openMetalPath` */
   readonly path: string
@@ -36,7 +37,7 @@ export interface UpstreamCall {
 }
 
 export interface UpstreamTrace {
-  operation: string
+  operation: Operation
   status: number | string
   ms: number
 }
@@ -48,18 +49,18 @@ export interface UpstreamResponse {
 }
 
 export interface UpstreamObserver {
-  call (operation: string, status: number | string, seconds: number): void
-  retry (operation: string, reason: string): void
+  call (operation: Operation, status: number | string, seconds: number): void
+  retry (operation: Operation, reason: string): void
   /** a call its tenant's bulkhead refused, never sent */
-  refused? (operation: string): void
+  refused? (operation: Operation): void
 }
 
 /** Every answer OpenMetal gave (each page, each attempt), before anything reads it: for tools that study the live API. */
-export type AnswerObserver = (operation: string, answer: { readonly status: number, readonly body: unknown, readonly headers: Readonly<Record<string, string | string[] | undefined>> }) => void
+export type AnswerObserver = (operation: Operation, answer: { readonly status: number, readonly body: unknown, readonly headers: Readonly<Record<string, string | string[] | undefined>> }) => void
 
 /** OpenMetal answered with an error status (after any retries). */
 export class OpenMetalHttpError extends Error {
-  readonly operation: string
+  readonly operation: Operation
   readonly status: number
   readonly retryAfter: number | undefined
   /** OpenMetal's request ID, only when it has a safe shape (it goes into logs and Cycle's error detail) */
@@ -67,7 +68,7 @@ export class OpenMetalHttpError extends Error {
   /** OpenMetal's own reason for a refusal (4xx), cleaned (see `refusalMessage`): for Cycle's error detail and the log */
   readonly upstreamMessage: string | undefined
 
-  constructor (operation: string, status: number, retryAfter: number | undefined, upstreamRequestId: string | undefined, upstreamMessage?: string) {
+  constructor (operation: Operation, status: number, retryAfter: number | undefined, upstreamRequestId: string | undefined, upstreamMessage?: string) {
     super(`OpenMetal ${operation} answered ${status}`)
     this.name = 'OpenMetalHttpError'
     this.operation = operation
@@ -126,10 +127,10 @@ export type TransportFailure = 'timeout' | 'network' | 'malformed' | 'deadline'
 
 /** No usable answer from OpenMetal: it timed out, the connection failed, or the body was not what the spec says. */
 export class OpenMetalTransportError extends Error {
-  readonly operation: string
+  readonly operation: Operation
   readonly kind: TransportFailure
 
-  constructor (operation: string, kind: TransportFailure, cause?: unknown) {
+  constructor (operation: Operation, kind: TransportFailure, cause?: unknown) {
     super(`OpenMetal ${operation} failed: ${kind}`, { cause })
     this.name = 'OpenMetalTransportError'
     this.operation = operation
@@ -158,10 +159,10 @@ export function isRefusal (error: unknown): error is OpenMetalHttpError {
 
 /** A list whose completeness could not be established: nothing may be bought on it. */
 export class OpenMetalIncompleteListError extends Error {
-  readonly operation: string
+  readonly operation: Operation
   readonly reason: string
 
-  constructor (operation: string, reason: string) {
+  constructor (operation: Operation, reason: string) {
     super(`OpenMetal ${operation} could not be read whole: ${reason}`)
     this.name = 'OpenMetalIncompleteListError'
     this.operation = operation
@@ -171,9 +172,9 @@ export class OpenMetalIncompleteListError extends Error {
 
 /** A create that may have acted, and that was not found by its label (yet): the caller must retry, which looks again. */
 export class OpenMetalUnsettledWriteError extends Error {
-  readonly operation: string
+  readonly operation: Operation
 
-  constructor (operation: string, cause: unknown) {
+  constructor (operation: Operation, cause: unknown) {
     super(`OpenMetal ${operation} may have acted; what it made was not found by its label`, { cause })
     this.name = 'OpenMetalUnsettledWriteError'
     this.operation = operation
@@ -185,7 +186,7 @@ export class OpenMetalUnsettledWriteError extends Error {
  * by one request under its own deadline: the request gives up when its deadline passes,
  * while the shared call goes on for the others (until the last has left: shared-lookup.ts).
  */
-export async function withinDeadline<T> (shared: Promise<T>, signal: AbortSignal | undefined, operation: string): Promise<T> {
+export async function withinDeadline<T> (shared: Promise<T>, signal: AbortSignal | undefined, operation: Operation): Promise<T> {
   if (signal === undefined) return await shared
   // whoever leaves early, a failure of the shared call must not go unwatched (an unhandled
   // rejection would stop the process)
@@ -363,7 +364,7 @@ function headerText (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
 }
 
-function classify (operation: string, error: unknown, deadline: AbortSignal | undefined): OpenMetalTransportError {
+function classify (operation: Operation, error: unknown, deadline: AbortSignal | undefined): OpenMetalTransportError {
   if (error instanceof OpenMetalTransportError) return error
   if (deadline?.aborted === true) return new OpenMetalTransportError(operation, 'deadline', error)
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError ||

@@ -17,6 +17,7 @@ import { SharedLookup } from '../../src/openmetal/shared-lookup.ts'
 import { AdapterError, Errors, toAdapterError } from '../../src/errors.ts'
 import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError, openMetalPath, parseRetryAfter, withinDeadline } from '../../src/openmetal/transport.ts'
 import type { TransportFailure, TransportOptions, UpstreamCall, UpstreamTrace } from '../../src/openmetal/transport.ts'
+import { OPERATIONS } from '../../src/openmetal/operations.ts'
 
 /** The adapter's environment: defaults, and a failed start that names the bad variable. */
 describe('src/config.ts', () => {
@@ -584,7 +585,7 @@ describe('src/errors.ts', () => {
       }
       // a 429 stays a 429; a 404 of one server's order or node is that server gone
       expect(toAdapterError(new OpenMetalHttpError('getProducts', 429, 7, undefined)).code).toBe('429.rate-limiting')
-      for (const operation of ['getOrder', 'setPowerState']) {
+      for (const operation of ['getOrder', 'setPowerState'] as const) {
         expect(toAdapterError(new OpenMetalHttpError(operation, 404, undefined, undefined)).code).toBe('404.infrastructure.server')
       }
     })
@@ -604,9 +605,9 @@ describe('src/errors.ts', () => {
       expect(toAdapterError(upstream).cause).toBe(upstream)
     })
 
-    test('every upstream status 100..599 maps to a well-formed code', () => {
-      fc.assert(fc.property(fc.integer({ min: 100, max: 599 }), fc.option(fc.nat(3600), { nil: undefined }), (status, retryAfter) => {
-        const error = toAdapterError(new OpenMetalHttpError('op', status, retryAfter, undefined))
+    test('every upstream status 100..599 of every operation maps to a well-formed code', () => {
+      fc.assert(fc.property(fc.constantFrom(...OPERATIONS), fc.integer({ min: 100, max: 599 }), fc.option(fc.nat(3600), { nil: undefined }), (operation, status, retryAfter) => {
+        const error = toAdapterError(new OpenMetalHttpError(operation, status, retryAfter, undefined))
         expectWellFormed(error)
         expect(error.status).toBeGreaterThanOrEqual(400)
       }))
@@ -848,7 +849,7 @@ describe('src/openmetal/transport.ts', () => {
 
     test('a POST declared idempotent is retried', async () => {
       handler = sequence(json(503), json(200, { result: 'ok' }))
-      const response = await transport().created.send({ operation: 'power', method: 'POST', path: '/v1/x', body: {}, idempotent: true })
+      const response = await transport().created.send({ operation: 'setPowerState', method: 'POST', path: '/v1/x', body: {}, idempotent: true })
       expect(response.body).toEqual({ result: 'ok' })
       expect(seen).toHaveLength(2)
     })

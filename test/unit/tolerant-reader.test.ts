@@ -17,13 +17,14 @@ import {
   ProductsAnswer, TokenAnswer, podMapIn, stockIn
 } from '../../src/openmetal/answers.ts'
 import { Tolerant, UnreadableAnswer, readAnswer, type SkippedPart } from '../../src/openmetal/tolerant-reader.ts'
+import type { Operation } from '../../src/openmetal/operations.ts'
 import { locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../src/mapping/catalog.ts'
 import { provisionStatus } from '../../src/mapping/provision-status.ts'
 
 type Json = Record<string, unknown>
 
 /** readAnswer, with what it skipped. */
-function read<S extends TSchema> (schema: S, body: unknown, operation = 'test'): { value: ReturnType<typeof readAnswer<S>>, skipped: SkippedPart[] } {
+function read<S extends TSchema> (schema: S, body: unknown, operation: Operation = 'getCloudStats'): { value: ReturnType<typeof readAnswer<S>>, skipped: SkippedPart[] } {
   const skipped: SkippedPart[] = []
   const value = readAnswer(schema, body, operation, (part) => { skipped.push(part) })
   return { value, skipped }
@@ -32,7 +33,7 @@ function read<S extends TSchema> (schema: S, body: unknown, operation = 'test'):
 /** The UnreadableAnswer reading `body` throws. */
 function failure (schema: TSchema, body: unknown): UnreadableAnswer {
   try {
-    readAnswer(schema, body, 'test')
+    readAnswer(schema, body, 'getCloudStats')
   } catch (error) {
     if (error instanceof UnreadableAnswer) return error
     throw error
@@ -182,7 +183,7 @@ describe('src/openmetal/tolerant-reader.ts', () => {
       const schema = Type.Object({ nodes: Tolerant.ListOf(Type.Object({ uuid: Type.String(), networks: Tolerant.ListOf(Type.Object({ mac: Type.String() })) })) })
       const { value, skipped } = read(schema, { nodes: [{ uuid: 'u0', networks: [{ mac: 'aa' }, {}] }] })
       expect(value).toStrictEqual({ nodes: [{ uuid: 'u0', networks: [{ mac: 'aa' }] }] })
-      expect(skipped).toEqual([{ operation: 'test', path: '/nodes/0/networks/1/mac', problem: 'is missing' }])
+      expect(skipped).toEqual([{ operation: 'getCloudStats', path: '/nodes/0/networks/1/mac', problem: 'is missing' }])
     })
 
     test('a plain list with an unreadable item fails the answer, naming the item\'s field', () => {

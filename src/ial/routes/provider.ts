@@ -5,6 +5,7 @@ import { locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } f
 import { SharedLookup } from '../../openmetal/shared-lookup.ts'
 import { withinDeadline } from '../../openmetal/transport.ts'
 import type { CallContext } from '../../openmetal/client.ts'
+import type { Operation } from '../../openmetal/operations.ts'
 import type { IalDeps } from '../deps.ts'
 import type { ListLocationsResponse, ListServerModelsResponse } from '../../generated/cycle-ial.ts'
 
@@ -49,7 +50,7 @@ export const providerRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { 
    * The cached answer, or one built by a shared call that runs while any request waits for it;
    * each request waits at most until its own deadline (armed only when OpenMetal is asked).
    */
-  async function answer (key: 'locations' | 'server-models', operation: string, request: FastifyRequest, build: (context: CallContext) => Promise<Locations | ServerModels>): Promise<Locations | ServerModels> {
+  async function answer (key: 'locations' | 'server-models', operation: Operation, request: FastifyRequest, build: (context: CallContext) => Promise<Locations | ServerModels>): Promise<Locations | ServerModels> {
     const cached = answers.peek(key)
     if (cached !== undefined) return cached
     const load = async (signal: AbortSignal) => await build({ signal, trace: request.upstreamCalls })
