@@ -4,9 +4,11 @@
  * 2), never a Node stack trace. The commands are the package.json scripts that run a file of
  * this repository, so a new one is not forgotten.
  */
+import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { readRepoFile, root, runNode } from './support.ts'
-import { join } from 'node:path'
+import { ENVIRONMENT } from '../../src/config.ts'
+import { FINDINGS, USAGE as INVENTORY_USAGE } from '../../src/cli/inventory.ts'
 
 interface Command {
   readonly file: string
@@ -65,4 +67,17 @@ describe.each(Object.entries(COMMANDS))('npm run %s', (script, command) => {
       expect(wrong.output).toMatch(/--help/)
     }
   }, 30_000)
+})
+
+describe('ial-inventory --help is the whole story', () => {
+  test('the OpenMetal API it reads by default, what each finding means, what each exit code says', () => {
+    expect(INVENTORY_USAGE).toContain(`default OPENMETAL_API_URL, else ${ENVIRONMENT.OPENMETAL_API_URL[0]}`)
+    // every kind the report can flag, read from the type in src/mapping/inventory.ts
+    const union = /export type Finding = ([^\n]+)/.exec(readRepoFile('src/mapping/inventory.ts'))?.[1] ?? ''
+    const kinds = [...union.matchAll(/'([a-z-]+)'/g)].map((match) => match[1])
+    expect(kinds.length).toBeGreaterThan(5)
+    expect(Object.keys(FINDINGS).sort()).toEqual([...kinds].sort())
+    for (const kind of [...kinds, 'INCOMPLETE']) expect(INVENTORY_USAGE).toMatch(new RegExp(`^  ${kind} +\\S.{20,}$`, 'm'))
+    expect(INVENTORY_USAGE).toMatch(/exit code: 0 nothing to look at; 1 at least one finding.*; 2 usage error/s)
+  })
 })
