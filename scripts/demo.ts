@@ -8,7 +8,6 @@
  * its cloud's own two blocks, so the allocation step shows a purchase (and the release, the
  * block given back).
  */
-import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
@@ -16,19 +15,28 @@ import { startSimulator } from '../src/simulator/index.ts'
 import { runLifecycle, type StepName } from '../src/conformance/lifecycle.ts'
 import { createAddress } from '../src/simulator/network.ts'
 import { consoleReporter, summary } from '../src/cli/ial-check.ts'
+import { UsageError, parseCommandLine, readCommandLine } from '../src/cli/args.ts'
 
-const USAGE = 'usage: npm run demo [-- --once] [--buy-ip-blocks] [--port N]'
-let values: { once: boolean, port: string, 'buy-ip-blocks': boolean, help: boolean }
-try {
-  values = parseArgs({ options: { once: { type: 'boolean', default: false }, port: { type: 'string', default: process.env.PORT ?? '8080' }, 'buy-ip-blocks': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } } }).values
-} catch (error) {
-  console.error(`${(error as Error).message}\n${USAGE}`)
-  process.exit(2)
-}
-if (values.help) {
-  console.log(USAGE)
-  process.exit(0)
-}
+const USAGE = `usage: npm run demo [-- --once] [--buy-ip-blocks] [--port N]
+
+Starts the OpenMetal simulator and the adapter on 127.0.0.1, then plays Cycle through the
+adapter: one server's whole life, every call printed with its answer and time.
+
+options:
+  --once           exit after the walk (1 if a step failed); without it the adapter keeps
+                   serving until Ctrl-C, and the demo prints how to try it yourself
+  --buy-ip-blocks  let the adapter buy IP blocks, and fill the cloud's own first, so the walk
+                   shows a block bought and given back
+  --port N         the adapter's port (default PORT or 8080; 0 picks a free one). When it is
+                   taken, the demo says so and uses a free one
+  --help           this text`
+
+const values = readCommandLine({ name: 'demo', help: 'npm run demo -- --help', usage: USAGE }, () => {
+  const { values } = parseCommandLine({ options: { once: { type: 'boolean', default: false }, port: { type: 'string', default: process.env.PORT ?? '8080' }, 'buy-ip-blocks': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } } })
+  if (values.help) return 'help'
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`--port is a port number from 0 to 65535, not ${values.port}`)
+  return values
+})
 const buyIpBlocks = values['buy-ip-blocks']
 const tty = process.stdout.isTTY === true
 const dim = (text: string): string => tty ? `\x1b[2m${text}\x1b[22m` : text
@@ -52,13 +60,18 @@ const config = loadConfig({
 })
 const app = await buildApp(config)
 let url: string
+let moved = ''
 try {
   url = await app.listen({ port: config.port, host: config.host })
-} catch {
+} catch (error) {
+  // another demo (or anything) holds the port: take a free one, and say so, since the README's
+  // commands name 8080
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
   url = await app.listen({ port: 0, host: config.host })
+  moved = `   (port ${config.port} is taken: use this URL, not :${config.port})`
 }
 console.log(`OpenMetal simulator  ${sim.url}   (credentials: client_id=sim-client secret=sim-secret, or api_key=sim-api-key)`)
-console.log(`adapter              ${url}\n`)
+console.log(`adapter              ${url}${moved}\n`)
 
 const printer = consoleReporter((text) => process.stdout.write(text), { tty, quiet: false })
 const report = await runLifecycle({
@@ -100,5 +113,6 @@ async function close (code: number): Promise<never> {
 }
 
 if (values.once) await close(report.ok ? 0 : 1)
-console.log(`\nStill serving. Try it yourself:\n  OPENMETAL_CLIENT_ID=sim-client OPENMETAL_CLIENT_SECRET=sim-secret npm run ial-check -- --url ${url} --interval 1\n  curl -s ${url}/v1/infrastructure/provider/locations\nCtrl-C to stop.`)
+// before the line that says Ctrl-C stops it
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { void close(0) })
+console.log(`\nStill serving${moved === '' ? '' : ` on ${url} (port ${config.port} was taken)`}. Try it yourself:\n  OPENMETAL_CLIENT_ID=sim-client OPENMETAL_CLIENT_SECRET=sim-secret npm run ial-check -- --url ${url} --interval 1\n  curl -s ${url}/v1/infrastructure/provider/locations\nCtrl-C to stop.`)

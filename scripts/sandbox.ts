@@ -9,13 +9,21 @@
  * Every answer the adapter receives from OpenMetal is compared with the pinned spec
  * (src/conformance/spec-drift.ts); after the lifecycle the run prints what the sandbox said
  * that the spec does not. `runSandbox` is the whole command, for the tests.
+ *
+ * The output is for a person: the adapter's own log (JSON lines, LOG_LEVEL, default warn) goes
+ * to a file whose path is printed, not between the steps. The run stops at the first step
+ * that fails (a server it ordered is still decommissioned), since the steps after it would
+ * only fail for the same reason.
  */
-import { realpathSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdtempSync, realpathSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { buildApp } from '../src/app.ts'
 import { loadConfig, ConfigError, SANDBOX_API_URL, type Config } from '../src/config.ts'
-import { runLifecycle, type StepName } from '../src/conformance/lifecycle.ts'
+import { runLifecycle, type Reporter, type StepName } from '../src/conformance/lifecycle.ts'
 import { SpecDriftRecorder } from '../src/conformance/spec-drift.ts'
 import { UsageError, consoleReporter, credentialsFrom, interruptSignal, parseDuration, summary, type Io } from '../src/cli/ial-check.ts'
 
@@ -39,7 +47,11 @@ options:
   --json FILE           also write the spec-drift report as JSON to FILE
   --help                this text
 
-Exit code: 0 every step passed, 1 a step failed, 2 usage or configuration error.`
+The adapter's log (JSON lines at LOG_LEVEL, default warn) goes to a file in the temporary
+folder; its path is printed. The run stops at the first step that fails; a server it ordered
+is still decommissioned (unless --keep).
+
+Exit code: 0 every step passed, 1 a step failed, 2 usage or configuration error, 130 interrupted.`
 
 const NO_CREDENTIALS = `npm run sandbox exercises the real OpenMetal sandbox (${SANDBOX_API_URL}).
 Nothing was called. To run it, set credentials from OpenMetal Central (Organization Tools > API Access):
@@ -131,10 +143,29 @@ if your organisation is billed) and then decommissions it. Re-run with: npm run 
   }
 
   const drift = new SpecDriftRecorder()
-  const app = await buildApp(config, { clientOptions: { onAnswer: drift.observe } })
+  const logFile = join(mkdtempSync(join(tmpdir(), 'ial-sandbox-')), 'adapter.log')
+  const log = createWriteStream(logFile)
+  // the first failed step stops the run: the lifecycle skips what is left, except the
+  // decommission of a server it ordered
+  const stop = new AbortController()
+  let failed: StepName | undefined
+  const printer = consoleReporter(out, { tty: io.stdout.isTTY === true, quiet: false })
+  const reporter: Reporter = {
+    ...printer,
+    onStepFinish (result) {
+      // the steps skipped because of the stop are said once, below, not one line each
+      if (failed !== undefined && result.outcome === 'skipped' && signal?.aborted !== true) return
+      printer.onStepFinish?.(result)
+      if (result.outcome === 'failed' && failed === undefined) {
+        failed = result.step
+        stop.abort()
+      }
+    }
+  }
+  const app = await buildApp(config, { clientOptions: { onAnswer: drift.observe }, logStream: log })
   try {
     const url = await app.listen({ port: 0, host: '127.0.0.1' })
-    out(`adapter ${url} → ${config.openMetalApiUrl}\n\n`)
+    out(`adapter ${url} → ${config.openMetalApiUrl}\nits log (${config.logLevel}): ${logFile}\n\n`)
     const report = await runLifecycle({
       url,
       credentials,
@@ -142,8 +173,12 @@ if your organisation is billed) and then decommissions it. Re-run with: npm run 
       timeout: options.timeout,
       keep: options.keep,
       ...(options.yes ? {} : { only: SAFE_STEPS }),
-      ...(signal === undefined ? {} : { signal })
-    }, consoleReporter(out, { tty: io.stdout.isTTY === true, quiet: false }))
+      signal: signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal])
+    }, reporter)
+    if (failed !== undefined && signal?.aborted !== true) {
+      const left = report.steps.filter((step) => step.outcome === 'skipped' && step.skipped === 'interrupted').map((step) => step.step)
+      out(`\nStopped: ${failed} failed${left.length === 0 ? '' : `, so ${left.join(', ')} did not run`}. What the adapter logged: ${logFile}\n`)
+    }
     out(`\n${summary(report)}\n\n${drift.format()}\n`)
     if (options.json !== undefined) {
       try {
@@ -157,6 +192,8 @@ if your organisation is billed) and then decommissions it. Re-run with: npm run 
     return report.ok ? 0 : 1
   } finally {
     await app.close()
+    log.end()
+    await once(log, 'close')
   }
 }
 

@@ -25,7 +25,7 @@ Environment:
 `
 
 function fail (message: string): never {
-  console.error(`simulator: ${message}`)
+  console.error(`simulator: ${message} (npm run simulator -- --help for the options)`)
   process.exit(2)
 }
 
@@ -50,7 +50,7 @@ let values: { drift?: string, help?: boolean }
 try {
   values = parseArgs({ options: { drift: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values
 } catch (error) {
-  fail(`${error instanceof Error ? error.message : String(error)} (--help for usage)`)
+  fail(error instanceof Error ? error.message : String(error))
 }
 if (values.help === true) {
   process.stdout.write(USAGE)

@@ -9,14 +9,46 @@
  */
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { createClient } from '../openmetal/create-client.ts'
-import { loadConfig, ConfigError } from '../config.ts'
+import { loadConfig, ConfigError, ENVIRONMENT, SANDBOX_API_URL } from '../config.ts'
 import type { Credentials } from '../openmetal/auth.ts'
-import { inventoryReport, type InventoryReport } from '../mapping/inventory.ts'
+import { STUCK_AFTER_HOURS, inventoryReport, type Finding, type InventoryReport } from '../mapping/inventory.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
+import { parseCommandLine, readCommandLine } from './args.ts'
 
-const USAGE = 'usage: ial-inventory [--hub HUB_ID] [--json] [--api-url URL]\ncredentials: OPENMETAL_CLIENT_ID + OPENMETAL_CLIENT_SECRET, or OPENMETAL_API_KEY'
+/** What each finding means and what to do about it (a Record, so a new kind cannot go unexplained). */
+export const FINDINGS: Readonly<Record<Finding, string>> = {
+  stuck: `an active order still not provisioned after ${STUCK_AFTER_HOURS} hours (it normally takes 15-30 minutes): ask OpenMetal`,
+  'manual-setup': 'OpenMetal staff must finish the deployment by hand: slower, not failed',
+  'cloud-pending-delete': 'the cloud is being deleted (decommissioned); it bills until OpenMetal has finished',
+  'orphaned-cloud': 'a cloud still there (and billing) whose order is inactive or no longer listed',
+  'duplicate-order': 'several orders stand for one Cycle server; Cycle knows one of them (normally the oldest)',
+  'orphaned-ip': 'an IP address whose Cycle server has no live order any more: release it',
+  'empty-block': 'a bought IP block with no address in use: it bills for nothing',
+  'orphaned-block': 'a bought IP block whose cloud is gone or being deleted: it still bills; give it back'
+}
+
+export const USAGE = `usage: ial-inventory [--hub HUB_ID] [--json] [--api-url URL]
+
+Everything this adapter bought at OpenMetal (orders, clouds, IP addresses and bought IP blocks
+that carry the Cycle tag), with anything stuck or orphaned flagged, so nothing billable is
+forgotten. Read-only: it changes nothing.
+
+credentials: OPENMETAL_CLIENT_ID + OPENMETAL_CLIENT_SECRET, or OPENMETAL_API_KEY (never printed)
+
+options:
+  --hub HUB_ID    only what belongs to this Cycle hub
+  --json          the report as JSON
+  --api-url URL   the OpenMetal API (default OPENMETAL_API_URL, else ${ENVIRONMENT.OPENMETAL_API_URL[0]};
+                  the sandbox is ${SANDBOX_API_URL})
+  --help          this text
+
+findings (the last column):
+${Object.entries(FINDINGS).map(([kind, meaning]) => `  ${kind.padEnd(21)} ${meaning}`).join('\n')}
+  INCOMPLETE            OpenMetal did not give a list whole: the report may not show everything
+
+exit code: 0 nothing to look at; 1 at least one finding (INCOMPLETE counts); 2 usage error, no
+credentials, a bad configuration, or OpenMetal could not be read.`
 
 function credentialsFromEnv (env: NodeJS.ProcessEnv): Credentials | undefined {
   if (env.OPENMETAL_CLIENT_ID !== undefined && env.OPENMETAL_CLIENT_SECRET !== undefined) return { kind: 'oauth', clientId: env.OPENMETAL_CLIENT_ID, secret: env.OPENMETAL_CLIENT_SECRET }
@@ -69,20 +101,13 @@ export function renderInventory (report: InventoryReport): string {
 }
 
 async function main (): Promise<number> {
-  let args
-  try {
-    args = parseArgs({ options: { hub: { type: 'string' }, json: { type: 'boolean' }, 'api-url': { type: 'string' }, help: { type: 'boolean' } } })
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`)
-    return 2
-  }
-  if (args.values.help === true) {
-    console.log(USAGE)
-    return 0
-  }
+  const args = readCommandLine({ name: 'ial-inventory', help: 'ial-inventory --help', usage: USAGE }, () => {
+    const parsed = parseCommandLine({ options: { hub: { type: 'string' }, json: { type: 'boolean' }, 'api-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
+    return parsed.values.help === true ? 'help' : parsed
+  })
   const credentials = credentialsFromEnv(process.env)
   if (credentials === undefined) {
-    console.error(USAGE)
+    console.error('ial-inventory: no credentials: set OPENMETAL_CLIENT_ID and OPENMETAL_CLIENT_SECRET, or OPENMETAL_API_KEY (ial-inventory --help for the options)')
     return 2
   }
   const apiUrl = args.values['api-url'] ?? process.env.OPENMETAL_API_URL ?? loadConfig({}).openMetalApiUrl

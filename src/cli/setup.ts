@@ -14,8 +14,8 @@
  */
 import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { createClient } from '../openmetal/create-client.ts'
+import { UsageError, parseCommandLine, usageErrorText } from './args.ts'
 import { ConfigError, loadConfig } from '../config.ts'
 import type { CreateImageConfigRequest } from '../generated/openmetal.ts'
 import type { ConfigurationAnswer } from '../openmetal/answers.ts'
@@ -58,7 +58,7 @@ exit code: 0 done (created, updated or unchanged), 1 OpenMetal refused or failed
 configurations it holds make the result ambiguous, 2 usage, credentials or configuration error.`
 
 /** The command line or the environment is wrong: exit 2. */
-export class UsageError extends Error {}
+export { UsageError }
 
 /** OpenMetal holds something that this run cannot settle on its own: exit 1. */
 export class SetupRefused extends Error {}
@@ -150,26 +150,21 @@ function credentialsFrom (env: Readonly<Record<string, string | undefined>>): Cr
 
 /** The command line as what to set up; UsageError when it makes no sense, 'help' for --help. */
 export function parseSetupArgs (argv: string[], env: Readonly<Record<string, string | undefined>>): SetupOptions | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        kernel: { type: 'string' },
-        ramdisk: { type: 'string' },
-        'kernel-args': { type: 'string' },
-        'cloud-init': { type: 'string' },
-        label: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'api-url': { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+  const parsed = parseCommandLine({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      kernel: { type: 'string' },
+      ramdisk: { type: 'string' },
+      'kernel-args': { type: 'string' },
+      'cloud-init': { type: 'string' },
+      label: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'api-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
   const { values, positionals } = parsed
   if (values.help) return 'help'
   const [command, ...rest] = positionals
@@ -304,7 +299,7 @@ export async function main (argv: string[], env: Readonly<Record<string, string 
     options = parseSetupArgs(argv, env)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    io.stderr.write(`ial-setup: ${oneLine(error.message)} (ial-setup --help for the options)\n`)
+    io.stderr.write(usageErrorText({ name: 'ial-setup', help: 'ial-setup --help' }, oneLine(error.message)))
     return 2
   }
   if (options === 'help') {

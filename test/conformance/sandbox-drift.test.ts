@@ -180,6 +180,34 @@ describe('against the simulator in drift mode (SANDBOX_API_URL)', () => {
   })
 })
 
+describe('a failed step stops the run', () => {
+  test('the sandbox refusing the client: verify fails, nothing after it is asked, the output stays human and the log goes to its file', async () => {
+    const scope = nock(SANDBOX_API_URL)
+      .get('/v1/oauth2/token').query({ grant_type: 'client_credentials' }).twice()
+      .reply(401, { error: 'invalid_client', error_description: 'Invalid client credentials' })
+    // what the next step would ask: it must still be waiting at the end
+    const locations = nock(SANDBOX_API_URL).get('/v2/inventory/locations').reply(200, { locations: {} })
+
+    // info: the adapter logs every request, so a log line in the output could not go unseen
+    const result = await sandbox([], { OPENMETAL_CLIENT_ID: 'sandbox-client', OPENMETAL_CLIENT_SECRET: CLIENT_SECRET, LOG_LEVEL: 'info' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe('')
+    expect(result.stdout).toMatch(/^✘ verify /m)
+    expect(result.stdout).toContain('Stopped: verify failed, so locations, server-models, configure did not run.')
+    expect(result.stdout).not.toMatch(/^. (locations|server-models|configure) /m)
+    expect(result.stdout).toContain('0 passed, 1 failed, 3 skipped')
+    expect(scope.isDone()).toBe(true)
+    expect(locations.isDone()).toBe(false)
+
+    expect(result.stdout).not.toMatch(/^\{"level"/m)
+    const logFile = /^its log \(info\): (\S+)$/m.exec(result.stdout)?.[1] ?? ''
+    expect(result.stdout).toContain(`What the adapter logged: ${logFile}`)
+    const logged = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { level: number, msg?: string })
+    expect(logged.length).toBeGreaterThan(0)
+    expect(readFileSync(logFile, 'utf8')).not.toContain(CLIENT_SECRET)
+  })
+})
+
 describe('the command line', () => {
   test('--help prints the usage and exits 0; an unknown option is one line and exit 2; nothing is called', async () => {
     const help = await sandbox(['--help'], { OPENMETAL_API_KEY: API_KEY })
