@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
-import { inventoryReport } from '../../src/mapping/inventory.ts'
-import { canonicalOrder } from '../../src/mapping/order.ts'
-import type { Cloud, GetOrder } from '../../src/generated/openmetal.ts'
+import { inventoryReport } from '../../../src/mapping/inventory.ts'
+import { canonicalOrder } from '../../../src/mapping/order.ts'
+import type { Cloud, GetOrder } from '../../../src/generated/openmetal.ts'
 
 const NOW = Date.parse('2026-11-22T12:00:00Z')
 const HUB = 'a'.repeat(24)

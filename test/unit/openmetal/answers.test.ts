@@ -1,45 +1,17 @@
-/**
- * Unit tests of the tolerant reading of OpenMetal answers: the reader's vocabulary
- * (src/openmetal/tolerant-reader.ts), each needed schema of src/openmetal/answers.ts over a
- * spec-shaped answer and the same answer drifted the way the live API drifts (DESIGN.md
- * section 6), and the property the whole design rests on: a mutation of an answer in a
- * field a route does not read never changes that route's answer. One file, because each test
- * file costs a fork and the unit suite must stay fast.
- */
-import { isDeepStrictEqual } from 'node:util'
+/** Unit tests of src/openmetal/answers.ts. */
 import { describe, expect, test } from 'vitest'
+import { type TSchema, Type } from 'typebox'
+import { PODS, initialStock, productCatalog } from '../../../src/simulator/catalog.ts'
+import type { CloudStats, Cloud, GetOrder, IpAddress, OAuthTokenResponse, PrefixDetailed, PrefixResource } from '../../../src/generated/openmetal.ts'
+import { AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer, PrefixAnswer, ProductsAnswer, TokenAnswer, podMapIn, stockIn } from '../../../src/openmetal/answers.ts'
+import { readAnswer } from '../../../src/openmetal/tolerant-reader.ts'
+import { serverModelsFromCatalog, locationsFromInventory, podsOf, stockBySku } from '../../../src/mapping/catalog.ts'
+import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
-import { Type, type TSchema } from 'typebox'
-import { PODS, initialStock, productCatalog } from '../../src/simulator/catalog.ts'
-import type { CloudStats, Cloud, GetOrder, IpAddress, OAuthTokenResponse, PrefixDetailed, PrefixResource } from '../../src/generated/openmetal.ts'
-import {
-  AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer, PrefixAnswer,
-  ProductsAnswer, TokenAnswer, podMapIn, stockIn
-} from '../../src/openmetal/answers.ts'
-import { Tolerant, UnreadableAnswer, readAnswer, type SkippedPart } from '../../src/openmetal/tolerant-reader.ts'
-import type { Operation } from '../../src/openmetal/operations.ts'
-import { locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../src/mapping/catalog.ts'
-import { provisionStatus } from '../../src/mapping/provision-status.ts'
+import { provisionStatus } from '../../../src/mapping/provision-status.ts'
+import { failure, read } from '../../helpers/reading.ts'
 
 type Json = Record<string, unknown>
-
-/** readAnswer, with what it skipped. */
-function read<S extends TSchema> (schema: S, body: unknown, operation: Operation = 'getCloudStats'): { value: ReturnType<typeof readAnswer<S>>, skipped: SkippedPart[] } {
-  const skipped: SkippedPart[] = []
-  const value = readAnswer(schema, body, operation, (part) => { skipped.push(part) })
-  return { value, skipped }
-}
-
-/** The UnreadableAnswer reading `body` throws. */
-function failure (schema: TSchema, body: unknown): UnreadableAnswer {
-  try {
-    readAnswer(schema, body, 'getCloudStats')
-  } catch (error) {
-    if (error instanceof UnreadableAnswer) return error
-    throw error
-  }
-  throw new Error('expected the answer to be unreadable')
-}
 
 /** A deep copy of `body`, edited. */
 function drifted<T> (body: T, edit: (copy: T) => void): T {
@@ -48,210 +20,12 @@ function drifted<T> (body: T, edit: (copy: T) => void): T {
   return copy
 }
 
-describe('src/openmetal/tolerant-reader.ts', () => {
-  const optional = <S extends TSchema>(schema: S) => Type.Object({ value: Type.Optional(schema) })
-  const required = <S extends TSchema>(schema: S) => Type.Object({ value: schema })
-
-  describe('null', () => {
-    test('in an optional field that may not be null reads as absent', () => {
-      const { value } = read(optional(Type.String()), { value: null })
-      expect(value).toStrictEqual({})
-      expect(Object.hasOwn(value, 'value')).toBe(false)
-    })
-
-    test('in a field that may be null stays null', () => {
-      expect(read(optional(Type.Union([Type.String(), Type.Null()])), { value: null }).value).toStrictEqual({ value: null })
-      expect(read(required(Type.Union([Type.Integer(), Type.Null()])), { value: null }).value).toStrictEqual({ value: null })
-    })
-
-    test.each([
-      ['a string', Type.String()],
-      ['an integer', Type.Integer()],
-      ['an object', Type.Object({ id: Type.String() })],
-      ['a list', Type.Array(Type.String())]
-    ])('in a required field (%s) fails, naming the field', (_name, schema) => {
-      expect(failure(required(schema), { value: null })).toMatchObject({ field: '/value', problem: 'is missing', message: '/value is missing' })
-    })
-
-    test('as the whole answer fails, naming the answer', () => {
-      const error = failure(TokenAnswer, null)
-      expect(error.field).toBe('')
-      expect(error.message).toMatch(/^the answer /)
-    })
-  })
-
-  describe('numbers and strings', () => {
-    test.each<[string, TSchema, unknown, unknown]>([
-      ['an integer as a numeric string', Type.Integer(), '14400', 14400],
-      ['an integer as a numeric string with spaces', Type.Integer(), ' 14400 ', 14400],
-      ['a negative integer as a string', Type.Integer(), '-3', -3],
-      ['a number as a decimal string', Type.Number(), '12.5', 12.5],
-      ['a nullable integer as a string', Type.Union([Type.Integer(), Type.Null()]), '792000', 792_000],
-      ['a number that is a number', Type.Number(), 3.25, 3.25],
-      ['a numeric string where a string is declared', Type.String(), '14400', '14400'],
-      ['an integer where a string is declared (an ID)', Type.String(), 12345, '12345'],
-      ['a decimal where a string is declared', Type.String(), 12.5, '12.5'],
-      ['zero where a string is declared', Type.String(), 0, '0'],
-      ['a nullable string as a number', Type.Union([Type.String(), Type.Null()]), 42, '42'],
-      ['"true" where a boolean is declared', Type.Boolean(), 'true', true],
-      ['"false" where a boolean is declared', Type.Boolean(), 'false', false],
-      ['"true" where a string is declared', Type.String(), 'true', 'true']
-    ])('%s: %j reads as %j', (_name, schema, raw, expected) => {
-      expect(read(required(schema), { value: raw }).value).toStrictEqual({ value: expected })
-    })
-
-    test.each<[string, TSchema, unknown]>([
-      ['a decimal string for an integer', Type.Integer(), '12.5'],
-      ['a word for an integer', Type.Integer(), 'abc'],
-      ['a word for a number', Type.Number(), 'abc'],
-      ['an empty string for a number', Type.Number(), ''],
-      ['an exponent for a number', Type.Number(), '1e3'],
-      ['a number with a unit', Type.Integer(), '256GB'],
-      ['"TRUE" for a boolean', Type.Boolean(), 'TRUE'],
-      ['"1" for a boolean', Type.Boolean(), '1'],
-      ['a boolean for a string', Type.String(), true],
-      ['an object for a string', Type.String(), { id: 1 }],
-      ['a list for an object', Type.Object({}), []]
-    ])('%s (%j) fails, naming the field', (_name, schema, raw) => {
-      const error = failure(Type.Object({ outer: Type.Object({ value: schema }) }), { outer: { value: raw } })
-      expect(error.field).toBe('/outer/value')
-      expect(error.message.startsWith('/outer/value ')).toBe(true)
-    })
-
-    test('the token answer says which field is unusable', () => {
-      expect(failure(TokenAnswer, { access_token: 'tok', expires_in: 'abc' }).field).toBe('/expires_in')
-      expect(failure(TokenAnswer, { access_token: 'tok', expires_in: '12.5' }).field).toBe('/expires_in')
-      expect(failure(TokenAnswer, { expires_in: 14400 }).message).toBe('/access_token is missing')
-    })
-  })
-
-  describe('Tolerant.Address', () => {
-    test.each([
-      ['203.0.113.5/28', '203.0.113.5'],
-      ['203.0.113.5/32', '203.0.113.5'],
-      ['10.0.0.1/8', '10.0.0.1'],
-      [' 203.0.113.5/28 ', '203.0.113.5'],
-      ['203.0.113.5', '203.0.113.5'],
-      ['2001:db8::1/64', '2001:db8::1/64'],
-      ['203.0.113.5/280', '203.0.113.5/280'],
-      ['203.0.113.5/28/1', '203.0.113.5/28/1'],
-      ['not an address/28', 'not an address/28'],
-      ['', '']
-    ])('%j reads as %j', (raw, expected) => {
-      expect(read(required(Tolerant.Address()), { value: raw }).value).toStrictEqual({ value: expected })
-    })
-
-    test('an address in a plain string field keeps its prefix length (only fields marked as addresses are read so)', () => {
-      expect(read(required(Type.String()), { value: '203.0.113.5/28' }).value).toStrictEqual({ value: '203.0.113.5/28' })
-    })
-
-    test('an address keeps the constraints of its base schema', () => {
-      const dotted = Tolerant.Address(Type.String({ pattern: '^\\d+\\.\\d+\\.\\d+\\.\\d+$' }))
-      expect(read(required(dotted), { value: '203.0.113.5/28' }).value).toStrictEqual({ value: '203.0.113.5' })
-      expect(failure(required(dotted), { value: '2001:db8::1/64' }).field).toBe('/value')
-    })
-  })
-
-  describe('Tolerant.ListOf and Tolerant.MapOf', () => {
-    const Node = Type.Object({ uuid: Type.String(), cpu: Type.Optional(Type.Integer()) })
-
-    test('a list skips each unreadable item and reports it once, with the operation, where and why', () => {
-      const { value, skipped } = read(Type.Object({ nodes: Tolerant.ListOf(Node) }), {
-        nodes: [{ uuid: 'u0' }, { type: 'switch' }, null, 'bond0', { uuid: 'u4', cpu: 'many' }, { uuid: 'u5', cpu: '48' }]
-      }, 'getCloudStats')
-      expect(value).toStrictEqual({ nodes: [{ uuid: 'u0' }, { uuid: 'u5', cpu: 48 }] })
-      expect(skipped).toEqual([
-        { operation: 'getCloudStats', path: '/nodes/1/uuid', problem: 'is missing' },
-        { operation: 'getCloudStats', path: '/nodes/2', problem: expect.any(String) },
-        { operation: 'getCloudStats', path: '/nodes/3', problem: expect.any(String) },
-        { operation: 'getCloudStats', path: '/nodes/4/cpu', problem: expect.any(String) }
-      ])
-    })
-
-    test('a map skips each unreadable entry and reports it once', () => {
-      const { value, skipped } = read(Tolerant.MapOf(Type.Object({ count: Type.Integer() })), {
-        medium_v4: { count: '3' }, legacy_v1: { count: null }, note: 'stock refreshed hourly', large_v4: { count: 0 }
-      }, 'getAvailability')
-      expect(value).toStrictEqual({ medium_v4: { count: 3 }, large_v4: { count: 0 } })
-      expect(skipped).toEqual([
-        { operation: 'getAvailability', path: '/legacy_v1/count', problem: 'is missing' },
-        { operation: 'getAvailability', path: '/note', problem: expect.any(String) }
-      ])
-    })
-
-    test('a skip inside a kept item is reported once, at its own path', () => {
-      const schema = Type.Object({ nodes: Tolerant.ListOf(Type.Object({ uuid: Type.String(), networks: Tolerant.ListOf(Type.Object({ mac: Type.String() })) })) })
-      const { value, skipped } = read(schema, { nodes: [{ uuid: 'u0', networks: [{ mac: 'aa' }, {}] }] })
-      expect(value).toStrictEqual({ nodes: [{ uuid: 'u0', networks: [{ mac: 'aa' }] }] })
-      expect(skipped).toEqual([{ operation: 'getCloudStats', path: '/nodes/0/networks/1/mac', problem: 'is missing' }])
-    })
-
-    test('a plain list with an unreadable item fails the answer, naming the item\'s field', () => {
-      expect(failure(Type.Object({ nodes: Type.Array(Node) }), { nodes: [{ uuid: 'u0' }, { type: 'switch' }] }).message).toBe('/nodes/1/uuid is missing')
-    })
-
-    test('a map entry named "__proto__" is data (an own property), never a prototype', () => {
-      const body = JSON.parse('{"__proto__": {"label": "Polluted", "latitude": "1.5", "isAdmin": true}, "pod_1": {"label": "US-East"}}') as unknown
-      const { value } = read(PodsAnswer, body)
-      expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
-      expect(Object.keys(value)).toEqual(['__proto__', 'pod_1'])
-      expect(Object.getOwnPropertyDescriptor(value, '__proto__')?.value).toStrictEqual({ label: 'Polluted', latitude: 1.5 })
-      expect((value as Json).label).toBeUndefined()
-      expect(({} as Json).label).toBeUndefined()
-      // and it stays data through stockIn's rest spread
-      const stock = stockIn(readAnswer(AvailabilityAnswer, JSON.parse('{"__proto__": {"count": "3"}, "pod_location": "pod_1"}'), 'getAvailability'))
-      expect(Object.getPrototypeOf(stock)).toBe(Object.prototype)
-      expect(Object.getOwnPropertyDescriptor(stock, '__proto__')?.value).toStrictEqual({ count: 3 })
-    })
-  })
-
-  describe('fields the schema does not name', () => {
-    test('are dropped at every depth: the result holds exactly the needed fields', () => {
-      const schema = Type.Object({
-        id: Type.String(),
-        fields: Type.Object({ state: Type.Optional(Type.String()), items: Type.Array(Type.Object({ sku: Type.String() })) }),
-        nodes: Tolerant.ListOf(Type.Object({ uuid: Type.String() })),
-        pods: Tolerant.MapOf(Type.Object({ code: Type.Optional(Type.String()) }))
-      })
-      const body = {
-        id: 'ORD1',
-        type: 'orders',
-        _links: { self: 'https://x' },
-        fields: { state: 'ok', organization_id: 'ORG1', items: [{ sku: 'medium_v4', quantity: 1 }] },
-        nodes: [{ uuid: 'u0', hostname: 'n0', vlans: [{ vlan: 1 }] }],
-        pods: { pod_1: { code: 'iad3', latitude: 1 } }
-      }
-      expect(read(schema, body).value).toStrictEqual({ id: 'ORD1', fields: { state: 'ok', items: [{ sku: 'medium_v4' }] }, nodes: [{ uuid: 'u0' }], pods: { pod_1: { code: 'iad3' } } })
-    })
-
-    test('are dropped under a nullable object too', () => {
-      const schema = Type.Object({ owner: Type.Union([Type.Object({ id: Type.String() }), Type.Null()]) })
-      expect(read(schema, { owner: { id: 'u1', email: 'someone@example.com' } }).value).toStrictEqual({ owner: { id: 'u1' } })
-      expect(read(schema, { owner: { id: 7, email: 'someone@example.com' } }).value).toStrictEqual({ owner: { id: '7' } })
-      expect(read(schema, { owner: null }).value).toStrictEqual({ owner: null })
-    })
-
-    test('may hold anything, including what would fail a needed field', () => {
-      const schema = Type.Object({ id: Type.String() })
-      expect(read(schema, { id: 'x', count: 'abc', is_active: 'maybe', nested: { deep: [null, {}] } }).value).toStrictEqual({ id: 'x' })
-    })
-  })
-
-  describe('UnreadableAnswer', () => {
-    test('names a missing nested field by its path', () => {
-      const error = failure(OrderAnswer, { id: 'ORD1', label: 'cycle:a:b', is_active: true, fields: { clouds_deployed: [{ provision_status: 'complete' }] } })
-      expect(error).toBeInstanceOf(UnreadableAnswer)
-      expect(error).toMatchObject({ name: 'UnreadableAnswer', field: '/fields/clouds_deployed/0/id', problem: 'is missing' })
-      expect(error.message).toBe('/fields/clouds_deployed/0/id is missing')
-    })
-  })
-})
-
 // Spec-shaped answers, as the simulator's views give them ---------------------------------
 
 const UPDATED_AT = '2026-11-22T11:00:00.000Z'
-const NOW = Date.parse(UPDATED_AT) + 30 * 60_000
+
 const NODE_UUID = '3f2b8c1e-7d4a-4e0b-9a61-0c5d2e8f4b17'
+
 const LABEL = 'cycle:651586fca6078e98982dbd90:651586fca6078e98982dbd91'
 
 const TOKEN: OAuthTokenResponse = { access_token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 14400, scope: 'openid profile' }
@@ -383,6 +157,173 @@ const PREFIX_DETAIL: PrefixDetailed = {
 
 /** What the live API adds to every object (extras drift). */
 const EXTRAS = { x_internal_ref: 'cx-7f3a9c', tags: [], _links: { self: 'https://api.openmetal.io/v1/x' } }
+
+const NOW = Date.parse(UPDATED_AT) + 30 * 60_000
+
+// The property: what a route does not read cannot change its answer -----------------------
+
+type Path = ReadonlyArray<string | number>
+
+/** An object of an answer whose fields the needed schema names (`named`); any other field of it is not read. */
+interface Site {
+  readonly path: Path
+  readonly named: ReadonlySet<string>
+}
+
+function isJson (value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function typesOf (schema: Json): unknown[] {
+  return Array.isArray(schema.type) ? schema.type : [schema.type]
+}
+
+/** The schema of a map's entries (`Tolerant.MapOf`, a record, additionalProperties). */
+function entrySchemaOf (schema: Json): Json | undefined {
+  if (isJson(schema.additionalProperties)) return schema.additionalProperties
+  const patterns = isJson(schema.patternProperties) ? Object.values(schema.patternProperties) : []
+  return patterns.length === 1 && isJson(patterns[0]) ? patterns[0] : undefined
+}
+
+/**
+ * Every object of `value` whose fields `schema` names, found by walking the schema (its
+ * properties, list items, map entries and the one member of a union that fits): a field
+ * of such an object that the schema does not name is not read. A map (keyed by data) is
+ * no such object, and below a schema that says nothing of its contents (unknown) every part
+ * is read.
+ */
+function sitesOf (schema: Json, value: unknown, path: Path = []): Site[] {
+  const members = schema.anyOf ?? schema.oneOf
+  if (Array.isArray(members)) {
+    const kind = Array.isArray(value) ? 'array' : isJson(value) ? 'object' : 'leaf'
+    const fitting = (members as Json[]).filter((member) => typesOf(member).includes(kind))
+    return fitting.length === 1 && fitting[0] !== undefined ? sitesOf(fitting[0], value, path) : []
+  }
+  if (Array.isArray(value)) {
+    return typesOf(schema).includes('array') && isJson(schema.items) ? value.flatMap((item, index) => sitesOf(schema.items as Json, item, [...path, index])) : []
+  }
+  if (!isJson(value) || !typesOf(schema).includes('object')) return []
+  const properties = isJson(schema.properties) ? schema.properties : {}
+  const entry = entrySchemaOf(schema)
+  const own = entry === undefined ? [{ path, named: new Set(Object.keys(properties)) }] : []
+  return [...own, ...Object.entries(value).flatMap(([key, child]) => {
+    const below = Object.hasOwn(properties, key) ? properties[key] : entry
+    return isJson(below) ? sitesOf(below, child, [...path, key]) : []
+  })]
+}
+
+function at (value: unknown, path: Path): Json {
+  let current = value
+  for (const key of path) current = (current as Record<string | number, unknown>)[key]
+  if (!isJson(current)) throw new Error(`test setup: no object at /${path.join('/')}`)
+  return current
+}
+
+function define (target: Json, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+interface Mutation {
+  readonly site: number
+  readonly kind: 'add' | 'delete' | 'replace' | 'null'
+  readonly key: string
+  readonly pick: number
+  readonly value: unknown
+}
+
+const mutation: fc.Arbitrary<Mutation> = fc.record({
+  site: fc.nat(),
+  kind: fc.constantFrom('add', 'delete', 'replace', 'null'),
+  key: fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'x_internal_ref', '_links', 'status', 'count', 'products')),
+  pick: fc.nat(),
+  value: fc.jsonValue({ maxDepth: 2 })
+})
+
+/** Applies a mutation to a field of one site that its schema does not name; whether it changed anything. */
+function mutate (body: unknown, sites: readonly Site[], change: Mutation): boolean {
+  const site = sites[change.site % sites.length]
+  if (site === undefined) return false
+  const target = at(body, site.path)
+  const unnamed = Object.keys(target).filter((key) => !site.named.has(key))
+  if (change.kind === 'add') {
+    if (site.named.has(change.key) || Object.hasOwn(target, change.key)) return false
+    define(target, change.key, change.value)
+    return true
+  }
+  const key = unnamed[change.pick % Math.max(1, unnamed.length)]
+  if (key === undefined) return false
+  if (change.kind === 'delete') delete target[key]
+  else define(target, key, change.kind === 'null' ? null : change.value)
+  return true
+}
+
+/** The answers behind one route (by name), and the needed schema each is read with. */
+type Answers = Record<string, unknown>
+
+type Schemas = Record<string, TSchema>
+
+function sitesOfAnswers (schemas: Schemas, answers: Answers): Site[] {
+  return Object.entries(schemas).flatMap(([name, schema]) => sitesOf(schema as unknown as Json, answers[name]).map((site) => ({ ...site, path: [name, ...site.path] })))
+}
+
+/**
+ * Runs the property: any few mutations of fields the needed schemas do not name leave
+ * `route` answering exactly as before. Returns how many runs changed an answer.
+ */
+function assertUnreadFieldsDoNotMatter (schemas: Schemas, answers: Answers, route: (answers: Answers) => unknown): number {
+  const sites = sitesOfAnswers(schemas, answers)
+  const expected = route(answers)
+  let changed = 0
+  fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), (changes) => {
+    const copy = structuredClone(answers)
+    let any = false
+    for (const change of changes) any = mutate(copy, sites, change) || any
+    if (any) changed++
+    const answer = route(copy)
+    // node's comparison is much faster than expect's on answers this size; expect explains a difference
+    if (!isDeepStrictEqual(answer, expected)) expect(answer).toStrictEqual(expected)
+  }), { numRuns: 200 })
+  return changed
+}
+
+/** GET /v1/provider/server-models and /locations: products + locations + each pod's availability. */
+const SERVER_MODELS_SCHEMAS: Schemas = {
+  products: ProductsAnswer,
+  // podMapIn unwraps the spec's `locations`: the pod map is what PodsAnswer reads
+  locations: Type.Object({ locations: PodsAnswer }),
+  ...Object.fromEntries(Object.keys(PODS).map((pod) => [`availability_${pod}`, AvailabilityAnswer]))
+}
+
+function serverModelsAnswers (): Answers {
+  return {
+    products: productCatalog(),
+    locations: { locations: { ...PODS } },
+    ...Object.fromEntries(Object.keys(PODS).map((pod) => [`availability_${pod}`, availabilityOf(pod)]))
+  }
+}
+
+function serverModelsRoute (answers: Answers): unknown {
+  const hardware = readAnswer(ProductsAnswer, answers.products, 'getProducts').hardware
+  const inventory = readAnswer(PodsAnswer, podMapIn(answers.locations), 'getLocations')
+  const availability = podsOf(inventory).map((pod) => ({ pod, inventory: stockIn(readAnswer(AvailabilityAnswer, answers[`availability_${pod.id}`], 'getAvailability')) }))
+  return { models: serverModelsFromCatalog(hardware, stockBySku(availability)), locations: locationsFromInventory(inventory) }
+}
+
+/** GET /v1/server/provision-status: order + cloud + stats. */
+const PROVISION_SCHEMAS: Schemas = { order: OrderAnswer, cloud: CloudAnswer, stats: CloudStatsAnswer }
+
+function provisionAnswers (status: string): Answers {
+  return { order: order(status), cloud: cloud(status), stats: stats() }
+}
+
+function provisionRoute (answers: Answers): unknown {
+  return provisionStatus({
+    order: readAnswer(OrderAnswer, answers.order, 'getOrder'),
+    cloud: readAnswer(CloudAnswer, answers.cloud, 'getCloud'),
+    stats: readAnswer(CloudStatsAnswer, answers.stats, 'getCloudStats'),
+    now: NOW
+  })
+}
 
 describe('src/openmetal/answers.ts', () => {
   test('TokenAnswer: the token and its lifetime; "14400" and unknown fields read the same', () => {
@@ -576,170 +517,6 @@ describe('src/openmetal/answers.ts', () => {
     expect(failure(CreatedAddressAnswer, { ...ADDRESS, ip: null }).message).toBe('/ip is missing')
   })
 })
-
-// The property: what a route does not read cannot change its answer -----------------------
-
-type Path = ReadonlyArray<string | number>
-
-/** An object of an answer whose fields the needed schema names (`named`); any other field of it is not read. */
-interface Site {
-  readonly path: Path
-  readonly named: ReadonlySet<string>
-}
-
-function isJson (value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function typesOf (schema: Json): unknown[] {
-  return Array.isArray(schema.type) ? schema.type : [schema.type]
-}
-
-/** The schema of a map's entries (`Tolerant.MapOf`, a record, additionalProperties). */
-function entrySchemaOf (schema: Json): Json | undefined {
-  if (isJson(schema.additionalProperties)) return schema.additionalProperties
-  const patterns = isJson(schema.patternProperties) ? Object.values(schema.patternProperties) : []
-  return patterns.length === 1 && isJson(patterns[0]) ? patterns[0] : undefined
-}
-
-/**
- * Every object of `value` whose fields `schema` names, found by walking the schema (its
- * properties, list items, map entries and the one member of a union that fits): a field
- * of such an object that the schema does not name is not read. A map (keyed by data) is
- * no such object, and below a schema that says nothing of its contents (unknown) every part
- * is read.
- */
-function sitesOf (schema: Json, value: unknown, path: Path = []): Site[] {
-  const members = schema.anyOf ?? schema.oneOf
-  if (Array.isArray(members)) {
-    const kind = Array.isArray(value) ? 'array' : isJson(value) ? 'object' : 'leaf'
-    const fitting = (members as Json[]).filter((member) => typesOf(member).includes(kind))
-    return fitting.length === 1 && fitting[0] !== undefined ? sitesOf(fitting[0], value, path) : []
-  }
-  if (Array.isArray(value)) {
-    return typesOf(schema).includes('array') && isJson(schema.items) ? value.flatMap((item, index) => sitesOf(schema.items as Json, item, [...path, index])) : []
-  }
-  if (!isJson(value) || !typesOf(schema).includes('object')) return []
-  const properties = isJson(schema.properties) ? schema.properties : {}
-  const entry = entrySchemaOf(schema)
-  const own = entry === undefined ? [{ path, named: new Set(Object.keys(properties)) }] : []
-  return [...own, ...Object.entries(value).flatMap(([key, child]) => {
-    const below = Object.hasOwn(properties, key) ? properties[key] : entry
-    return isJson(below) ? sitesOf(below, child, [...path, key]) : []
-  })]
-}
-
-function at (value: unknown, path: Path): Json {
-  let current = value
-  for (const key of path) current = (current as Record<string | number, unknown>)[key]
-  if (!isJson(current)) throw new Error(`test setup: no object at /${path.join('/')}`)
-  return current
-}
-
-function define (target: Json, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
-}
-
-interface Mutation {
-  readonly site: number
-  readonly kind: 'add' | 'delete' | 'replace' | 'null'
-  readonly key: string
-  readonly pick: number
-  readonly value: unknown
-}
-
-const mutation: fc.Arbitrary<Mutation> = fc.record({
-  site: fc.nat(),
-  kind: fc.constantFrom('add', 'delete', 'replace', 'null'),
-  key: fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'x_internal_ref', '_links', 'status', 'count', 'products')),
-  pick: fc.nat(),
-  value: fc.jsonValue({ maxDepth: 2 })
-})
-
-/** Applies a mutation to a field of one site that its schema does not name; whether it changed anything. */
-function mutate (body: unknown, sites: readonly Site[], change: Mutation): boolean {
-  const site = sites[change.site % sites.length]
-  if (site === undefined) return false
-  const target = at(body, site.path)
-  const unnamed = Object.keys(target).filter((key) => !site.named.has(key))
-  if (change.kind === 'add') {
-    if (site.named.has(change.key) || Object.hasOwn(target, change.key)) return false
-    define(target, change.key, change.value)
-    return true
-  }
-  const key = unnamed[change.pick % Math.max(1, unnamed.length)]
-  if (key === undefined) return false
-  if (change.kind === 'delete') delete target[key]
-  else define(target, key, change.kind === 'null' ? null : change.value)
-  return true
-}
-
-/** The answers behind one route (by name), and the needed schema each is read with. */
-type Answers = Record<string, unknown>
-type Schemas = Record<string, TSchema>
-
-function sitesOfAnswers (schemas: Schemas, answers: Answers): Site[] {
-  return Object.entries(schemas).flatMap(([name, schema]) => sitesOf(schema as unknown as Json, answers[name]).map((site) => ({ ...site, path: [name, ...site.path] })))
-}
-
-/**
- * Runs the property: any few mutations of fields the needed schemas do not name leave
- * `route` answering exactly as before. Returns how many runs changed an answer.
- */
-function assertUnreadFieldsDoNotMatter (schemas: Schemas, answers: Answers, route: (answers: Answers) => unknown): number {
-  const sites = sitesOfAnswers(schemas, answers)
-  const expected = route(answers)
-  let changed = 0
-  fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), (changes) => {
-    const copy = structuredClone(answers)
-    let any = false
-    for (const change of changes) any = mutate(copy, sites, change) || any
-    if (any) changed++
-    const answer = route(copy)
-    // node's comparison is much faster than expect's on answers this size; expect explains a difference
-    if (!isDeepStrictEqual(answer, expected)) expect(answer).toStrictEqual(expected)
-  }), { numRuns: 200 })
-  return changed
-}
-
-/** GET /v1/provider/server-models and /locations: products + locations + each pod's availability. */
-const SERVER_MODELS_SCHEMAS: Schemas = {
-  products: ProductsAnswer,
-  // podMapIn unwraps the spec's `locations`: the pod map is what PodsAnswer reads
-  locations: Type.Object({ locations: PodsAnswer }),
-  ...Object.fromEntries(Object.keys(PODS).map((pod) => [`availability_${pod}`, AvailabilityAnswer]))
-}
-
-function serverModelsAnswers (): Answers {
-  return {
-    products: productCatalog(),
-    locations: { locations: { ...PODS } },
-    ...Object.fromEntries(Object.keys(PODS).map((pod) => [`availability_${pod}`, availabilityOf(pod)]))
-  }
-}
-
-function serverModelsRoute (answers: Answers): unknown {
-  const hardware = readAnswer(ProductsAnswer, answers.products, 'getProducts').hardware
-  const inventory = readAnswer(PodsAnswer, podMapIn(answers.locations), 'getLocations')
-  const availability = podsOf(inventory).map((pod) => ({ pod, inventory: stockIn(readAnswer(AvailabilityAnswer, answers[`availability_${pod.id}`], 'getAvailability')) }))
-  return { models: serverModelsFromCatalog(hardware, stockBySku(availability)), locations: locationsFromInventory(inventory) }
-}
-
-/** GET /v1/server/provision-status: order + cloud + stats. */
-const PROVISION_SCHEMAS: Schemas = { order: OrderAnswer, cloud: CloudAnswer, stats: CloudStatsAnswer }
-
-function provisionAnswers (status: string): Answers {
-  return { order: order(status), cloud: cloud(status), stats: stats() }
-}
-
-function provisionRoute (answers: Answers): unknown {
-  return provisionStatus({
-    order: readAnswer(OrderAnswer, answers.order, 'getOrder'),
-    cloud: readAnswer(CloudAnswer, answers.cloud, 'getCloud'),
-    stats: readAnswer(CloudStatsAnswer, answers.stats, 'getCloudStats'),
-    now: NOW
-  })
-}
 
 describe('tolerant reading (property): a mutation in a field a route does not read never changes its answer', () => {
   test('the walk of the needed schemas finds the objects a route reads, and only the fields it names', () => {

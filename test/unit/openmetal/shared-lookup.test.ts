@@ -1,169 +1,138 @@
-/**
- * One tenant's trouble is no one else's: the bulkheads between tenants
- * (src/openmetal/bulkhead.ts: how many calls of one compartment run at once, how many wait,
- * who is refused, who leaves the queue, who gets a freed place), and shared calls that stop
- * once every caller has left (src/openmetal/shared-lookup.ts, the token cache and the client
- * against a real node:http server).
- */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+/** Unit tests of src/openmetal/shared-lookup.ts. */
+import { describe, expect, test, afterAll, beforeAll, beforeEach } from 'vitest'
+import { SharedLookup } from '../../../src/openmetal/shared-lookup.ts'
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Bulkhead, OpenMetalBusyError } from '../../src/openmetal/bulkhead.ts'
-import { SharedLookup } from '../../src/openmetal/shared-lookup.ts'
-import { TokenCache, type Credentials } from '../../src/openmetal/auth.ts'
-import { OpenMetalTransportError } from '../../src/openmetal/transport.ts'
-import type { OpenMetalClient } from '../../src/openmetal/client.ts'
-import { createClient } from '../../src/openmetal/create-client.ts'
-import { loadConfig } from '../../src/config.ts'
-import { toAdapterError } from '../../src/errors.ts'
+import { TokenCache, type Credentials } from '../../../src/openmetal/auth.ts'
+import { OpenMetalTransportError } from '../../../src/openmetal/transport.ts'
+import type { OpenMetalClient } from '../../../src/openmetal/client.ts'
+import { createClient } from '../../../src/openmetal/create-client.ts'
+import { loadConfig } from '../../../src/config.ts'
+import { toAdapterError } from '../../../src/errors.ts'
 
-/** Calls the test ends by hand, recording which have started, in order. */
-function calls () {
-  const started: string[] = []
-  const finish = new Map<string, () => void>()
-  return {
-    started,
-    task: (name: string) => async (): Promise<string> => {
-      started.push(name)
-      await new Promise<void>((resolve) => finish.set(name, resolve))
-      return name
-    },
-    finish (name: string): void {
-      const end = finish.get(name)
-      if (end === undefined) throw new Error(`${name} has not started`)
-      end()
+/** Single-flight lookups with an optional TTL, on a fake clock. */
+describe('src/openmetal/shared-lookup.ts', () => {
+  /** A load the test settles by hand, counting how often it ran. */
+  function manualLoads<V> () {
+    const settle: Array<{ resolve (value: V): void, reject (error: Error): void }> = []
+    return {
+      settle,
+      get calls () { return settle.length },
+      load: () => new Promise<V>((resolve, reject) => { settle.push({ resolve, reject }) })
     }
   }
-}
 
-/** Lets every settled promise run its continuations. */
-async function settle (): Promise<void> {
-  for (let round = 0; round < 5; round++) await new Promise((resolve) => setImmediate(resolve))
-}
+  function clock () {
+    let now = 1_000
+    return { now: () => now, advance (ms: number) { now += ms } }
+  }
 
-describe('Bulkhead', () => {
-  test('runs at most perCompartment calls of one compartment at once; the rest wait in order', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 2, queuePerCompartment: 10, total: 10 })
-    const { started, task, finish } = calls()
-    const runs = ['a1', 'a2', 'a3', 'a4'].map((name) => bulkhead.run('tenant-a', undefined, task(name)))
-    await settle()
-    expect(started).toEqual(['a1', 'a2'])
-    finish('a2')
-    await settle()
-    expect(started).toEqual(['a1', 'a2', 'a3'])
-    finish('a1')
-    finish('a3')
-    await settle()
-    finish('a4')
-    expect(await Promise.all(runs)).toEqual(['a1', 'a2', 'a3', 'a4'])
+  describe('SharedLookup.get', () => {
+    test('concurrent identical gets share one load and all see its value', async () => {
+      const shared = new SharedLookup<string>()
+      const loads = manualLoads<string>()
+      const answers = Array.from({ length: 20 }, () => shared.get('listClouds:tenant-a', 0, loads.load))
+      expect(loads.calls).toBe(1)
+      loads.settle[0]?.resolve('clouds')
+      expect(await Promise.all(answers)).toEqual(Array.from({ length: 20 }, () => 'clouds'))
+    })
+
+    test('different keys load separately', async () => {
+      const shared = new SharedLookup<string>()
+      const loads = manualLoads<string>()
+      const a = shared.get('tenant-a', 0, loads.load)
+      const b = shared.get('tenant-b', 0, loads.load)
+      expect(loads.calls).toBe(2)
+      loads.settle[0]?.resolve('A')
+      loads.settle[1]?.resolve('B')
+      expect([await a, await b]).toEqual(['A', 'B'])
+    })
+
+    test('with ttl 0 nothing is kept once the load settles', async () => {
+      const shared = new SharedLookup<number>()
+      let calls = 0
+      const load = async () => ++calls
+      expect(await shared.get('k', 0, load)).toBe(1)
+      expect(await shared.get('k', 0, load)).toBe(2)
+      expect(shared.peek('k')).toBeUndefined()
+    })
+
+    test('with ttl > 0 the value is reused until it expires', async () => {
+      const time = clock()
+      const shared = new SharedLookup<number>({ now: time.now })
+      let calls = 0
+      const load = async () => ++calls
+      expect(await shared.get('catalog', 60_000, load)).toBe(1)
+      time.advance(59_999)
+      expect(await shared.get('catalog', 60_000, load)).toBe(1)
+      expect(shared.peek('catalog')).toBe(1)
+      time.advance(1)
+      expect(shared.peek('catalog')).toBeUndefined()
+      expect(await shared.get('catalog', 60_000, load)).toBe(2)
+      expect(calls).toBe(2)
+    })
+
+    test('failures are not cached: every waiter sees the failure, the next get loads again', async () => {
+      const time = clock()
+      const shared = new SharedLookup<string>({ now: time.now })
+      const loads = manualLoads<string>()
+      const waiters = [shared.get('k', 60_000, loads.load), shared.get('k', 60_000, loads.load)]
+      loads.settle[0]?.reject(new Error('503'))
+      for (const waiter of waiters) await expect(waiter).rejects.toThrow('503')
+      expect(shared.peek('k')).toBeUndefined()
+      const retry = shared.get('k', 60_000, loads.load)
+      expect(loads.calls).toBe(2)
+      loads.settle[1]?.resolve('ok')
+      expect(await retry).toBe('ok')
+      expect(shared.peek('k')).toBe('ok')
+    })
+
+    test('a load that throws synchronously inside an async function is a rejected get, not a crash', async () => {
+      const shared = new SharedLookup<string>()
+      await expect(shared.get('k', 1000, async () => { throw new Error('boom') })).rejects.toThrow('boom')
+      expect(await shared.get('k', 1000, async () => 'fine')).toBe('fine')
+    })
   })
 
-  test('refuses at once a call past the queue bound, without touching the calls under way or waiting', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 2, queuePerCompartment: 3, total: 10 })
-    const { started, task, finish } = calls()
-    const accepted = ['a1', 'a2', 'a3', 'a4', 'a5'].map((name) => bulkhead.run('tenant-a', undefined, task(name)))
-    const refused = await bulkhead.run('tenant-a', undefined, task('a6')).catch((error: unknown) => error)
-    expect(refused).toBeInstanceOf(OpenMetalBusyError)
-    expect(refused).toMatchObject({ running: 2, waiting: 3 })
-    await settle()
-    expect(started).toEqual(['a1', 'a2'])
-    for (const name of ['a1', 'a2', 'a3', 'a4', 'a5']) {
-      await settle()
-      finish(name)
-    }
-    expect(await Promise.all(accepted)).toHaveLength(5)
-    expect(started).not.toContain('a6')
-  })
+  describe('SharedLookup.remember and peek', () => {
+    test('a remembered value is served by get without loading, until its TTL ends', async () => {
+      const time = clock()
+      const shared = new SharedLookup<string>({ now: time.now })
+      shared.remember('order:ORD1:cloud', 'CLD9', 10_000)
+      expect(shared.peek('order:ORD1:cloud')).toBe('CLD9')
+      let calls = 0
+      expect(await shared.get('order:ORD1:cloud', 10_000, async () => { calls++; return 'other' })).toBe('CLD9')
+      expect(calls).toBe(0)
+      time.advance(10_000)
+      expect(shared.peek('order:ORD1:cloud')).toBeUndefined()
+      expect(await shared.get('order:ORD1:cloud', 10_000, async () => { calls++; return 'reloaded' })).toBe('reloaded')
+      expect(calls).toBe(1)
+    })
 
-  test('a full compartment refuses only its own tenant: another tenant runs at once', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 1, queuePerCompartment: 0, total: 4 })
-    const { started, task, finish } = calls()
-    const a = bulkhead.run('tenant-a', undefined, task('a1'))
-    await expect(bulkhead.run('tenant-a', undefined, task('a2'))).rejects.toBeInstanceOf(OpenMetalBusyError)
-    const b = bulkhead.run('tenant-b', undefined, task('b1'))
-    await settle()
-    expect(started).toEqual(['a1', 'b1'])
-    finish('a1')
-    finish('b1')
-    expect([await a, await b]).toEqual(['a1', 'b1'])
-  })
+    test('remember replaces an older value', () => {
+      const shared = new SharedLookup<string>()
+      shared.remember('k', 'old', 60_000)
+      shared.remember('k', 'new', 60_000)
+      expect(shared.peek('k')).toBe('new')
+    })
 
-  test('a waiting call leaves the queue when its signal aborts, with the signal\'s reason, and its place goes to the next', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 1, queuePerCompartment: 2, total: 10 })
-    const { started, task, finish } = calls()
-    const first = bulkhead.run('tenant-a', undefined, task('a1'))
-    const deadline = new AbortController()
-    const waiting = bulkhead.run('tenant-a', deadline.signal, task('a2'))
-    const next = bulkhead.run('tenant-a', undefined, task('a3'))
-    const reason = new DOMException('request deadline', 'TimeoutError')
-    deadline.abort(reason)
-    // it leaves at once, while the call ahead of it still holds the only place
-    await expect(waiting).rejects.toBe(reason)
-    // and its place in the queue is free again: the queue holds one more
-    const another = bulkhead.run('tenant-a', undefined, task('a4'))
-    finish('a1')
-    await settle()
-    expect(started).toEqual(['a1', 'a3'])
-    finish('a3')
-    await settle()
-    finish('a4')
-    expect(await Promise.all([first, next, another])).toEqual(['a1', 'a3', 'a4'])
-    expect(started).not.toContain('a2')
-  })
+    test('peek of an unknown key is undefined', () => {
+      expect(new SharedLookup<string>().peek('nothing')).toBeUndefined()
+    })
 
-  test('a call whose signal has already aborted never starts', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 4, queuePerCompartment: 4, total: 4 })
-    const { started, task } = calls()
-    const reason = new Error('gone')
-    await expect(bulkhead.run('tenant-a', AbortSignal.abort(reason), task('a1'))).rejects.toBe(reason)
-    expect(started).toEqual([])
-  })
+    test('clear forgets everything', () => {
+      const shared = new SharedLookup<string>()
+      shared.remember('a', '1', 60_000)
+      shared.clear()
+      expect(shared.peek('a')).toBeUndefined()
+    })
 
-  test('a failing call gives its place back', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 1, queuePerCompartment: 1, total: 1 })
-    await expect(bulkhead.run('tenant-a', undefined, async () => { throw new Error('503') })).rejects.toThrow('503')
-    expect(await bulkhead.run('tenant-a', undefined, async () => 'next')).toBe('next')
-  })
-
-  test('never more than total calls on the wire, all compartments together', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 3, queuePerCompartment: 10, total: 4 })
-    const { started, task } = calls()
-    for (const tenant of ['a', 'b', 'c']) for (let i = 1; i <= 3; i++) void bulkhead.run(tenant, undefined, task(`${tenant}${i}`))
-    await settle()
-    expect(started).toEqual(['a1', 'a2', 'a3', 'b1'])
-  })
-
-  test('freed places go to the waiting tenants in turn, not to the one that queued most', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 4, queuePerCompartment: 10, total: 2 })
-    const { started, task, finish } = calls()
-    // tenant a fills the pool and queues four more; b and c queue one each after it
-    for (let i = 1; i <= 6; i++) void bulkhead.run('a', undefined, task(`a${i}`))
-    void bulkhead.run('b', undefined, task('b1'))
-    void bulkhead.run('c', undefined, task('c1'))
-    await settle()
-    expect(started).toEqual(['a1', 'a2'])
-    for (const name of ['a1', 'a2', 'a3', 'b1', 'c1', 'a4']) {
-      finish(name)
-      await settle()
-    }
-    // a's third call was first in line; then b and c each got a turn before a's fourth and fifth
-    expect(started).toEqual(['a1', 'a2', 'a3', 'b1', 'c1', 'a4', 'a5', 'a6'])
-  })
-
-  test('a compartment blocked by its own limit does not hold up another that may run', async () => {
-    const bulkhead = new Bulkhead({ perCompartment: 1, queuePerCompartment: 10, total: 3 })
-    const { started, task, finish } = calls()
-    void bulkhead.run('a', undefined, task('a1'))
-    void bulkhead.run('a', undefined, task('a2'))
-    void bulkhead.run('b', undefined, task('b1'))
-    void bulkhead.run('b', undefined, task('b2'))
-    await settle()
-    expect(started).toEqual(['a1', 'b1'])
-    finish('b1')
-    await settle()
-    // a waits ahead of b in line but may not run (a1 holds its only place): b's next call goes
-    expect(started).toEqual(['a1', 'b1', 'b2'])
+    test('maxEntries bounds what is kept, dropping the oldest first', () => {
+      const shared = new SharedLookup<number>({ maxEntries: 3 })
+      for (let i = 0; i < 5; i++) shared.remember(`k${i}`, i, 60_000)
+      expect([0, 1, 2, 3, 4].map((i) => shared.peek(`k${i}`))).toEqual([undefined, undefined, 2, 3, 4])
+    })
   })
 })
 

@@ -4,8 +4,8 @@
  * OpenMetal's own origin and the list's own path; a list that cannot be read whole says why.
  */
 import { describe, expect, test } from 'vitest'
-import { MAX_PAGES, nextLink, readAllPages, readPage, type PageRequest } from '../../src/openmetal/pagination.ts'
-import { paginate } from '../../src/simulator/paging.ts'
+import { MAX_PAGES, nextLink, readAllPages, readPage, type PageRequest } from '../../../src/openmetal/pagination.ts'
+import { paginate } from '../../../src/simulator/paging.ts'
 
 const ORIGIN = 'https://api.openmetal.io'
 const FIRST: PageRequest = { path: '/v1/orders', query: {} }

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import pino from 'pino'
 import { describe, expect, test } from 'vitest'
-import { REDACTED, loggerOptions, scrubSecrets } from '../../src/observability/logger.ts'
+import { REDACTED, loggerOptions, scrubSecrets } from '../../../src/observability/logger.ts'
 
 function capture (): { stream: Writable, lines: () => Array<Record<string, unknown>> } {
   const chunks: string[] = []

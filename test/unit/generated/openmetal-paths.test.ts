@@ -4,8 +4,8 @@
  * spec, both say the same. These are type assertions, checked by `npm run typecheck`.
  */
 import { expectTypeOf, test } from 'vitest'
-import type { components, paths } from '../../src/generated/openmetal-paths.ts'
-import type * as OM from '../../src/generated/openmetal.ts'
+import type { components, paths } from '../../../src/generated/openmetal-paths.ts'
+import type * as OM from '../../../src/generated/openmetal.ts'
 
 type Schemas = components['schemas']
 

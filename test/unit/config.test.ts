@@ -1,0 +1,177 @@
+/** Unit tests of src/config.ts. */
+import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
+import { ConfigError, ENVIRONMENT, loadConfig, PRODUCTION_API_URL, SANDBOX_API_URL } from '../../src/config.ts'
+import type { EnvName } from '../../src/config.ts'
+
+/** The adapter's environment: defaults, and a failed start that names the bad variable. */
+describe('src/config.ts', () => {
+  function failure (env: Record<string, string>): ConfigError {
+    try {
+      loadConfig(env)
+    } catch (error) {
+      if (error instanceof ConfigError) return error
+      throw error
+    }
+    throw new Error(`expected ${JSON.stringify(env)} to be refused`)
+  }
+
+  describe('loadConfig defaults', () => {
+    test('an empty environment starts on 0.0.0.0:8080 against production OpenMetal', () => {
+      const config = loadConfig({})
+      expect(config).toMatchObject({
+        port: 8080,
+        host: '0.0.0.0',
+        logLevel: 'info',
+        openMetalApiUrl: PRODUCTION_API_URL,
+        deploymentConfiguration: undefined,
+        sshPublicKey: undefined,
+        sshKeyIds: [],
+        upstreamTimeoutMs: 10_000,
+        upstreamMaxAttempts: 3,
+        allowedHubIds: [],
+        tls: undefined,
+        logPretty: false,
+        trustProxy: false,
+        requestTimeoutMs: 30_000,
+        headersTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 72_000,
+        maxConnections: 4096,
+        maxConnectionsPerAddress: 1024,
+        rateLimitPerMinute: 1200,
+        rateLimitPerAddressPerMinute: 6000
+      })
+      expect(PRODUCTION_API_URL).toBe('https://api.central.openmetal.io')
+    })
+
+    test('blank variables count as unset', () => {
+      expect(loadConfig({ PORT: '', HOST: '  ', OPENMETAL_API_URL: '' })).toMatchObject({ port: 8080, host: '0.0.0.0', openMetalApiUrl: PRODUCTION_API_URL })
+    })
+
+    test('every documented default loads', () => {
+      const defaults = Object.fromEntries(Object.entries(ENVIRONMENT).map(([name, [value]]) => [name, value]))
+      expect(loadConfig(defaults)).toEqual(loadConfig({}))
+    })
+  })
+
+  describe('loadConfig accepts', () => {
+    test('the sandbox URL, normalised to its origin', () => {
+      expect(loadConfig({ OPENMETAL_API_URL: SANDBOX_API_URL }).openMetalApiUrl).toBe('https://sandbox.api.central.openmetal.io')
+      expect(loadConfig({ OPENMETAL_API_URL: `${SANDBOX_API_URL}/` }).openMetalApiUrl).toBe('https://sandbox.api.central.openmetal.io')
+      expect(loadConfig({ OPENMETAL_API_URL: 'http://127.0.0.1:4010' }).openMetalApiUrl).toBe('http://127.0.0.1:4010')
+    })
+
+    test('the ends of the PORT range, and surrounding whitespace', () => {
+      expect(loadConfig({ PORT: '0' }).port).toBe(0)
+      expect(loadConfig({ PORT: '65535' }).port).toBe(65_535)
+      expect(loadConfig({ PORT: ' 3000 ' }).port).toBe(3000)
+    })
+
+    test('OPENMETAL_SSH_KEY_IDS split on commas, trimmed, empty entries dropped', () => {
+      expect(loadConfig({ OPENMETAL_SSH_KEY_IDS: ' KEY1 ,key_2,, k-3 ,' }).sshKeyIds).toEqual(['KEY1', 'key_2', 'k-3'])
+      expect(loadConfig({ OPENMETAL_SSH_KEY_IDS: 'single' }).sshKeyIds).toEqual(['single'])
+    })
+
+    test('an OpenSSH public key line', () => {
+      const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@example.com'
+      expect(loadConfig({ OPENMETAL_SSH_PUBLIC_KEY: key }).sshPublicKey).toBe(key)
+    })
+
+    test.each(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])('LOG_LEVEL=%s', (level) => {
+      expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level)
+    })
+
+    test('the ends of the OPENMETAL_TIMEOUT_MS range', () => {
+      expect(loadConfig({ OPENMETAL_TIMEOUT_MS: '100' }).upstreamTimeoutMs).toBe(100)
+      expect(loadConfig({ OPENMETAL_TIMEOUT_MS: '120000' }).upstreamTimeoutMs).toBe(120_000)
+    })
+  })
+
+  describe('loadConfig refuses, naming the variable first', () => {
+    test.each<[EnvName, string]>([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '65536'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['PORT', '1e3'],
+      ['PORT', '0x50'],
+      ['LOG_LEVEL', 'loud'],
+      ['LOG_LEVEL', 'INFO'],
+      ['OPENMETAL_API_URL', 'ftp://x'],
+      ['OPENMETAL_API_URL', 'https://x/path'],
+      ['OPENMETAL_API_URL', 'https://x/?token=1'],
+      ['OPENMETAL_API_URL', 'https://user:secret@x'],
+      ['OPENMETAL_API_URL', 'api.central.openmetal.io'],
+      ['OPENMETAL_API_URL', 'file:///etc/passwd'],
+      ['OPENMETAL_SSH_KEY_IDS', 'KEY1,bad/id'],
+      ['OPENMETAL_SSH_KEY_IDS', 'KEY1,has space'],
+      ['OPENMETAL_SSH_KEY_IDS', `${'k'.repeat(65)}`],
+      ['OPENMETAL_SSH_PUBLIC_KEY', 'garbage'],
+      ['OPENMETAL_SSH_PUBLIC_KEY', 'ssh-ed25519'],
+      ['OPENMETAL_TIMEOUT_MS', '5'],
+      ['OPENMETAL_TIMEOUT_MS', '120001'],
+      ['OPENMETAL_TIMEOUT_MS', 'ten seconds'],
+      ['OPENMETAL_DEPLOYMENT_CONFIGURATION', '../cfg'],
+      ['LOG_FORMAT', 'xml'],
+      ['IAL_ALLOWED_HUB_IDS', 'hub-1,a b'],
+      ['IAL_ALLOWED_HUB_IDS', `${'h'.repeat(65)}`],
+      ['TRUST_PROXY', 'everyone'],
+      ['TRUST_PROXY', '10.0.0.0/99'],
+      ['TRUST_PROXY', '300.1.2.3'],
+      ['REQUEST_TIMEOUT_MS', '0'],
+      ['HEADERS_TIMEOUT_MS', '40000'],
+      ['KEEP_ALIVE_TIMEOUT_MS', '10'],
+      ['MAX_CONNECTIONS', '0'],
+      ['MAX_CONNECTIONS_PER_ADDRESS', '5000'],
+      ['RATE_LIMIT_PER_ADDRESS_PER_MINUTE', '600'],
+      ['OPENMETAL_TENANT_CONCURRENCY', '0'],
+      ['OPENMETAL_TENANT_CONCURRENCY', '32'],
+      ['OPENMETAL_TENANT_QUEUE', '-1']
+    ])('%s=%j', (name, value) => {
+      const error = failure({ [name]: value })
+      expect(error).toBeInstanceOf(ConfigError)
+      expect(error.name).toBe('ConfigError')
+      expect(error.message.startsWith(`${name} `)).toBe(true)
+    })
+
+    test('a tenant\'s share of OpenMetal connections must leave room for the others', () => {
+      expect(failure({ OPENMETAL_CONNECTIONS: '8' }).message).toBe('OPENMETAL_TENANT_CONCURRENCY must be below OPENMETAL_CONNECTIONS (8), so that no tenant can hold every connection, got "8"')
+      expect(loadConfig({ OPENMETAL_CONNECTIONS: '8', OPENMETAL_TENANT_CONCURRENCY: '7', OPENMETAL_TENANT_QUEUE: '0' })).toMatchObject({ upstreamConnections: 8, upstreamTenantConcurrency: 7, upstreamTenantQueue: 0 })
+      expect(loadConfig({})).toMatchObject({ upstreamConnections: 32, upstreamTenantConcurrency: 8, upstreamTenantQueue: 64 })
+    })
+
+    test('a TLS certificate without its key names the missing TLS_KEY_FILE, and the reverse', () => {
+      expect(failure({ TLS_CERT_FILE: '/etc/tls/cert.pem' }).message).toMatch(/^TLS_KEY_FILE /)
+      expect(failure({ TLS_KEY_FILE: '/etc/tls/key.pem' }).message).toMatch(/^TLS_CERT_FILE /)
+      expect(loadConfig({ TLS_CERT_FILE: '/etc/tls/cert.pem', TLS_KEY_FILE: '/etc/tls/key.pem' }).tls).toEqual({ certFile: '/etc/tls/cert.pem', keyFile: '/etc/tls/key.pem' })
+    })
+
+    test('a limit that depends on another names both: headers within the request timeout, the per-address caps within the totals', () => {
+      expect(failure({ HEADERS_TIMEOUT_MS: '20000', REQUEST_TIMEOUT_MS: '15000' }).message).toBe('HEADERS_TIMEOUT_MS must be at most REQUEST_TIMEOUT_MS (15000), got 20000')
+      expect(failure({ MAX_CONNECTIONS_PER_ADDRESS: '65', MAX_CONNECTIONS: '64' }).message).toBe('MAX_CONNECTIONS_PER_ADDRESS must be at most MAX_CONNECTIONS (64), got 65')
+      expect(failure({ RATE_LIMIT_PER_MINUTE: '10000' }).message).toBe('RATE_LIMIT_PER_ADDRESS_PER_MINUTE must be at least RATE_LIMIT_PER_MINUTE (10000), got 6000')
+      expect(loadConfig({ RATE_LIMIT_PER_MINUTE: '10000', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0' })).toMatchObject({ rateLimitPerMinute: 10_000, rateLimitPerAddressPerMinute: 0 })
+      expect(loadConfig({ HEADERS_TIMEOUT_MS: '15000', REQUEST_TIMEOUT_MS: '15000', MAX_CONNECTIONS: '64', MAX_CONNECTIONS_PER_ADDRESS: '64' })).toMatchObject({ headersTimeoutMs: 15_000, requestTimeoutMs: 15_000, maxConnections: 64, maxConnectionsPerAddress: 64 })
+      expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, fd00::/8,192.0.2.7' }).trustProxy).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.7'])
+    })
+
+    test('the message says what was wrong, not only which variable', () => {
+      expect(failure({ PORT: 'abc' }).message).toBe('PORT must be an integer from 0 to 65535, got "abc"')
+      expect(failure({ OPENMETAL_TIMEOUT_MS: '5' }).message).toMatch(/^OPENMETAL_TIMEOUT_MS must be an integer from 100 to 120000/)
+      expect(failure({ OPENMETAL_SSH_KEY_IDS: 'ok,bad/id' }).message).toContain('"bad/id"')
+    })
+
+    test('any PORT that is not an integer 0..65535 is refused as PORT', () => {
+      const notAPort = fc.oneof(
+        fc.integer({ min: 65_536, max: 10_000_000 }).map(String),
+        fc.integer({ min: -100_000, max: -1 }).map(String),
+        fc.double({ noNaN: true }).filter((value) => !Number.isInteger(value)).map(String),
+        fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/)
+      )
+      fc.assert(fc.property(notAPort, (value) => {
+        expect(failure({ PORT: value }).message.startsWith('PORT ')).toBe(true)
+      }))
+    })
+  })
+})
