@@ -7,7 +7,7 @@ import type { AddressAnswer, CloudAnswer, OrderAnswer, PrefixAnswer } from '../o
 import { freeAddresses, parseCidr } from './cidr.ts'
 import { cycleTag } from './identifiers.ts'
 import { deployedCloud } from './provision-status.ts'
-import { standsForServer } from './order.ts'
+import { standsForServer } from '../openmetal/orders.ts'
 
 export type Finding = 'manual-setup' | 'stuck' | 'cloud-pending-delete' | 'orphaned-cloud' | 'orphaned-ip' | 'duplicate-order' | 'empty-block' | 'orphaned-block'
 

@@ -23,7 +23,7 @@ import {
 } from './answers.ts'
 import type * as OM from '../generated/openmetal.ts'
 import type { components } from '../generated/openmetal-paths.ts'
-import { canonicalOrder, oldest } from '../mapping/order.ts'
+import { canonicalOrder, oldest } from './orders.ts'
 import type { Operation } from './operations.ts'
 
 export interface CallContext {

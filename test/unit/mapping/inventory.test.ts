@@ -1,6 +1,5 @@
-import { describe, expect, test } from 'vitest'
+import { expect, test } from 'vitest'
 import { inventoryReport } from '../../../src/mapping/inventory.ts'
-import { canonicalOrder } from '../../../src/mapping/order.ts'
 import type { Cloud, GetOrder } from '../../../src/generated/openmetal.ts'
 
 const NOW = Date.parse('2026-11-22T12:00:00Z')
@@ -60,24 +59,6 @@ test('two orders standing for one Cycle server: both are flagged (which one Cycl
     addresses: []
   })
   expect(report.servers.map((row) => [row.orderId, row.findings])).toEqual([['9', ['duplicate-order']], ['8', ['duplicate-order']], ['7', []]])
-})
-
-describe('canonicalOrder', () => {
-  const tag = `cycle:${HUB}:s1`
-  test('the oldest active order with the tag, whatever the order of the list; ties by ID', () => {
-    const a = order('B', 's1', undefined, { hoursAgo: 2 })
-    const b = order('A', 's1', undefined, { hoursAgo: 1 })
-    const inactive = order('Z', 's1', undefined, { hoursAgo: 9, active: false })
-    const other = order('Y', 's2', undefined, { hoursAgo: 9 })
-    expect(canonicalOrder([b, other, a, inactive], tag)?.id).toBe('B')
-    expect(canonicalOrder([a, b], tag)?.id).toBe('B')
-    const sameTime = { ...b, id: 'C', created_at: b.created_at }
-    expect(canonicalOrder([sameTime, b], tag)?.id).toBe('A')
-    expect(canonicalOrder([inactive, other], tag)).toBeUndefined()
-    // inactive but deployed (whatever OpenMetal does with is_active once fulfilled): still the server, never bought again
-    const fulfilled = order('F', 's1', 'complete', { hoursAgo: 12, active: false })
-    expect(canonicalOrder([b, fulfilled], tag)?.id).toBe('F')
-  })
 })
 
 test('a tagged cloud that no order deploys any more is listed as orphaned (it still bills)', () => {
