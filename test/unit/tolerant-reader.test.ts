@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { Type, type TSchema } from 'typebox'
-import { PODS, initialStock, productCatalog } from '../../src/simulator/catalog.ts'
+import { PODS, initialStock, productCatalog } from '@cycle-ial-openmetal/openmetal-simulator/catalog'
 import type { CloudStats, Cloud, GetOrder, IpAddress, OAuthTokenResponse, PrefixDetailed, PrefixResource } from '../../src/generated/openmetal.ts'
 import {
   AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer, PrefixAnswer,
