@@ -11,7 +11,8 @@
 FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# dev dependencies too: TypeScript (the `node` devDependency fetches its own Node binary; only here)
+# dev dependencies too: TypeScript (the `node` devDependency fetches its own Node binary; only here).
+# The workspace packages (simulator, ial-check) are not copied: the server's build needs neither
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -22,7 +23,8 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080
 WORKDIR /app
-# owned by root and read-only to the `node` user: the process cannot change its own code
+# owned by root and read-only to the `node` user: the process cannot change its own code; the
+# workspace packages are devDependencies, so --omit=dev installs neither them nor what only they use
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist

@@ -76,7 +76,7 @@ function walk (node: unknown, visit: (schema: JsonObject) => void, seen = new Se
 /**
  * The keyword under which a widened enum keeps the pinned spec's values. Validators ignore it
  * (TypeBox checks only what it knows; ajv runs with strict: false), so the adapter still
- * accepts any string; the sandbox's spec-drift report (src/conformance/spec-drift.ts) reads
+ * accepts any string; the sandbox's spec-drift report (scripts/sandbox/spec-drift.ts) reads
  * it to name the values the pinned spec does not list. The generator keeps this `x-` keyword
  * (and drops every other one) and emits it as `Type.String({ 'x-spec-enum': [...] })`.
  */

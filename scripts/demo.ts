@@ -11,10 +11,10 @@
 import { request } from 'undici'
 import { buildApp } from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
-import { startSimulator } from '../src/simulator/index.ts'
-import { runLifecycle, type StepName } from '../src/conformance/lifecycle.ts'
-import { createAddress } from '../src/simulator/network.ts'
-import { consoleReporter, summary } from '../src/cli/ial-check.ts'
+import { startSimulator } from '@cycle-ial-openmetal/openmetal-simulator'
+import { runLifecycle, type StepName } from '@cycle-ial-openmetal/ial-check/lifecycle'
+import { createAddress } from '@cycle-ial-openmetal/openmetal-simulator/network'
+import { consoleReporter, summary } from '@cycle-ial-openmetal/ial-check/cli'
 import { UsageError, parseCommandLine, readCommandLine } from '../src/cli/args.ts'
 
 const USAGE = `usage: npm run demo [-- --once] [--buy-ip-blocks] [--port N]

@@ -1,10 +1,11 @@
 /**
  * Generates src/generated/ from the two pinned upstream specs: TypeBox schemas of both
  * (cycle-ial.ts, openmetal.ts) and openapi-typescript path types of OpenMetal's
- * (openmetal-paths.ts).
+ * (openmetal-paths.ts); and the workspace packages' own copies of the ones they use
+ * (OUTPUTS).
  *
- *   npm run openapi:generate          write src/generated/*
- *   npm run openapi:check             fail when src/generated/* is stale
+ *   npm run openapi:generate          write every output
+ *   npm run openapi:check             fail when any output is stale
  *
  * The rules, in order:
  *
@@ -33,7 +34,7 @@
  * 6. The path types are written from the same stripped document, with every use of a
  *    component pointing back at it (so they stay short and named); comments are removed.
  */
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve, dirname } from 'node:path'
@@ -46,7 +47,18 @@ import { isObject, objectAt, withComponentRefs, type JsonObject } from '../opena
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const specsDir = resolve(root, process.env.OPENAPI_SPECS_DIR ?? '../shared/openapi')
-const outDir = join(root, 'src/generated')
+
+/**
+ * Each generated file and where it is written. The packages under packages/ must not import
+ * the server's code, so each gets its own copy of what it uses; all copies are checked.
+ */
+const OUTPUTS: ReadonlyArray<{ readonly file: string, readonly to: string }> = [
+  { file: 'cycle-ial.ts', to: 'src/generated/cycle-ial.ts' },
+  { file: 'openmetal.ts', to: 'src/generated/openmetal.ts' },
+  { file: 'openmetal-paths.ts', to: 'src/generated/openmetal-paths.ts' },
+  { file: 'openmetal.ts', to: 'packages/openmetal-simulator/src/generated/openmetal.ts' },
+  { file: 'cycle-ial.ts', to: 'packages/ial-check/src/generated/cycle-ial.ts' }
+]
 
 const STRIPPED_KEYWORDS = new Set(['description', 'summary', 'format'])
 
@@ -291,18 +303,23 @@ async function main (): Promise<void> {
   const check = process.argv.includes('--check')
   const files = await generate()
   const stale: string[] = []
-  for (const [name, text] of files) {
-    const path = join(outDir, name)
+  for (const { file, to } of OUTPUTS) {
+    const text = files.get(file)
+    if (text === undefined) throw new Error(`the generator made no ${file} (wanted for ${to})`)
+    const path = join(root, to)
     const current = existsSync(path) ? await readFile(path, 'utf8') : undefined
     if (current === text) continue
-    if (check) stale.push(name)
-    else await writeFile(path, text)
+    if (check) stale.push(to)
+    else {
+      await mkdir(dirname(path), { recursive: true })
+      await writeFile(path, text)
+    }
   }
   if (stale.length > 0) {
-    console.error(`src/generated is stale (${stale.join(', ')}): run npm run openapi:generate and commit the result`)
+    console.error(`generated code is stale (${stale.join(', ')}): run npm run openapi:generate and commit the result`)
     process.exit(1)
   }
-  console.log(check ? 'src/generated is up to date' : `wrote ${[...files.keys()].map((name) => `src/generated/${name}`).join(', ')}`)
+  console.log(check ? 'generated code is up to date' : `wrote ${OUTPUTS.map((output) => output.to).join(', ')}`)
 }
 
 await main()

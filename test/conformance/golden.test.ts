@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { checkSuccess, type Endpoint } from '../../src/conformance/contract.ts'
-import { objectId } from '../../src/conformance/cycle-requests.ts'
+import { checkSuccess, type Endpoint } from '@cycle-ial-openmetal/ial-check/contract'
+import { objectId } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { startHarness, type Harness } from '../helpers/harness.ts'
 
 let h: Harness

@@ -5,16 +5,20 @@
  * lifecycle.test.ts and cli.test.ts.
  */
 import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { runLifecycle, STEPS, type LifecycleOptions } from '../../src/conformance/lifecycle.ts'
+import { runLifecycle, STEPS, type LifecycleOptions } from '@cycle-ial-openmetal/ial-check/lifecycle'
 import { startHarness, type Harness } from '../helpers/harness.ts'
 
 let h: Harness
 beforeAll(async () => { h = await startHarness() })
 afterAll(async () => { await h.close() })
+
+/** the ial-check command's source, found by package name like any other consumer finds it */
+const IAL_CHECK = createRequire(import.meta.url).resolve('@cycle-ial-openmetal/ial-check/cli')
 
 const options = (url: string): LifecycleOptions => ({ url, credentials: { client_id: 'sim-client', secret: 'sim-secret' }, interval: 0.01, timeout: 20 })
 
@@ -44,7 +48,7 @@ describe('runLifecycle against the adapter', () => {
 
 function cli (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../src/cli/ial-check.ts'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+    const child = spawn(process.execPath, [IAL_CHECK, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -70,7 +74,7 @@ describe('the ial-check command', () => {
 
 function sandbox (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, '../../scripts/sandbox.ts'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+    const child = spawn(process.execPath, [join(import.meta.dirname, '../../scripts/sandbox/sandbox.ts'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
     let stdout = ''
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
     child.on('close', (code) => resolve({ code, stdout }))

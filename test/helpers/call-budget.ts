@@ -4,8 +4,8 @@
  * does every 5-10 s for the 15-30 minutes a bare-metal server takes), then let finish.
  * Shared by the route test (test/routes/call-budget.test.ts) and the benchmark.
  */
-import type { Simulator } from '../../src/simulator/index.ts'
-import { allocateBody, cycleServer, provisionBody, releaseBody, serverActionBody, statusBody, type AllocatedIp, type Tenant } from '../../src/conformance/cycle-requests.ts'
+import type { Simulator } from '@cycle-ial-openmetal/openmetal-simulator'
+import { allocateBody, cycleServer, provisionBody, releaseBody, serverActionBody, statusBody, type AllocatedIp, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 
 /** What a status poll may cost while a server provisions, averaged over its provisioning; and a restart, once this replica knows the server. */

@@ -7,12 +7,12 @@ import { request } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts'
-import { objectId, type Tenant } from '../../src/conformance/cycle-requests.ts'
+import { startSimulator, type Simulator, type SimulatorOptions } from '@cycle-ial-openmetal/openmetal-simulator'
+import { objectId, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q test@cycle'
 
-export { objectId, type Tenant } from '../../src/conformance/cycle-requests.ts'
+export { objectId, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 export function tenantA (hubId = objectId()): Tenant {
   return { client_id: 'sim-client', secret: 'sim-secret', cycle: { hub_id: hubId, hub_name: 'hub-a' } }

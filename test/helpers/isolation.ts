@@ -8,7 +8,7 @@
  * No vitest here: the bench imports it.
  */
 import { request } from 'undici'
-import type { Simulator } from '../../src/simulator/index.ts'
+import type { Simulator } from '@cycle-ial-openmetal/openmetal-simulator'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 
 export interface BurstOptions {

@@ -1,7 +1,7 @@
 /** Steps of a server's life that many route tests need before the part they test. */
 import { expect } from 'vitest'
 import { tenantA, type Harness, type Tenant } from './harness.ts'
-import { cycleServer, provisionBody, statusBody, type CycleServer } from '../../src/conformance/cycle-requests.ts'
+import { cycleServer, provisionBody, statusBody, type CycleServer } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 export async function stockedModel (h: Harness): Promise<{ modelId: string, locationId: string }> {
   const answer = await h.call('GET', '/v1/infrastructure/provider/server-models')

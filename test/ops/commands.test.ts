@@ -21,12 +21,12 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   demo: { file: 'scripts/demo.ts', name: 'demo', options: ['--once', '--buy-ip-blocks', '--port'], bad: ['--port', 'eighty'] },
-  sandbox: { file: 'scripts/sandbox.ts', name: 'sandbox', options: ['--yes', '--keep', '--timeout', '--interval', '--json'], bad: ['--timeout', 'soon'] },
+  sandbox: { file: 'scripts/sandbox/sandbox.ts', name: 'sandbox', options: ['--yes', '--keep', '--timeout', '--interval', '--json'], bad: ['--timeout', 'soon'] },
   bench: { file: 'bench/run.ts', name: 'bench', options: ['--latency', '--quick', '--ci', '--json'], bad: ['--latency', 'slow'] },
-  simulator: { file: 'scripts/simulator.ts', name: 'simulator', options: ['--drift'], bad: ['--drift', 'gremlins'] },
+  simulator: { file: 'packages/openmetal-simulator/src/cli/simulator.ts', name: 'simulator', options: ['--drift'], bad: ['--drift', 'gremlins'] },
   inventory: { file: 'src/cli/inventory.ts', name: 'ial-inventory', options: ['--hub', '--json', '--api-url'], bad: ['--hub'] },
   setup: { file: 'src/cli/setup.ts', name: 'ial-setup', options: ['--kernel', '--ramdisk', '--kernel-args', '--cloud-init', '--label', '--json', '--api-url'], bad: ['cycleos', '--kernel', 'ftp://example.com/vmlinuz', '--ramdisk', 'https://example.com/initrd'] },
-  'ial-check': { file: 'src/cli/ial-check.ts', name: 'ial-check', options: ['--url', '--interval', '--timeout', '--keep', '--only', '--status-method', '--retries', '--retry-wait', '--json', '--credentials', '--hub-id', '--model', '--location', '--server-id', '--extra', '--config', '--quiet'], bad: ['--url', 'http://127.0.0.1:9', '--interval', 'often'] }
+  'ial-check': { file: 'packages/ial-check/src/cli/ial-check.ts', name: 'ial-check', options: ['--url', '--interval', '--timeout', '--keep', '--only', '--status-method', '--retries', '--retry-wait', '--json', '--credentials', '--hub-id', '--model', '--location', '--server-id', '--extra', '--config', '--quiet'], bad: ['--url', 'http://127.0.0.1:9', '--interval', 'often'] }
 }
 
 /** Scripts that are no command of the kind: tools of the build and of the generated code, and the server (it takes no arguments). */

@@ -10,7 +10,7 @@ import { connect, createServer, type Socket } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { describe, expect, test } from 'vitest'
-import { listBody, verifyBody } from '../../src/conformance/cycle-requests.ts'
+import { listBody, verifyBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { objectId, startHarness, tenantA, type Harness } from '../helpers/harness.ts'
 
 async function withHarness<T> (env: Record<string, string>, use: (harness: Harness) => Promise<T>): Promise<T> {

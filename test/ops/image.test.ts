@@ -13,7 +13,7 @@ import { promisify } from 'node:util'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { ENVIRONMENT } from '../../src/config.ts'
-import { startSimulator, type Simulator } from '../../src/simulator/index.ts'
+import { startSimulator, type Simulator } from '@cycle-ial-openmetal/openmetal-simulator'
 import { startHarness } from '../helpers/harness.ts'
 import {
   copiesOf, dockerignored, envOf, execForm, instructionsOf, parseDockerfile, readRepoFile, root, runNode, startServerProcess, workdirOf, type Stage
@@ -113,7 +113,7 @@ describe('Dockerfile', () => {
   })
 
   test('.dockerignore keeps local installs, builds, tests and VCS data out, and what the build copies in', () => {
-    for (const path of ['node_modules/fastify/package.json', 'dist/server.js', 'test/ops/image.test.ts', '.git/HEAD', 'coverage/index.html', 'bench/results/quick.json', 'scripts/demo.ts']) {
+    for (const path of ['node_modules/fastify/package.json', 'dist/server.js', 'test/ops/image.test.ts', '.git/HEAD', 'coverage/index.html', 'bench/results/quick.json', 'scripts/demo.ts', 'packages/ial-check/src/lifecycle.ts']) {
       expect(dockerignored(ignoreLines, path), path).toBe(true)
     }
     const needed = stages.flatMap((stage) => copiesOf(stage)).filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources)
@@ -197,14 +197,55 @@ describe('the runtime image contents', () => {
       // a stopped container is unhealthy
       expect(await runImageCommand(healthcheck(), { PORT: String(server.port) })).toBe(1)
 
-      // the package's commands (ial-check, ial-inventory, ial-setup) are built files that run, with production dependencies only
+      // the server's commands (ial-inventory, ial-setup) ship built: each bin names its source
+      // (so a checkout runs it without a build), and the image holds and runs its compiled twin
       const bins = (JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> }).bin
-      expect(Object.keys(bins).sort()).toEqual(['ial-check', 'ial-inventory', 'ial-setup'])
-      for (const [name, path] of Object.entries(bins)) {
-        expect(readFileSync(join(imageDir, path), 'utf8').startsWith('#!/usr/bin/env node\n'), name).toBe(true)
-        const usage = await runNode([join(imageDir, path), '--help'], {})
+      expect(Object.keys(bins).sort()).toEqual(['ial-inventory', 'ial-setup'])
+      for (const [name, source] of Object.entries(bins)) {
+        expect(source, name).toMatch(/^src\/cli\/[a-z-]+\.ts$/)
+        const built = join(imageDir, source.replace(/^src\//, 'dist/').replace(/\.ts$/, '.js'))
+        expect(readFileSync(built, 'utf8').startsWith('#!/usr/bin/env node\n'), name).toBe(true)
+        const usage = await runNode([built, '--help'], {})
         expect([name, usage.code, usage.output]).toEqual([name, 0, expect.stringContaining(`usage: ${name}`)])
       }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true })
+    }
+  }, 120_000)
+
+  test('the build emits no simulator or conformance code, and the runtime install holds only what the server imports', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ial-image-deps-'))
+    try {
+      // the build stage's compile alone, into a scratch directory
+      await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(scratch, 'dist')], { cwd: root })
+      const emitted = readdirSync(join(scratch, 'dist'), { recursive: true, encoding: 'utf8' })
+      expect(emitted).toContain('server.js')
+      expect(emitted.filter((file) => /simulator|conformance|ial-check|spec-drift|contract|cycle-requests|lifecycle/i.test(file))).toEqual([])
+
+      // the runtime stage's install, on exactly the two files it copies
+      for (const file of ['package.json', 'package-lock.json']) cpSync(join(root, file), join(scratch, file))
+      const install = (instructionsOf(runtime, 'RUN')[0] ?? '').split('&&')[0]?.trim().split(/\s+/) ?? []
+      await run('npm', [...install.slice(1), '--prefer-offline'], { cwd: scratch })
+      // the workspace packages (simulator, ial-check) are development tools, never installed
+      const manifest = JSON.parse(readRepoFile('package.json')) as { workspaces: string[], dependencies: Record<string, string>, devDependencies: Record<string, string> }
+      const workspaces = Object.keys(manifest.devDependencies).filter((name) => name.startsWith('@cycle-ial-openmetal/'))
+      expect(workspaces.sort()).toEqual(['@cycle-ial-openmetal/ial-check', '@cycle-ial-openmetal/openmetal-simulator'])
+      expect(existsSync(join(scratch, 'node_modules/@cycle-ial-openmetal'))).toBe(false)
+      for (const name of workspaces) expect(Object.keys(manifest.dependencies)).not.toContain(name)
+
+      // the server declares exactly what its sources import (pino-pretty: a pino transport
+      // named by string), so nothing only the packages need rides along
+      const imported = new Set<string>(['pino-pretty'])
+      const sources = readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'))
+      for (const file of sources) {
+        const code = readFileSync(join(root, 'src', file), 'utf8')
+        for (const [, specifier = ''] of code.matchAll(/(?:\bfrom|^import)\s+['"]([^'"./][^'"]*)['"]/gm)) {
+          if (specifier.startsWith('node:')) continue
+          imported.add(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'))
+        }
+      }
+      expect(Object.keys(manifest.dependencies).sort()).toEqual([...imported].sort())
+      for (const name of imported) expect(existsSync(join(scratch, 'node_modules', name, 'package.json')), name).toBe(true)
     } finally {
       rmSync(scratch, { recursive: true, force: true })
     }

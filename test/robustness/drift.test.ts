@@ -9,8 +9,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Answer, type Harness } from '../helpers/harness.ts'
 import { provisioned, stockedModel, untilProvisioned } from '../helpers/lifecycle.ts'
-import { allocateBody, cycleServer, provisionBody, releaseBody, serverActionBody, type AllocatedIp } from '../../src/conformance/cycle-requests.ts'
-import { DRIFTS, type Drift } from '../../src/simulator/index.ts'
+import { allocateBody, cycleServer, provisionBody, releaseBody, serverActionBody, type AllocatedIp } from '@cycle-ial-openmetal/ial-check/cycle-requests'
+import { DRIFTS, type Drift } from '@cycle-ial-openmetal/openmetal-simulator'
 import { MAX_PAGES } from '../../src/openmetal/pagination.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 

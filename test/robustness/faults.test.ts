@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import type { OrderResponse } from '../../src/generated/openmetal.ts'
 import { inventoryReport } from '../../src/mapping/inventory.ts'
 import { RECOVERY_GRACE_MS } from '../../src/openmetal/client.ts'

@@ -1,7 +1,7 @@
 /** ial-inventory against the simulator: what the adapter bought, and what needs a look. */
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { allocateBody, serverActionBody } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, serverActionBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { provisioned } from '../helpers/lifecycle.ts'
 import { collectInventory, renderInventory } from '../../src/cli/inventory.ts'
 

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Answer, type Harness } from '../helpers/harness.ts'
 import { provisioned } from '../helpers/lifecycle.ts'
-import { allocateBody, releaseBody, serverActionBody, type AllocatedIp, type Tenant } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, releaseBody, serverActionBody, type AllocatedIp, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { ipIdCodec } from '../../src/mapping/identifiers.ts'
 import { collectInventory } from '../../src/cli/inventory.ts'
 

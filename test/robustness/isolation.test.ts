@@ -11,7 +11,7 @@ import { startHarness, tenantA, tenantB, type Harness } from '../helpers/harness
 import { provisioned } from '../helpers/lifecycle.ts'
 import { hangingTenantBurst, quantile } from '../helpers/isolation.ts'
 import { root, startServerProcess, type RunningServer } from '../ops/support.ts'
-import { cycleServer, statusBody } from '../../src/conformance/cycle-requests.ts'
+import { cycleServer, statusBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 const DEADLINE_MS = 2_000
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
+import { serverActionBody, statusBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { provisioned } from '../helpers/lifecycle.ts'
 
 let h: Harness

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Answer, type Harness } from '../helpers/harness.ts'
 import { provisioned, unprovisioned } from '../helpers/lifecycle.ts'
-import { allocateBody, provisionBody, type AllocatedIp, type CycleServer, type Tenant } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, provisionBody, type AllocatedIp, type CycleServer, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { ipIdCodec } from '../../src/mapping/identifiers.ts'
 
 const CREATE_IP = /^\/v1\/deployment\/network\/prefixes\/[^/]+\/ip$/

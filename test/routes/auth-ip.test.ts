@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { objectId, startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { allocateBody, releaseBody } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, releaseBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { provisioned } from '../helpers/lifecycle.ts'
 import { parseCidr, contains, parseIpv4, formatIpv4 } from '../../src/mapping/cidr.ts'
 

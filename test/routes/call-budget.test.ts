@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
 import { stockedModel, untilProvisioned } from '../helpers/lifecycle.ts'
 import { measureCallBudget } from '../helpers/call-budget.ts'
-import { serverActionBody, provisionBody, cycleServer, type CycleServer, type Tenant } from '../../src/conformance/cycle-requests.ts'
+import { serverActionBody, provisionBody, cycleServer, type CycleServer, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 let h: Harness
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { configureBody } from '../../src/conformance/cycle-requests.ts'
+import { configureBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 let h: Harness
 beforeAll(async () => { h = await startHarness() })

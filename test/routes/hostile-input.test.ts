@@ -7,7 +7,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { objectId, startHarness, tenantA, type Harness } from '../helpers/harness.ts'
 import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
-import { allocateBody, configureBody, cycleServer, provisionBody, releaseBody, statusBody, type AllocatedIp } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, configureBody, cycleServer, provisionBody, releaseBody, statusBody, type AllocatedIp } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { ipIdCodec } from '../../src/mapping/identifiers.ts'
 
 let h: Harness

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { objectId, startHarness, tenantA, type Harness, type Tenant } from '../helpers/harness.ts'
-import { allocateBody, releaseBody, serverActionBody, statusBody, type AllocatedIp, type CycleServer } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, releaseBody, serverActionBody, statusBody, type AllocatedIp, type CycleServer } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { provisioned } from '../helpers/lifecycle.ts'
 
 let h: Harness

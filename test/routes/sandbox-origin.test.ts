@@ -10,8 +10,8 @@ import type { FastifyInstance } from 'fastify'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { buildApp } from '../../src/app.ts'
 import { SANDBOX_API_URL, loadConfig } from '../../src/config.ts'
-import { PODS } from '../../src/simulator/catalog.ts'
-import { objectId } from '../../src/conformance/cycle-requests.ts'
+import { PODS } from '@cycle-ial-openmetal/openmetal-simulator/catalog'
+import { objectId } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { SSH_KEY } from '../helpers/harness.ts'
 
 const hub = { hub_id: objectId(), hub_name: 'sandbox-hub' }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { request } from 'undici'
 import { objectId, startHarness, tenantA, tenantB, type Harness } from '../helpers/harness.ts'
-import { cycleServer, provisionBody, serverActionBody, statusBody } from '../../src/conformance/cycle-requests.ts'
+import { cycleServer, provisionBody, serverActionBody, statusBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { provisioned, stockedModel, unprovisioned, untilProvisioned } from '../helpers/lifecycle.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
 

@@ -6,10 +6,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Answer, type Harness } from '../helpers/harness.ts'
-import { allocateBody, configureBody, releaseBody, serverActionBody, type AllocatedIp } from '../../src/conformance/cycle-requests.ts'
+import { allocateBody, configureBody, releaseBody, serverActionBody, type AllocatedIp } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { provisioned } from '../helpers/lifecycle.ts'
 import { ipIdCodec } from '../../src/mapping/identifiers.ts'
-import type { FaultRule } from '../../src/simulator/faults.ts'
+import type { FaultRule } from '@cycle-ial-openmetal/openmetal-simulator'
 
 const MARKER = 'om-upstream-body-5c1e9'
 

@@ -1,7 +1,7 @@
 /** Unit tests of src/openmetal/answers.ts. */
 import { describe, expect, test } from 'vitest'
 import { type TSchema, Type } from 'typebox'
-import { PODS, initialStock, productCatalog } from '../../../src/simulator/catalog.ts'
+import { PODS, initialStock, productCatalog } from '@cycle-ial-openmetal/openmetal-simulator/catalog'
 import type { CloudStats, Cloud, GetOrder, IpAddress, OAuthTokenResponse, PrefixDetailed, PrefixResource } from '../../../src/generated/openmetal.ts'
 import { AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer, PrefixAnswer, ProductsAnswer, TokenAnswer, podMapIn, stockIn } from '../../../src/openmetal/answers.ts'
 import { readAnswer } from '../../../src/openmetal/tolerant-reader.ts'

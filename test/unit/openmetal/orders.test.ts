@@ -1,18 +1,19 @@
 /** Unit tests of src/openmetal/orders.ts: every replica agrees on the same one of several orders or blocks. */
 import { describe, expect, test } from 'vitest'
 import { canonicalOrder, oldest, standsForServer } from '../../../src/openmetal/orders.ts'
+import type { OrderAnswer } from '../../../src/openmetal/answers.ts'
 
 const NOW = Date.parse('2026-11-22T12:00:00Z')
 const TAG = `cycle:${'a'.repeat(24)}:s1`
 
 /** An order as the client reads it: only the fields the choice looks at. */
-function order (id: string, options: { hoursAgo: number, active?: boolean, label?: string, deployed?: string[] }) {
+function order (id: string, options: { hoursAgo: number, active?: boolean, label?: string, deployed?: string[] }): Pick<OrderAnswer, 'id' | 'label' | 'is_active' | 'created_at' | 'fields'> {
   return {
     id,
     label: options.label ?? TAG,
     is_active: options.active ?? true,
     created_at: new Date(NOW - options.hoursAgo * 3_600_000).toISOString(),
-    fields: options.deployed === undefined ? {} : { clouds_deployed: options.deployed }
+    fields: options.deployed === undefined ? {} : { clouds_deployed: options.deployed.map((id) => ({ id })) }
   }
 }
 

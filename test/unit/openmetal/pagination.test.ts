@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import { MAX_PAGES, nextLink, readAllPages, readPage, type PageRequest } from '../../../src/openmetal/pagination.ts'
-import { paginate } from '../../../src/simulator/paging.ts'
+import { paginate } from '@cycle-ial-openmetal/openmetal-simulator/paging'
 
 const ORIGIN = 'https://api.openmetal.io'
 const FIRST: PageRequest = { path: '/v1/orders', query: {} }

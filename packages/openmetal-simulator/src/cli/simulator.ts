@@ -1,0 +1,82 @@
+/**
+ * npm run simulator: the OpenMetal simulator alone, to point an adapter (or curl) at it.
+ * `--drift a,b` (or SIM_DRIFT) answers with the real API's deviations from the spec; SIM_PORT
+ * (default 8090), SIM_HOST (default 127.0.0.1), SIM_STEP_MS (time between provisioning
+ * states, default 3000), SIM_LOG=0 to silence the per-request log. `--help` for all of it.
+ */
+import { parseArgs } from 'node:util'
+import { DRIFTS, defaultOrganizations, parseDrifts, startSimulator, type Drift } from '../index.ts'
+
+const USAGE = `Usage: npm run simulator -- [--drift <names>] [--help]
+
+Starts the OpenMetal simulator (see packages/openmetal-simulator/README.md).
+
+Options:
+  --drift <names>  comma-separated deviations from the spec to answer with, or "all":
+                   ${DRIFTS.join(', ')}
+  -h, --help       print this and exit
+
+Environment:
+  SIM_PORT     port (default 8090)
+  SIM_HOST     host (default 127.0.0.1; the admin API has no authentication)
+  SIM_STEP_MS  time between provisioning states in ms (default 3000)
+  SIM_LOG=0    no per-request log
+  SIM_DRIFT    like --drift (--drift wins)
+`
+
+function fail (message: string): never {
+  console.error(`simulator: ${message} (npm run simulator -- --help for the options)`)
+  process.exit(2)
+}
+
+function numberFrom (name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0) fail(`${name} must be a non-negative integer, not ${raw}`)
+  return value
+}
+
+function driftFrom (list: string | undefined): Drift[] {
+  const names = (list ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '')
+  try {
+    return parseDrifts(names)
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error))
+  }
+}
+
+let values: { drift?: string, help?: boolean }
+try {
+  values = parseArgs({ options: { drift: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values
+} catch (error) {
+  fail(error instanceof Error ? error.message : String(error))
+}
+if (values.help === true) {
+  process.stdout.write(USAGE)
+  process.exit(0)
+}
+const drift = driftFrom(values.drift ?? process.env.SIM_DRIFT)
+
+const sim = await startSimulator({
+  host: process.env.SIM_HOST ?? '127.0.0.1',
+  port: numberFrom('SIM_PORT', 8090),
+  provisioningStepMs: numberFrom('SIM_STEP_MS', 3000),
+  logger: process.env.SIM_LOG !== '0',
+  drift
+})
+
+console.log(`OpenMetal simulator listening on ${sim.url}`)
+console.log('credentials (OAuth client_id / secret, or the API key as a Bearer token):')
+for (const org of defaultOrganizations) {
+  console.log(`  ${org.id}: client_id=${org.clientId} secret=${org.clientSecret} api_key=${org.apiKeys.join(',')}`)
+}
+if (drift.length > 0) console.log(`drift: ${drift.join(', ')} (change it with POST /_sim/drift)`)
+console.log(`point the adapter at it: OPENMETAL_API_URL=${sim.url}`)
+console.log(`admin API (no auth): ${sim.url}/_sim/state, /_sim/faults, /_sim/drift, ... (see packages/openmetal-simulator/README.md)`)
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void sim.close().then(() => process.exit(0))
+  })
+}
