@@ -3,9 +3,21 @@
  * close gracefully on SIGTERM/SIGINT (finish what is in flight, close the upstream pool, exit 0).
  */
 import closeWithGrace from 'close-with-grace'
-import { loadConfig, ConfigError } from './config.ts'
 import { buildApp } from './app.ts'
 import { logStartup } from './observability/startup.ts'
+import { parseCommandLine, readCommandLine } from './cli/args.ts'
+import { ConfigError, ENVIRONMENT, loadConfig, type EnvName } from './config.ts'
+
+const USAGE = `usage: npm start   (in the image: node dist/server.js)
+
+The Cycle IAL server for OpenMetal. It takes no arguments: it is configured by environment
+variables alone (defaults below; .env.example and the README's Configuration table say more),
+and tenants' OpenMetal credentials arrive with each Cycle call.
+
+${(Object.keys(ENVIRONMENT) as EnvName[]).map((name) => `  ${name}=${ENVIRONMENT[name][0]}\n      ${ENVIRONMENT[name][1]}`).join('\n')}
+
+exit code: 0 after a graceful shutdown (SIGTERM, SIGINT); 1 for a setting that cannot be
+used (the message names its variable); 2 for arguments.`
 
 /** A setting that cannot be used stops the process with one line naming its variable. */
 async function configured<T> (step: () => T | Promise<T>): Promise<T> {
@@ -21,6 +33,8 @@ async function configured<T> (step: () => T | Promise<T>): Promise<T> {
 }
 
 async function main (): Promise<void> {
+  readCommandLine({ name: 'cycle-ial-openmetal', help: 'npm start -- --help', usage: USAGE }, () =>
+    parseCommandLine({ options: { help: { type: 'boolean', short: 'h' } } }).values.help === true ? 'help' : undefined)
   const config = await configured(() => loadConfig(process.env))
   // building reads the TLS files: a bad one is a setting like any other
   const app = await configured(() => buildApp(config))

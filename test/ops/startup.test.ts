@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { root, startServerProcess } from './support.ts'
+import { ENVIRONMENT } from '../../src/config.ts'
+import { root, runNode, startServerProcess } from './support.ts'
 
 const server = join(root, 'src/server.ts')
 
@@ -47,5 +48,21 @@ describe('the start-up summary', () => {
     expect(summary.hubs).toBe('any hub')
     expect(summary.deploymentConfiguration).toBeNull()
     expect(summary.msg).toMatch(/OPENMETAL_DEPLOYMENT_CONFIGURATION is not set: provisioning fails/)
+  })
+})
+
+describe('the command line', () => {
+  test('--help lists every variable with its default and exits 0 without starting', async () => {
+    const help = await runNode([server, '--help'], {})
+    expect(help.code, help.output).toBe(0)
+    expect(help.output).toMatch(/^usage: npm start/)
+    for (const [name, [fallback]] of Object.entries(ENVIRONMENT)) expect(help.output, name).toContain(`  ${name}=${fallback}\n`)
+    expect(help.output).not.toMatch(/serving|listening/)
+  })
+
+  test('an argument it does not take: one line naming it, exit 2, no stack trace', async () => {
+    const wrong = await runNode([server, '--port', '9090'], {})
+    expect(wrong.code).toBe(2)
+    expect(wrong.output).toBe("cycle-ial-openmetal: Unknown option '--port' (npm start -- --help for the options)\n")
   })
 })

@@ -1,6 +1,6 @@
+/** The provider's catalog, locations and server models (src/ial/routes/provider.ts), against the simulator. */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { configureBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 let h: Harness
 beforeAll(async () => { h = await startHarness() })
@@ -74,19 +74,5 @@ describe('server-models', () => {
     // products || locations, then all pods at once: two round trips, not one per pod
     expect(cold).toBeLessThan(350)
     expect(warm).toBeLessThan(50)
-  })
-})
-
-describe('configure', () => {
-  test('acknowledges a known pod and echoes the configuration', async () => {
-    const answer = await h.call('POST', '/v1/location/configure', { ...configureBody(tenantA(), 'pod_1'), request: { ...configureBody(tenantA(), 'pod_1').request, version: '7', configuration_current: { subnet: 'a' } } })
-    expect(answer.status).toBe(200)
-    expect(answer.body.data).toEqual({ configured: true, version: '7', configuration_latest: { subnet: 'a' } })
-  })
-
-  test('refuses an unknown pod with 404.infrastructure.location', async () => {
-    const answer = await h.call('POST', '/v1/location/configure', configureBody(tenantA(), 'pod_999'))
-    expect(answer.status).toBe(404)
-    expect(answer.body.error).toMatchObject({ code: '404.infrastructure.location', source: '/request/location_id' })
   })
 })
