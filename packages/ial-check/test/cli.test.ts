@@ -156,6 +156,8 @@ describe('the command', () => {
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('OPENMETAL_CLIENT_ID')
     expect((await run(['--url', fake.url, '--only', 'dance'])).code).toBe(2)
+    // one line, node's advice about `--` left out
+    expect((await run(['--frobnicate'], ENV)).stderr).toBe("ial-check: Unknown option '--frobnicate' (ial-check --help for the options)\n")
     const help = await run(['--help'], {})
     expect(help.code).toBe(0)
     expect(help.stdout).toContain('usage: ial-check --url URL')

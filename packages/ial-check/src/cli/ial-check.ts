@@ -151,7 +151,8 @@ export function parseOptions (argv: string[], env: Readonly<Record<string, strin
       }
     }).values
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    // one sentence: node's advice about `--` and its line breaks are dropped
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument[\s\S]*$/, '').replace(/\s*[\r\n]+\s*/g, ' '))
   }
   if (values.help) throw new UsageError('')
   if (values.url === undefined) throw new UsageError('--url is required')
@@ -297,7 +298,7 @@ export async function main (argv: string[], env: Readonly<Record<string, string 
       io.stdout.write(`${USAGE}\n`)
       return 0
     }
-    io.stderr.write(`ial-check: ${error.message}\nRun ial-check --help for the options.\n`)
+    io.stderr.write(`ial-check: ${error.message} (ial-check --help for the options)\n`)
     return 2
   }
   const out = (text: string): void => { io.stdout.write(text) }
