@@ -208,6 +208,40 @@ describe('a failed step stops the run', () => {
   })
 })
 
+describe('--yes: the whole lifecycle', () => {
+  test('a step after the purchase fails: the run stops there, and the server it ordered is still decommissioned', async () => {
+    const sim = await startSimulator({ provisioningStepMs: 20 })
+    try {
+      const created = await fetch(`${sim.url}/v1/configurations`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer sim-api-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ label: 'CycleOS', fields: { image_ramdisk_kernel: 'https://images.example.com/vmlinuz', image_ramdisk_ramdisk: 'https://images.example.com/initrd' } })
+      })
+      const configuration = (await created.json() as { id: string }).id
+      // OpenMetal refuses every power action: the restart step fails
+      sim.faults.add({ method: 'POST', path: '/v1/deployment/cloud/*/node/*/power', status: 400, body: { message: 'power actions are disabled' }, times: Infinity })
+
+      const result = await sandbox(['--yes', '--interval', '0.05'], {
+        SANDBOX_API_URL: sim.url,
+        OPENMETAL_API_KEY: 'sim-api-key',
+        OPENMETAL_DEPLOYMENT_CONFIGURATION: configuration,
+        OPENMETAL_SSH_PUBLIC_KEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q test@cycle'
+      })
+      expect(result.code, result.stdout).toBe(1)
+      expect(result.stdout).toMatch(/^✔ provision /m)
+      expect(result.stdout).toMatch(/^✘ restart /m)
+      expect(result.stdout).not.toMatch(/^. (allocate|release) /m)
+      expect(result.stdout).toMatch(/^✔ decommission /m)
+      expect(result.stdout).toMatch(/Stopped: restart failed, so [^.]*allocate/)
+      // the bare-metal server it bought is given back at OpenMetal, not left billing
+      expect(sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders')).toHaveLength(1)
+      expect(sim.state.requests.some((entry) => entry.method === 'DELETE' && entry.path.startsWith('/v1/clouds/') && entry.status === 200)).toBe(true)
+    } finally {
+      await sim.close()
+    }
+  })
+})
+
 describe('the command line', () => {
   test('--help prints the usage and exits 0; an unknown option is one line and exit 2; nothing is called', async () => {
     const help = await sandbox(['--help'], { OPENMETAL_API_KEY: API_KEY })
