@@ -5,6 +5,7 @@ import { provisionStatus, ServerGone } from '../../../src/mapping/provision-stat
 import type { Cloud, CloudStats, CloudStatsNode, GetOrder } from '../../../src/generated/openmetal.ts'
 import { CloudStatsAnswer } from '../../../src/openmetal/answers.ts'
 import { readAnswer } from '../../../src/openmetal/tolerant-reader.ts'
+import { specOrder } from '../../helpers/openmetal-answers.ts'
 
 /** order -> cloud -> stats ==> what Cycle's provision-status poll sees. */
 describe('src/mapping/provision-status.ts', () => {
@@ -14,24 +15,7 @@ describe('src/mapping/provision-status.ts', () => {
   type Deployed = NonNullable<GetOrder['fields']['clouds_deployed']>[number]
 
   function order (deployed: Deployed[] | undefined, overrides: Partial<GetOrder> = {}): GetOrder {
-    return {
-      id: 'ORD7Qx2',
-      type: 'order',
-      label: 'cycle:651586fca6078e98982dbd90:651586fca6078e98982dbd91',
-      description: 'Cycle server node-1',
-      created_at: '2026-11-22T10:30:00.000Z',
-      updated_at: UPDATED_AT,
-      is_active: true,
-      created_by: 'user_1',
-      fields: {
-        items: [{ hardware_sku: 'medium_v4', location: 'pod_1', type: 'baremetal', quantity: 1, modifications: { deployment_configuration: 'CFG1' } }],
-        config_options: { public_key_ids: ['KEY1'] },
-        organization_id: 'ORG1',
-        ...(deployed === undefined ? {} : { clouds_deployed: deployed })
-      },
-      access: { role: 'owner' },
-      ...overrides
-    }
+    return specOrder(deployed === undefined ? {} : { clouds_deployed: deployed }, { updated_at: UPDATED_AT, ...overrides })
   }
 
   const cloud = (fields: NonNullable<Cloud['fields']> = {}): Cloud => ({ id: 'CLD9', label: 'cloud', fields: { provision_status: 'complete', pending_delete: false, pod_location: 'pod_1', ...fields } })

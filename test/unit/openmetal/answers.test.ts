@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
 import { provisionStatus } from '../../../src/mapping/provision-status.ts'
 import { failure, read } from '../../helpers/reading.ts'
+import { ORDER_LABEL as LABEL, specOrder } from '../../helpers/openmetal-answers.ts'
 
 type Json = Record<string, unknown>
 
@@ -26,8 +27,6 @@ const UPDATED_AT = '2026-11-22T11:00:00.000Z'
 
 const NODE_UUID = '3f2b8c1e-7d4a-4e0b-9a61-0c5d2e8f4b17'
 
-const LABEL = 'cycle:651586fca6078e98982dbd90:651586fca6078e98982dbd91'
-
 const TOKEN: OAuthTokenResponse = { access_token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 14400, scope: 'openid profile' }
 
 function availabilityOf (pod: string): Json {
@@ -36,24 +35,7 @@ function availabilityOf (pod: string): Json {
 }
 
 function order (status = 'complete'): GetOrder {
-  return {
-    id: 'ORD7Qx2',
-    type: 'orders',
-    label: LABEL,
-    description: 'Cycle server node-1',
-    created_at: '2026-11-22T10:30:00.000Z',
-    updated_at: UPDATED_AT,
-    is_active: true,
-    created_by: 'user_1',
-    fields: {
-      items: [{ hardware_sku: 'medium_v4', location: 'pod_1', type: 'baremetal', quantity: 1, modifications: { deployment_configuration: 'CFG1' } }],
-      config_options: { public_key_ids: ['KEY1'] },
-      organization_id: 'ORG1',
-      schema_version: '1',
-      clouds_deployed: [{ id: 'CLD9', provision_status: status }]
-    },
-    access: { role: 'owner' }
-  }
+  return specOrder({ schema_version: '1', clouds_deployed: [{ id: 'CLD9', provision_status: status }] }, { type: 'orders', label: LABEL, updated_at: UPDATED_AT })
 }
 
 function cloud (status = 'complete'): Cloud {
