@@ -66,5 +66,6 @@ export const openMetalSelections: ReadonlyArray<{ readonly name: string; readonl
   { name: 'VlanResource', pointer: '/components/schemas/VlanResource' },
   { name: 'IpAddress', pointer: '/components/schemas/IpAddress' },
   { name: 'PrefixDetailed', pointer: '/components/schemas/PrefixDetailed' },
-  { name: 'CreateIpAddressRequest', pointer: '/paths/~1v1~1deployment~1network~1prefixes~1{prefixId}~1ip/post/requestBody/content/application~1json/schema' }
+  { name: 'CreateIpAddressRequest', pointer: '/paths/~1v1~1deployment~1network~1prefixes~1{prefixId}~1ip/post/requestBody/content/application~1json/schema' },
+  { name: 'AccountProfile', pointer: '/components/schemas/AccountProfile' }
 ]

@@ -16,6 +16,11 @@ export interface FaultRule {
   readonly retryAfter?: number
   /** wait this long first (a hanging upstream when longer than the client's timeout) */
   readonly delayMs?: number
+  /**
+   * act first, then wait this long before answering (OpenMetal slow to confirm what it already
+   * did): the action stands even when the client has gone meanwhile
+   */
+  readonly answerDelayMs?: number
   /** destroy the socket without acting, or after acting but before answering (a lost answer) */
   readonly drop?: 'before' | 'after'
   /** act, then answer 200 with a body that is not JSON */
@@ -45,8 +50,8 @@ export class FaultRules {
   add (rule: FaultRule): void {
     const times = rule.times ?? 1
     if (!(times > 0)) throw new Error('a fault rule needs times > 0')
-    if (rule.status === undefined && rule.delayMs === undefined && rule.drop === undefined && rule.malformed !== true) {
-      throw new Error('a fault rule needs one of status, delayMs, drop or malformed')
+    if (rule.status === undefined && rule.delayMs === undefined && rule.answerDelayMs === undefined && rule.drop === undefined && rule.malformed !== true) {
+      throw new Error('a fault rule needs one of status, delayMs, answerDelayMs, drop or malformed')
     }
     if (rule.status !== undefined && (!Number.isInteger(rule.status) || rule.status < 100 || rule.status > 599)) throw new Error(`not an HTTP status: ${rule.status}`)
     // a global or sticky RegExp remembers lastIndex between tests; a copy without those flags does not

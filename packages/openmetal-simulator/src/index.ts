@@ -189,6 +189,7 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
       if (settings.answerHook !== undefined) {
         answer = await settings.answerHook({ status: answer.status, body: answer.body, headers: { ...answer.headers } }, { method, path, query })
       }
+      if (rule?.answerDelayMs !== undefined) await sleep(rule.answerDelayMs, undefined, { signal: closing.signal })
       if (rule?.drop === 'after') return drop()
       if (rule?.malformed === true) {
         response.writeHead(200, { 'content-type': 'application/json' }).end('{"data": [{"id": "trunc')

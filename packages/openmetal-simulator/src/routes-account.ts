@@ -1,7 +1,7 @@
-/** Deployment configurations and SSH public keys: the organisation's reusable settings. */
+/** The account profile, deployment configurations and SSH public keys: the organisation's own settings. */
 import { CreateImageConfigRequest, type ImageConfiguration } from './generated/openmetal.ts'
 import { badRequest, notFound, ok, validator, type Route } from './http.ts'
-import { resourceId } from './ids.ts'
+import { resourceId, stableUuid } from './ids.ts'
 import { CreatePublicKeyRequest, UpdateImageConfigRequest, type PublicKey } from './schemas.ts'
 import { userOf, type ConfigurationFields, type SimConfiguration, type SimPublicKey, type SimulatorState } from './state.ts'
 import { checkConfiguration, fingerprintOf } from './validation.ts'
@@ -59,6 +59,20 @@ export function accountRoutes (state: SimulatorState): Route[] {
     return key
   }
   return [
+    {
+      method: 'GET',
+      path: '/v1/accounts/profile',
+      // the caller's account: its primary organisation's UUID is the same for every credential of the organisation
+      handle: ({ org }) => ok({
+        account_id: 4,
+        account_uuid: stableUuid(org),
+        account_access: [{ account_id: org, uuid: stableUuid(org), is_imcloud: false, type: 'organization', display_name: `Organisation ${org}`, role: 'owner' }],
+        username: 'Simulated User',
+        is_disabled: false,
+        currency: 'USD',
+        locale: 'en-US'
+      })
+    },
     { method: 'GET', path: '/v1/configurations', handle: ({ org }) => ok(state.listOf(state.configurations, org).map(configurationView)) },
     {
       method: 'POST',

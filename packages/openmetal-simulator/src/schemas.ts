@@ -89,6 +89,7 @@ export const FaultRuleBody = Type.Object({
   body: Type.Optional(Type.Unknown()),
   retryAfter: Type.Optional(Type.Number({ minimum: 0 })),
   delayMs: Type.Optional(Type.Number({ minimum: 0 })),
+  answerDelayMs: Type.Optional(Type.Number({ minimum: 0 })),
   drop: Type.Optional(Type.Union([Type.Literal('before'), Type.Literal('after')])),
   malformed: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })

@@ -100,3 +100,18 @@ describe('bearer authentication', () => {
     expect((await call(sim, 'POST', '/v1/orders', '{"label": ')).status).toBe(400)
   })
 })
+
+describe('account profile', () => {
+  test('every credential of one organisation names the same account UUID; another organisation another one', async () => {
+    const token = ((await call(sim, 'GET', TOKEN_PATH, undefined, basic('sim-client', 'sim-secret'))).body as OAuthTokenResponse).access_token
+    const viaOauth = await call(sim, 'GET', '/v1/accounts/profile', undefined, `Bearer ${token}`)
+    const viaKey = await call(sim, 'GET', '/v1/accounts/profile', undefined, API_KEY_A)
+    const other = await call(sim, 'GET', '/v1/accounts/profile', undefined, 'Bearer sim-api-key-b')
+    expect(viaOauth.status).toBe(200)
+    const uuid = (viaOauth.body as { account_uuid: string }).account_uuid
+    expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect((viaKey.body as { account_uuid: string }).account_uuid).toBe(uuid)
+    expect((other.body as { account_uuid: string }).account_uuid).not.toBe(uuid)
+    expect((await call(sim, 'GET', '/v1/accounts/profile', undefined, null)).status).toBe(401)
+  })
+})

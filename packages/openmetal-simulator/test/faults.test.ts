@@ -13,6 +13,16 @@ afterAll(async () => { await sim.close() })
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** An order whose client gives up waiting for the answer after `ms`. */
+async function orderGivingUpAfter (label: string, ms: number): Promise<unknown> {
+  return await request(`${sim.url}/v1/orders`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer sim-api-key', 'content-type': 'application/json' },
+    body: JSON.stringify(orderBody({}, undefined, label)),
+    signal: AbortSignal.timeout(ms)
+  })
+}
+
 async function orderLabels (): Promise<string[]> {
   return ((await call(sim, 'GET', '/v1/orders')).body as Array<{ label: string }>).map((order) => order.label)
 }
@@ -50,15 +60,18 @@ describe('fault kinds', () => {
   test('delayMs longer than the client waits: the client times out and nothing is done', async () => {
     sim.faults.add({ method: 'POST', path: '/v1/orders', delayMs: 200 })
     const before = sim.state.ordersCreated
-    await expect(request(`${sim.url}/v1/orders`, {
-      method: 'POST',
-      headers: { authorization: 'Bearer sim-api-key', 'content-type': 'application/json' },
-      body: JSON.stringify(orderBody({}, undefined, 'hung')),
-      signal: AbortSignal.timeout(50)
-    })).rejects.toThrow()
+    await expect(orderGivingUpAfter('hung', 50)).rejects.toThrow()
     await sleep(250)
     expect(sim.state.ordersCreated).toBe(before)
     expect(sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').at(-1)?.status).toBe('abandoned')
+  })
+
+  test('answerDelayMs: the order is taken at once, the answer comes late, and a client that gave up meanwhile still bought it', async () => {
+    sim.faults.add({ method: 'POST', path: '/v1/orders', answerDelayMs: 300 })
+    const before = sim.state.ordersCreated
+    await expect(orderGivingUpAfter('confirmed-late', 100)).rejects.toThrow()
+    expect(sim.state.ordersCreated).toBe(before + 1)
+    expect(await orderLabels()).toContain('confirmed-late')
   })
 
   test('drop before: the socket dies and no order is created', async () => {
