@@ -28,6 +28,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# the coordinator's schema, applied at start when DATABASE_URL names one (dist/coordination reads ../../db)
+COPY db ./db
 USER node
 EXPOSE 8080
 # no curl in the slim image: Node asks /healthz itself, over HTTPS when native TLS is configured

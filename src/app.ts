@@ -4,9 +4,15 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Config } from './config.ts'
+import { ConfigError, type Config } from './config.ts'
 import type { OpenMetalClient, OpenMetalClientOptions } from './openmetal/client.ts'
 import { createClient } from './openmetal/create-client.ts'
+import type { LabelledWritesOptions } from './openmetal/labelled-writes.ts'
+import type { Coordinator } from './coordination/coordinator.ts'
+import { createCoordinator } from './coordination/create-coordinator.ts'
+import { Leases } from './coordination/leases.ts'
+import { LEASE_WAIT_MS, startCoordinator } from './coordination/start.ts'
+import { coordinationReports } from './observability/coordination-reports.ts'
 import { loggerOptions } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { upstreamReports } from './observability/upstream-reports.ts'
@@ -28,6 +34,10 @@ export interface AppDeps {
   readonly client?: OpenMetalClient
   readonly now?: () => number
   readonly clientOptions?: OpenMetalClientOptions
+  /** options of the at-most-once writes (tests shorten the clean-up of lost addresses) */
+  readonly writeOptions?: LabelledWritesOptions
+  /** an injected coordinator (tests); by default the one the config describes, closed with the app */
+  readonly coordinator?: Coordinator
   /** where log lines go (tests capture them); default stdout */
   readonly logStream?: NodeJS.WritableStream
   readonly metrics?: Metrics
@@ -53,16 +63,28 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
 
   const metrics = deps.metrics ?? createMetrics()
-  const client = deps.client ?? createClient(config, metrics, { ...upstreamReports(app.log, metrics), ...deps.clientOptions })
+  const { onSkipped, onCleanup } = upstreamReports(app.log, metrics)
+  const client = deps.client ?? createClient(config, metrics, { onSkipped, ...deps.clientOptions })
   if (deps.client === undefined) app.addHook('onClose', async () => { await client.close() })
+  const reports = coordinationReports(() => app.log, metrics)
+  const coordinator = deps.coordinator ?? createCoordinator({ databaseUrl: config.databaseUrl, observer: reports })
+  if (deps.coordinator === undefined) app.addHook('onClose', async () => { await coordinator.close() })
+  const leases = new Leases(coordinator, { ttlMs: config.coordinationLeaseMs, waitMs: LEASE_WAIT_MS, observer: reports })
+  try {
+    const notStarted = await startCoordinator(coordinator, { required: config.coordinationRequired })
+    if (notStarted !== undefined) app.log.error({ failure: notStarted }, 'the coordinator cannot be reached at start: purchases are refused until it answers (/readyz says so)')
+  } catch (error) {
+    await coordinator.close()
+    throw new ConfigError('COORDINATION_REQUIRED', `is true, but the coordinator cannot be reached: ${error instanceof Error ? error.message : 'unknown failure'}`)
+  }
 
   await app.register(securityHeaders, { headers })
   await app.register(requestContext, { requestDeadlineMs: config.requestDeadlineMs, logsRequests: ['info', 'debug', 'trace'].includes(config.logLevel), metrics })
   await app.register(refuseCompressedBodies)
   await app.register(envelope)
   await app.register(docs)
-  await app.register(probes, { client, metrics })
-  await app.register(ial, { config, client, now: deps.now ?? Date.now })
+  await app.register(probes, { client, leases, metrics })
+  await app.register(ial, { config, client, leases, writeOptions: { onCleanup, ...deps.writeOptions }, now: deps.now ?? Date.now })
   await app.register(drain, { tls: config.tls !== undefined })
   return app
 }

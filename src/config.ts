@@ -43,7 +43,18 @@ export interface Config {
   readonly trustProxy: boolean | number | string[]
   readonly ipBlockPurchase: boolean
   readonly ipBlocksPerServerMax: number
+  /** PostgreSQL connection string of the coordinator; undefined: in-process coordination (one replica). Never logged. */
+  readonly databaseUrl: string | undefined
+  readonly coordinationLeaseMs: number
+  readonly coordinationRequired: boolean
 }
+
+/**
+ * How much longer than a request's deadline a lease must last: the holder may look for a lost
+ * create past its deadline (RECOVERY_GRACE_MS in openmetal/labelled-writes.ts, 3 s), and the
+ * lease must still be held while it does.
+ */
+export const LEASE_OVER_DEADLINE_MS = 5000
 
 /** Every variable the loader reads, with its default ('' = unset) and meaning (kept in step with .env.example by a test). */
 export const ENVIRONMENT = {
@@ -76,6 +87,9 @@ export const ENVIRONMENT = {
   LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)'],
   OPENMETAL_IP_BLOCK_PURCHASE: ['false', 'true: buy a routed /28 for a server whose IP blocks are full (costs money; a hub may override with ip_block_purchase in auth.config)'],
   OPENMETAL_IP_BLOCKS_PER_SERVER_MAX: ['2', 'most IP blocks bought for one server'],
+  DATABASE_URL: ['', 'postgres://user:password@host:5432/db of the PostgreSQL coordinator that lets several replicas buy each server once; empty: in-process coordination, run one replica'],
+  COORDINATION_LEASE_MS: ['120000', `how long a purchase's lease lasts when its outcome is unknown (a lost answer, a replica killed): a retry waits that long, then looks before buying; at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS}`],
+  COORDINATION_REQUIRED: ['false', 'true: refuse to start without a reachable coordinator (DATABASE_URL); set it wherever more than one replica may run'],
   TRUST_PROXY: ['false', 'behind a load balancer: its comma-separated addresses/CIDRs, so rate limits, connection caps and logs see the client address (true or a hop count also believe clients that connect directly)']
 } as const satisfies Record<string, readonly [string, string]>
 
@@ -121,6 +135,22 @@ function url (env: Env, name: EnvName): string {
     throw new ConfigError(name, `must be an http(s) origin without path or query, got "${parsed.origin}${parsed.pathname}"`)
   }
   return parsed.origin
+}
+
+/** A PostgreSQL connection string; the message never repeats it (it holds a password). */
+function databaseUrl (env: Env): string | undefined {
+  const text = read(env, 'DATABASE_URL')
+  if (text === '') return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(text)
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (the value is not repeated here: it may hold a password)')
+  }
+  if ((parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') || parsed.hostname === '') {
+    throw new ConfigError('DATABASE_URL', `must be a postgres:// or postgresql:// URL with a host, got a ${parsed.protocol.replace(/:$/, '')} URL (the value is not repeated here: it may hold a password)`)
+  }
+  return text
 }
 
 function trustProxyOf (text: string): boolean | number | string[] {
@@ -170,6 +200,14 @@ export function loadConfig (env: Env): Config {
   const maxConnections = integer(env, 'MAX_CONNECTIONS', 1, 1_000_000)
   const rateLimitPerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE', 0, 1_000_000)
   const rateLimitPerAddressPerMinute = integer(env, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 0, 10_000_000)
+  const requestDeadlineMs = integer(env, 'REQUEST_DEADLINE_MS', 1000, 300_000)
+  const coordinationLeaseMs = integer(env, 'COORDINATION_LEASE_MS', 1000, 86_400_000)
+  if (coordinationLeaseMs < requestDeadlineMs + LEASE_OVER_DEADLINE_MS) {
+    throw new ConfigError('COORDINATION_LEASE_MS', `must be at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS} (${requestDeadlineMs + LEASE_OVER_DEADLINE_MS}): a lease must outlast the purchase it guards, got ${coordinationLeaseMs}`)
+  }
+  const coordinationRequired = flag(env, 'COORDINATION_REQUIRED')
+  const database = databaseUrl(env)
+  if (coordinationRequired && database === undefined) throw new ConfigError('COORDINATION_REQUIRED', 'is true, so DATABASE_URL must name the PostgreSQL coordinator')
   const upstreamConnections = integer(env, 'OPENMETAL_CONNECTIONS', 1, 1024)
   const upstreamTenantConcurrency = integer(env, 'OPENMETAL_TENANT_CONCURRENCY', 1, 1023)
   if (upstreamTenantConcurrency >= upstreamConnections) {
@@ -188,7 +226,7 @@ export function loadConfig (env: Env): Config {
     upstreamTenantConcurrency,
     upstreamTenantQueue: integer(env, 'OPENMETAL_TENANT_QUEUE', 0, 100_000),
     upstreamMaxAttempts: integer(env, 'OPENMETAL_MAX_ATTEMPTS', 1, 10),
-    requestDeadlineMs: integer(env, 'REQUEST_DEADLINE_MS', 1000, 300_000),
+    requestDeadlineMs,
     catalogTtlMs: integer(env, 'CATALOG_TTL_MS', 0, 3_600_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024),
     requestTimeoutMs,
@@ -204,7 +242,10 @@ export function loadConfig (env: Env): Config {
     logPretty: logFormat === 'pretty',
     trustProxy: trustProxyOf(read(env, 'TRUST_PROXY')),
     ipBlockPurchase: flag(env, 'OPENMETAL_IP_BLOCK_PURCHASE'),
-    ipBlocksPerServerMax: integer(env, 'OPENMETAL_IP_BLOCKS_PER_SERVER_MAX', 0, 64)
+    ipBlocksPerServerMax: integer(env, 'OPENMETAL_IP_BLOCKS_PER_SERVER_MAX', 0, 64),
+    databaseUrl: database,
+    coordinationLeaseMs,
+    coordinationRequired
   }
 }
 

@@ -8,6 +8,7 @@ import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportErr
 import { UnreadableAnswer } from './openmetal/tolerant-reader.ts'
 import { OpenMetalBusyError } from './openmetal/bulkhead.ts'
 import type { Operation } from './openmetal/operations.ts'
+import { CoordinatorUnavailableError, LeaseBusyError } from './coordination/coordinator.ts'
 
 export interface CycleErrorBody {
   status: number
@@ -94,6 +95,15 @@ export function toAdapterError (error: unknown): AdapterError {
   if (error instanceof OpenMetalBusyError) {
     return Errors.notReady({ detail: `${error.message}: no more are queued; retry shortly (other tenants are not affected)`, retryAfter: 5, cause: error })
   }
+  if (error instanceof LeaseBusyError) {
+    return Errors.notReady({ detail: 'another call is buying this right now (a retry, or another replica); retry after the time given: it will find what was bought', retryAfter: error.retryAfterSeconds, cause: error })
+  }
+  if (error instanceof CoordinatorUnavailableError) {
+    return Errors.notReady({ detail: 'the coordinator that lets replicas buy each server once cannot be reached, so nothing is bought; reads, status, restart, release and decommission still work', retryAfter: 15, cause: error })
+  }
+  if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return Errors.notAvailable({ detail: 'the request\'s deadline passed before it could be carried out', cause: error })
+  }
   if (error instanceof OpenMetalUnsettledWriteError) {
     return Errors.notReady({ detail: `OpenMetal ${error.operation} may have been carried out, and what it made was not found yet; retry: the retry looks for it before acting again`, retryAfter: 15, cause: error })
   }
@@ -118,6 +128,7 @@ export function toAdapterError (error: unknown): AdapterError {
  */
 const REFUSAL_MEANS: Readonly<Record<Operation, 'public' | 'no-server' | 'server'>> = {
   exchangeToken: 'no-server',
+  getAccountProfile: 'no-server',
   getLocations: 'public',
   getProducts: 'public',
   getAvailability: 'public',

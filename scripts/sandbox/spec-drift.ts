@@ -30,6 +30,7 @@ import type { Operation } from '../../src/openmetal/operations.ts'
 /** The generated schema of each operation's success answer; `null`: no body is documented. Every operation is placed. */
 export const ANSWER_SCHEMAS: Readonly<Record<Operation, TSchema | null>> = {
   exchangeToken: OM.OAuthTokenResponse,
+  getAccountProfile: OM.AccountProfile,
   getLocations: OM.Locations,
   probe: OM.Locations,
   getProducts: OM.ProductCatalog,

@@ -21,12 +21,15 @@ import type { CreateImageConfigRequest } from '../generated/openmetal.ts'
 import type { ConfigurationAnswer } from '../openmetal/answers.ts'
 import type { Credentials } from '../openmetal/auth.ts'
 import type { OpenMetalClient, TenantContext } from '../openmetal/client.ts'
+import { createConfigurationOnce, findLabelled, sources } from '../openmetal/labelled-writes.ts'
 import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from '../openmetal/transport.ts'
 
 export const DEFAULT_LABEL = 'CycleOS'
 export const KERNEL_ARGS_MAX = 1024
 export const CLOUD_INIT_MAX_BYTES = 64 * 1024
 const LABEL_MAX = 64
+/** longest look for a configuration whose create answer was lost (the default per-call timeout) */
+const RECOVERY_TIMEOUT_MS = 10_000
 
 export const USAGE = `usage: ial-setup cycleos --kernel URL --ramdisk URL [options]
 
@@ -229,15 +232,13 @@ export function changeFor (configuration: ConfigurationAnswer, spec: CycleOsSpec
  * incomplete, create nothing: either could make a second one.
  */
 export async function setUpCycleOs (client: OpenMetalClient, spec: CycleOsSpec, context: TenantContext): Promise<SetupResult> {
-  const listing = await client.listConfigurations(context, { fresh: true, mustRead: (item) => (item as { label?: unknown } | null)?.label === spec.label })
-  if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError('listConfigurations', listing.incomplete)
-  const labelled = listing.items.filter((configuration) => configuration.label === spec.label)
+  const labelled = await findLabelled(sources.configurations(client), spec.label, context)
   const [existing, ...others] = labelled
   if (others.length > 0) {
     throw new SetupRefused(`${labelled.length} deployment configurations are labelled "${spec.label}": ${labelled.map((configuration) => configuration.id).join(', ')}. Delete all but one (or pass another --label), then run again`)
   }
   if (existing === undefined) {
-    const created = await client.createConfiguration({ label: spec.label, description: 'CycleOS, booted from memory (made by ial-setup cycleos)', fields: wantedFields(spec) }, context)
+    const created = await createConfigurationOnce(client, { label: spec.label, description: 'CycleOS, booted from memory (made by ial-setup cycleos)', fields: wantedFields(spec) }, context, RECOVERY_TIMEOUT_MS)
     return { id: created.id, label: spec.label, action: 'created', changed: [] }
   }
   const change = changeFor(existing, spec)

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin'
 import { toAdapterError, Errors } from '../errors.ts'
 import { OpenMetalHttpError, OpenMetalTransportError } from '../openmetal/transport.ts'
 import { OpenMetalBusyError } from '../openmetal/bulkhead.ts'
+import { CoordinatorUnavailableError, LeaseBusyError } from '../coordination/coordinator.ts'
 
 export const envelope = fp(async (app) => {
   app.setErrorHandler(async (error, request, reply) => {
@@ -23,6 +24,9 @@ export const envelope = fp(async (app) => {
     } else if (cause instanceof OpenMetalBusyError) {
       // a tenant over its bulkhead is told to come back; one line per refusal, not an error of the adapter
       request.log.warn({ code: failure.code, failure: cause.message }, failure.title)
+    } else if (cause instanceof LeaseBusyError || cause instanceof CoordinatorUnavailableError) {
+      // a purchase waiting for another is no failure; a coordinator that is down is logged at
+      // error once a minute by its reporter (observability/coordination-reports.ts), not per request
     } else if (failure.status >= 500) {
       request.log.error({ code: failure.code, failure: cause instanceof Error ? cause.message : failure.message }, failure.title)
     }

@@ -6,6 +6,8 @@
  * The bookkeeping lives in request fields and callback-style hooks: a cached answer costs a
  * few tens of microseconds in all, so a WeakMap or a promise per hook shows (BENCHMARKS.md).
  * The deadline is armed only for requests that call OpenMetal, and disarmed when they end.
+ * A request whose caller has gone is over: its signal aborts at once, so its upstream calls
+ * and retries stop (a purchase already sent keeps its lease: openmetal/labelled-writes.ts).
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
@@ -17,9 +19,9 @@ import { HUB_ID_MAX, hubOf } from '../ial/hub.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** aborts when the request's deadline passes (armed on first use) */
+    /** aborts when the request's deadline passes or its caller leaves (armed on first use) */
     deadline: AbortSignal
-    deadlineSignal: AbortSignal | null
+    deadlineController: AbortController | null
     deadlineTimer: NodeJS.Timeout | null
     startedAt: number
     /** answered or abandoned, counted and logged */
@@ -46,17 +48,17 @@ export interface RequestContextOptions {
 
 export const requestContext = fp<RequestContextOptions>(async (app, { requestDeadlineMs, logsRequests, metrics }) => {
   app.decorateRequest('deadlineTimer', null)
-  app.decorateRequest('deadlineSignal', null)
+  app.decorateRequest('deadlineController', null)
   app.decorateRequest('startedAt', 0)
   app.decorateRequest('ended', false)
   app.decorateRequest('deadline', {
     getter (this: FastifyRequest): AbortSignal {
-      if (this.deadlineSignal === null) {
+      if (this.deadlineController === null) {
         const controller = new AbortController()
         this.deadlineTimer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), requestDeadlineMs)
-        this.deadlineSignal = controller.signal
+        this.deadlineController = controller
       }
-      return this.deadlineSignal
+      return this.deadlineController.signal
     }
   })
   app.decorateRequest('upstreamCalls', null as unknown as [])
@@ -92,6 +94,7 @@ export const requestContext = fp<RequestContextOptions>(async (app, { requestDea
     done()
   })
   app.addHook('onRequestAbort', (request, done) => {
+    request.deadlineController?.abort(new DOMException('the caller has gone', 'AbortError'))
     end(request, 'aborted', performance.now() - request.startedAt)
     done()
   })

@@ -4,14 +4,15 @@
  * server, put on the cloud's Provider VLAN (where its addresses route), and given back as
  * soon as it is empty or the server is decommissioned. A bought block's label names the hub,
  * the Cycle server and a number, `cycle:<hub>:<server>:block:<n>`: the block a need calls for
- * has the same label in every replica, so it is found again instead of bought twice.
+ * has the same label in every replica, and is bought under the server's block lease
+ * (labelled-writes.ts), so it is found again instead of bought twice, and no replica can buy
+ * past the cap: each number up to it is bought at most once.
  */
 import type { Config } from '../config.ts'
 import type { OpenMetalClient } from '../openmetal/client.ts'
+import type { LabelledWrites } from '../openmetal/labelled-writes.ts'
 import type { PrefixAnswer, VlanAnswer } from '../openmetal/answers.ts'
 import type { Listing } from '../openmetal/pagination.ts'
-import { credentialKey } from '../openmetal/auth.ts'
-import { SharedLookup } from '../openmetal/shared-lookup.ts'
 import { freeAddresses, parseCidr } from '../mapping/cidr.ts'
 import { blockPurchaseAllowed } from '../mapping/hub-config.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
@@ -31,12 +32,12 @@ export interface ServerPlace {
 
 export class IpBlockPurchases {
   private readonly client: OpenMetalClient
+  private readonly writes: LabelledWrites
   private readonly config: Config
-  /** overlapping needs of one server in this replica share one purchase */
-  private readonly buying = new SharedLookup<PrefixAnswer>()
 
-  constructor (client: OpenMetalClient, config: Config) {
+  constructor (client: OpenMetalClient, writes: LabelledWrites, config: Config) {
     this.client = client
+    this.writes = writes
     this.config = config
   }
 
@@ -75,11 +76,11 @@ export class IpBlockPurchases {
     if (unassigned === undefined) while (taken.has(number)) number++
     const vlan = await this.providerVlan(call, server)
     const label = cycleTag.forBlock(server.hubId, server.cycleServerId, number)
-    const block = await this.buying.get(`${credentialKey(call.credentials)} ${label}`, 0, () => this.client.blockOnce({
+    const block = await this.writes.buyBlock({
       label,
       description: `IP block for Cycle server ${server.cycleServerId}`,
       fields: { prefix_type: 'routed', product_addon: IP_BLOCK_ADDON, cloud_id: server.cloudId, pod_location: server.pod, central_vlan_id: vlan.id }
-    }, call))
+    }, server, call)
     if (block.fields.central_vlan_id !== undefined) return block
     await this.client.assignBlock(vlan.id, block.id, call)
     return { ...block, fields: { ...block.fields, central_vlan_id: vlan.id } }
@@ -114,8 +115,7 @@ export class IpBlockPurchases {
       try {
         const addresses = await this.client.getPrefixAddresses(block.id, call, { fresh: true })
         for (const ip of addresses?.ip_addrs ?? []) {
-          const tag = cycleTag.parse(ip.label)
-          if (ip.id !== undefined && tag?.hubId === hubId && tag.serverId === cycleServerId) await this.client.deleteIp(block.id, ip.id, call)
+          if (ip.id !== undefined && cycleTag.owns(ip.label, hubId, cycleServerId)) await this.client.deleteIp(block.id, ip.id, call)
         }
         await this.client.releaseBlock(block, call)
       } catch (error) {

@@ -135,8 +135,6 @@ export class ServerDirectory {
   }
 
   private belongs (order: OrderAnswer, hubId: string | undefined, cycleServerId: string | undefined): boolean {
-    const tag = cycleTag.parse(order.label)
-    // without a hub nothing can be proven, so nothing is touched
-    return tag !== undefined && tag.hubId === hubId && (cycleServerId === undefined || tag.serverId === cycleServerId)
+    return cycleTag.owns(order.label, hubId, cycleServerId)
   }
 }

@@ -118,6 +118,17 @@ export const cycleTag = {
     return match === null || match[1] !== hubId || match[2] !== serverId ? undefined : Number(match[3])
   },
 
+  /**
+   * Whether a label ties its resource to this hub and, when given, this Cycle server: the one
+   * ownership check made before anything is read out or changed. Without a hub nothing can be
+   * proven, so nothing is owned.
+   */
+  owns (label: string | undefined, hubId: string | undefined, serverId?: string): boolean {
+    if (hubId === undefined || hubId === '') return false
+    const tag = cycleTag.parse(label)
+    return tag !== undefined && tag.hubId === hubId && (serverId === undefined || tag.serverId === serverId)
+  },
+
   parse (label: string | undefined): { hubId: string, serverId: string } | undefined {
     const match = /^cycle:([^:]+):([^:]+)(?::|$)/.exec(label ?? '')
     return match === null || match[1] === undefined || match[2] === undefined ? undefined : { hubId: match[1], serverId: match[2] }

@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { UpstreamObserver } from '../openmetal/transport.ts'
 import type { TokenCacheObserver } from '../openmetal/auth.ts'
 import type { Operation } from '../openmetal/operations.ts'
+import type { LeaseEvent } from '../coordination/coordinator.ts'
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
@@ -15,6 +16,8 @@ export interface Metrics {
   readonly registry: Registry
   readonly upstream: UpstreamObserver
   readonly tokens: TokenCacheObserver
+  /** leases on purchases: taken, found held, given back, kept past an unknown outcome; and the coordinator failing */
+  readonly coordination: { lease (event: LeaseEvent): void, unavailable (): void }
   /** a part of an OpenMetal answer was skipped as unreadable */
   skipped (operation: Operation): void
   register (app: FastifyInstance): void
@@ -35,6 +38,8 @@ export function createMetrics (): Metrics {
   const retries = new Counter({ name: 'openmetal_retries_total', help: 'OpenMetal calls repeated after a retryable failure', labelNames: ['operation', 'reason'], registers: [registry] })
   const refused = new Counter({ name: 'openmetal_calls_refused_total', help: 'OpenMetal calls never sent because their tenant already had OPENMETAL_TENANT_QUEUE calls waiting', labelNames: ['operation'], registers: [registry] })
   const skippedParts = new Counter({ name: 'openmetal_answer_parts_skipped_total', help: 'Items or entries of OpenMetal answers skipped because they could not be read', labelNames: ['operation'], registers: [registry] })
+  const leaseEvents = new Counter({ name: 'ial_coordination_leases_total', help: 'Leases on purchases: acquired, busy (held by another call past the wait), released, kept (outcome unknown: left to lapse)', labelNames: ['event'], registers: [registry] })
+  const coordinatorFailures = new Counter({ name: 'ial_coordination_unavailable_total', help: 'Calls to the coordinator that failed (nothing was bought)', registers: [registry] })
   const tokenEvents = new Counter({ name: 'openmetal_token_cache_events_total', help: 'OAuth token cache hits, misses and exchanges', labelNames: ['event'], registers: [registry] })
 
   // label children are looked up once per route, method and status (nested maps: no key string is built per request)
@@ -70,6 +75,10 @@ export function createMetrics (): Metrics {
     registry,
     started: () => { inFlight.inc() },
     skipped: (operation) => { skippedParts.inc({ operation }) },
+    coordination: {
+      lease: (event) => { leaseEvents.inc({ event }) },
+      unavailable: () => { coordinatorFailures.inc() }
+    },
     ended,
     upstream: {
       call (operation, status, seconds) {

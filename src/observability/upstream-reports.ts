@@ -5,12 +5,13 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { OpenMetalClientOptions } from '../openmetal/client.ts'
+import type { LabelledWritesOptions } from '../openmetal/labelled-writes.ts'
 import type { Metrics } from './metrics.ts'
 
 /** How long one kind of skipped answer part is logged once, rather than on every poll. */
 const SKIP_LOG_INTERVAL_MS = 10 * 60_000
 
-export function upstreamReports (log: FastifyBaseLogger, metrics: Metrics): Pick<OpenMetalClientOptions, 'onSkipped' | 'onCleanup'> {
+export function upstreamReports (log: FastifyBaseLogger, metrics: Metrics): Pick<OpenMetalClientOptions, 'onSkipped'> & Pick<LabelledWritesOptions, 'onCleanup'> {
   const lastLogged = new Map<string, number>()
   return {
     onSkipped ({ operation, path, problem }) {

@@ -13,6 +13,13 @@ import { Tolerant } from './tolerant-reader.ts'
 export const TokenAnswer = Type.Pick(OM.OAuthTokenResponse, ['access_token', 'expires_in'])
 export type TokenAnswer = Static<typeof TokenAnswer>
 
+/**
+ * getAccountProfile: the UUID of the organisation the credentials act for, what leases are
+ * keyed by; optional in the spec, required here (without it no lease can be keyed).
+ */
+export const AccountProfileAnswer = Type.Required(Type.Pick(OM.AccountProfile, ['account_uuid']))
+export type AccountProfileAnswer = Static<typeof AccountProfileAnswer>
+
 /** One pod of getLocations; every field is optional (a pod is known by its key). */
 export const PodAnswer = Type.Partial(Type.Pick(OM.LocationDetails, ['label', 'displayName', 'region', 'code', 'latitude', 'longitude', 'release_status']))
 export type PodAnswer = Static<typeof PodAnswer>

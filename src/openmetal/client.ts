@@ -3,27 +3,24 @@
  * here and in the transport, once: bearer tokens and the drop-and-retry-once on 401,
  * each call in its tenant's bulkhead compartment, single-flight of identical lookups (which
  * stop once every caller has left), short caching of the public catalog, whole lists
- * (pagination.ts), reading every answer for what the routes need (answers.ts, through the
- * tolerant reader), and looking for what a create whose answer was lost may have made.
+ * (pagination.ts), and reading every answer for what the routes need (answers.ts, through the
+ * tolerant reader). Creates are plain calls here: the workflow that makes a purchase happen
+ * at most once (find by label, lease, create, look again) is labelled-writes.ts.
  */
 import type { TSchema, Static } from 'typebox'
 import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
-import {
-  OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError,
-  isRefusal, mayHaveActed, openMetalPath, withinDeadline
-} from './transport.ts'
+import { OpenMetalHttpError, OpenMetalTransportError, openMetalPath, withinDeadline } from './transport.ts'
 import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamResponse, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
 import { readAllPages, type Listing } from './pagination.ts'
 import { UnreadableAnswer, readAnswer, type SkipObserver } from './tolerant-reader.ts'
 import {
-  AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, ConfigurationAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
+  AccountProfileAnswer, AddressAnswer, AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, ConfigurationAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
   PrefixAnswer, ProductsAnswer, TokenAnswer, VlanAnswer, podMapIn, stockIn
 } from './answers.ts'
 import type * as OM from '../generated/openmetal.ts'
 import type { components } from '../generated/openmetal-paths.ts'
-import { canonicalOrder, oldest } from './orders.ts'
 import type { Operation } from './operations.ts'
 
 export interface CallContext {
@@ -35,26 +32,14 @@ export interface TenantContext extends CallContext {
   readonly credentials: Credentials
 }
 
-/** What became of an address whose create may have acted but was never handed to Cycle. */
-export interface CleanupEvent {
-  readonly prefixId: string
-  readonly outcome: 'deleted' | 'not-found' | 'failed'
-}
-
 export interface OpenMetalClientOptions {
   readonly catalogTtlMs?: number
-  /** longest look for what a create whose answer was lost may have made (the request deadline bounds it too) */
-  readonly recoveryTimeoutMs?: number
   readonly tokenObserver?: TokenCacheObserver
   readonly now?: () => number
   /** sees every OpenMetal answer before it is read (the sandbox drift report); wired into the transport by `createClient` */
   readonly onAnswer?: AnswerObserver
   /** told of every part of an answer skipped because it could not be read (an odd list item, pod, SKU) */
   readonly onSkipped?: SkipObserver
-  /** told how the clean-up of an address Cycle never heard of ended */
-  readonly onCleanup?: (event: CleanupEvent) => void
-  /** waits before each look of the clean-up of an unsettled address (default 5 s, 20 s, 60 s) */
-  readonly cleanupDelaysMs?: readonly number[]
 }
 
 export type PowerState = 'power on' | 'power off' | 'rebooting'
@@ -68,8 +53,11 @@ export interface CreatedAddress {
 /** How long a deployment configuration found at OpenMetal is taken to exist without asking again. */
 const CONFIGURATION_TTL_MS = 60_000
 
-/** How long the look for a lost create may run past the request's deadline, when that deadline cut the create off. */
-export const RECOVERY_GRACE_MS = 3000
+/**
+ * How long the organisation behind a credential is taken to stay the same without asking again
+ * (a credential never changes organisation; the hour bounds what a revoked one keeps).
+ */
+const ORGANISATION_TTL_MS = 3600_000
 
 /** The bulkhead compartments of calls that are no tenant's (credential keys are 43 base64url characters: no clash). */
 const PUBLIC_CATALOG = 'public-catalog'
@@ -78,13 +66,6 @@ const READINESS = 'readiness'
 /** What of the credentials must never be repeated (in a refusal's text kept for Cycle and the log). */
 function secretsOf (credentials: Credentials): string[] {
   return credentials.kind === 'oauth' ? [credentials.secret] : [credentials.apiKey]
-}
-
-/** A string at `path` in an answer item that could not be read, if there is one. */
-function stringAt (item: unknown, ...path: string[]): string | undefined {
-  let value = item
-  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined
-  return typeof value === 'string' ? value : undefined
 }
 
 function isStatus (error: unknown, ...statuses: number[]): error is OpenMetalHttpError {
@@ -110,21 +91,14 @@ export class OpenMetalClient {
   private readonly catalog = new SharedLookup<unknown>()
   private readonly lookups = new SharedLookup<unknown>()
   private readonly knownConfigurations = new SharedLookup<true>()
+  private readonly organisations = new SharedLookup<string>()
   private readonly catalogTtlMs: number
-  private readonly recoveryTimeoutMs: number
   private readonly onSkipped: SkipObserver | undefined
-  private readonly onCleanup: ((event: CleanupEvent) => void) | undefined
-  private readonly cleanupDelaysMs: readonly number[]
-  /** ends the clean-ups still waiting when the client closes */
-  private readonly closing = new AbortController()
 
   constructor (transport: OpenMetalTransport, options: OpenMetalClientOptions = {}) {
     this.transport = transport
     this.catalogTtlMs = options.catalogTtlMs ?? 60_000
-    this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 10_000
     this.onSkipped = options.onSkipped
-    this.onCleanup = options.onCleanup
-    this.cleanupDelaysMs = options.cleanupDelaysMs ?? [5_000, 20_000, 60_000]
     this.tokens = new TokenCache({
       exchange: (credentials, trace, signal) => this.exchangeToken(credentials, trace, signal),
       ...(options.tokenObserver === undefined ? {} : { observer: options.tokenObserver }),
@@ -167,6 +141,19 @@ export class OpenMetalClient {
     }
   }
 
+  /**
+   * The OpenMetal organisation the credentials act for (its account UUID): the same for every
+   * credential of one organisation, OAuth client or API key, and known only once OpenMetal
+   * accepted them. Leases on purchases are keyed by it, so no tenant can name another's.
+   */
+  async organisation (context: TenantContext): Promise<string> {
+    const key = credentialKey(context.credentials)
+    return await this.joined(this.organisations, key, ORGANISATION_TTL_MS, 'getAccountProfile', context, async (signal) => {
+      const response = await this.authed({ operation: 'getAccountProfile', method: 'GET', path: openMetalPath('/v1/accounts/profile', {}) }, { ...context, signal })
+      return this.read(AccountProfileAnswer, response.body, 'getAccountProfile').account_uuid
+    })
+  }
+
   // Deployment configurations -------------------------------------------------------------
 
   /**
@@ -196,19 +183,10 @@ export class OpenMetalClient {
     return true
   }
 
-  /**
-   * A new configuration, whose label the caller found free. Never blindly repeated: after a
-   * lost, failed or unreadable answer the configuration is looked for by that label; found,
-   * it is the answer, otherwise the caller hears OpenMetalUnsettledWriteError.
-   */
+  /** Creates a configuration; never repeated (labelled-writes.ts looks for it after a lost answer). */
   async createConfiguration (request: OM.CreateImageConfigRequest, context: TenantContext): Promise<ConfigurationAnswer> {
-    return await this.createOrFind('createConfiguration', async () => {
-      const response = await this.authed({ operation: 'createConfiguration', method: 'POST', path: openMetalPath('/v1/configurations', {}), body: request, idempotent: false }, context)
-      return this.read(ConfigurationAnswer, response.body, 'createConfiguration')
-    }, async (recovery) => {
-      const listing = await this.listConfigurations(recovery, { fresh: true, mustRead: (item) => stringAt(item, 'label') === request.label })
-      return listing.items.find((item) => item.label === request.label)
-    }, context)
+    const response = await this.authed({ operation: 'createConfiguration', method: 'POST', path: openMetalPath('/v1/configurations', {}), body: request, idempotent: false }, context)
+    return this.read(ConfigurationAnswer, response.body, 'createConfiguration')
   }
 
   /**
@@ -243,38 +221,10 @@ export class OpenMetalClient {
       .then((body) => this.read(OrderAnswer, body, 'getOrder')))
   }
 
-  /**
-   * The order standing for this label's server, if any (the oldest, when there are several:
-   * see `canonicalOrder`). Always a fresh, whole read: this answer decides whether to buy, so
-   * an order carrying this very label must be readable, and a list that may be incomplete
-   * stops the purchase (OpenMetalIncompleteListError).
-   */
-  private async orderLabelled (label: string, context: TenantContext): Promise<OrderAnswer | undefined> {
-    return canonicalOrder(await this.labelled('listOrders', openMetalPath('/v1/orders', {}), OrderAnswer, label, context), label)
-  }
-
-  /**
-   * The order for a label, bought at most once as far as OpenMetal lets anyone know: an
-   * order standing for the server (`standsForServer`) is returned instead of buying; a create
-   * whose answer is lost or unreadable is found again by its label; and after buying, the
-   * labelled orders are read once more so that two replicas that bought at the same instant
-   * both answer with the same one. `beforeBuying` runs only when there is something to buy
-   * (a check that may refuse the purchase).
-   */
-  async orderOnce (order: OM.OrderRequest, context: TenantContext, options: { beforeBuying?: () => Promise<void> } = {}): Promise<OrderAnswer> {
-    const existing = await this.orderLabelled(order.label, context)
-    if (existing !== undefined) return existing
-    await options.beforeBuying?.()
-    const created = await this.createOrFind('createOrder', async () => {
-      const response = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
-      return this.read(OrderAnswer, response.body, 'createOrder')
-    }, (recovery) => this.orderLabelled(order.label, recovery), context)
-    try {
-      return (await this.orderLabelled(order.label, context)) ?? created
-    } catch {
-      // the order is bought; a failed second look only means no other replica's order is known
-      return created
-    }
+  /** Places an order; never repeated (labelled-writes.ts looks for it after a lost answer). */
+  async createOrder (order: OM.OrderRequest, context: TenantContext): Promise<OrderAnswer> {
+    const response = await this.authed({ operation: 'createOrder', method: 'POST', path: openMetalPath('/v1/orders', {}), body: order, idempotent: false }, context)
+    return this.read(OrderAnswer, response.body, 'createOrder')
   }
 
   // Clouds ---------------------------------------------------------------------------------
@@ -317,9 +267,9 @@ export class OpenMetalClient {
    * The organisation's IP blocks (all pages), or with `cloudId` that cloud's only. A block
    * that cannot be read is skipped.
    */
-  async listPrefixes (context: TenantContext, options: { cloudId?: string, fresh?: boolean } = {}): Promise<Listing<PrefixAnswer>> {
-    const { cloudId } = options
-    const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context, { fresh: options.fresh === true })
+  async listPrefixes (context: TenantContext, options: { cloudId?: string, fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<PrefixAnswer>> {
+    const { cloudId, mustRead } = options
+    const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context, { fresh: options.fresh === true, ...(mustRead === undefined ? {} : { mustRead }) })
     return cloudId === undefined ? listing : { ...listing, items: listing.items.filter((prefix) => prefix.fields.cloud_id === cloudId) }
   }
 
@@ -336,41 +286,28 @@ export class OpenMetalClient {
   }
 
   /**
-   * A new address in the block, or OpenMetal's refusal (any 4xx but 401 and 429: the block
-   * is not usable now). Never blindly repeated: after a refusal, a lost or an unreadable
-   * answer, the address's (unique) label is looked for; one found is returned. When a create
-   * that may have acted is not found, an OpenMetalUnsettledWriteError goes to the caller and
-   * the address is cleaned up later should it turn up (Cycle never hears of it).
+   * The block's addresses, read fresh, one by one: an entry that cannot be read is skipped,
+   * unless `mustRead` says the caller depends on it; `undefined` when the block is gone.
    */
-  async createIp (prefixId: string, request: OM.CreateIpAddressRequest & { label: string }, context: TenantContext): Promise<{ created: CreatedAddress } | { refused: OpenMetalHttpError }> {
-    const find = async (recovery: TenantContext): Promise<CreatedAddress | undefined> => {
-      const found = (await this.getPrefixAddresses(prefixId, recovery, { fresh: true }))?.ip_addrs?.find((ip) => ip.label === request.label)
-      return found?.id === undefined ? undefined : { id: found.id, ip: found.ip }
-    }
-    try {
-      const created = await this.createOrFind('createIpAddress', async () => {
-        const response = await this.authed({
-          operation: 'createIpAddress',
-          method: 'POST',
-          path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip', { prefixId }),
-          body: request,
-          idempotent: false
-        }, context)
-        return this.read(CreatedAddressAnswer, response.body, 'createIpAddress')
-      }, find, context)
-      return { created }
-    } catch (error) {
-      if (error instanceof OpenMetalUnsettledWriteError) this.cleanUpLater(prefixId, request.label, context.credentials)
-      if (!isRefusal(error)) throw error
-      // refused: nothing should have been made, but a look is cheap and leaves nothing behind
-      let found: CreatedAddress | undefined
-      try {
-        found = await find(context)
-      } catch {
-        this.cleanUpLater(prefixId, request.label, context.credentials)
-      }
-      return found === undefined ? { refused: error } : { created: found }
-    }
+  async addresses (prefixId: string, context: TenantContext, options: { mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<AddressAnswer> | undefined> {
+    const path = openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId })
+    const body = await orAbsent('getPrefixAddresses', this.authed({ operation: 'getPrefixAddresses', method: 'GET', path }, context).then((response) => response.body))
+    if (body === undefined) return undefined
+    const entries = (body as { ip_addrs?: unknown } | null)?.ip_addrs ?? []
+    if (!Array.isArray(entries)) throw new OpenMetalTransportError('getPrefixAddresses', 'malformed', new UnreadableAnswer('/ip_addrs', 'is not a list'))
+    return { items: this.readItems('getPrefixAddresses', AddressAnswer, entries, options.mustRead, '/ip_addrs'), incomplete: undefined }
+  }
+
+  /** Creates an address in a block; never repeated (labelled-writes.ts looks for it after a lost answer). */
+  async createIpAddress (prefixId: string, request: OM.CreateIpAddressRequest & { label: string }, context: TenantContext): Promise<CreatedAddress> {
+    const response = await this.authed({
+      operation: 'createIpAddress',
+      method: 'POST',
+      path: openMetalPath('/v1/deployment/network/prefixes/{prefixId}/ip', { prefixId }),
+      body: request,
+      idempotent: false
+    }, context)
+    return this.read(CreatedAddressAnswer, response.body, 'createIpAddress')
   }
 
   // IP blocks (bought) ------------------------------------------------------------------------
@@ -380,28 +317,10 @@ export class OpenMetalClient {
     return this.list('listVlans', openMetalPath('/v1/vlans', {}), VlanAnswer, context, { fresh: true })
   }
 
-  /**
-   * The IP block for a label, bought at most once as far as OpenMetal lets anyone know (as
-   * `orderOnce` does for orders): found by its label before buying, looked for after a lost
-   * or unreadable answer, and read again after buying. When two replicas bought at the same
-   * instant, every one answers with the oldest, and a replica whose own block is not that one
-   * gives its block back at once (new, empty, never handed to Cycle).
-   */
-  async blockOnce (request: OM.PrefixCreateRequest & { label: string }, context: TenantContext): Promise<PrefixAnswer> {
-    const existing = await this.blockLabelled(request.label, context)
-    if (existing !== undefined) return existing
-    const created = await this.createOrFind('createPrefix', async () => {
-      const response = await this.authed({ operation: 'createPrefix', method: 'POST', path: openMetalPath('/v1/prefixes', {}), body: request, idempotent: false }, context)
-      return this.read(PrefixAnswer, response.body, 'createPrefix')
-    }, (recovery) => this.blockLabelled(request.label, recovery), context)
-    let standing: PrefixAnswer = created
-    try {
-      standing = (await this.blockLabelled(request.label, context)) ?? created
-    } catch {
-      // bought; a failed second look only means no other replica's block is known
-    }
-    if (standing.id !== created.id) await this.releaseBlock(created, context).catch(() => undefined)
-    return standing
+  /** Buys an IP block; never repeated (labelled-writes.ts looks for it after a lost answer). */
+  async createPrefix (request: OM.PrefixCreateRequest & { label: string }, context: TenantContext): Promise<PrefixAnswer> {
+    const response = await this.authed({ operation: 'createPrefix', method: 'POST', path: openMetalPath('/v1/prefixes', {}), body: request, idempotent: false }, context)
+    return this.read(PrefixAnswer, response.body, 'createPrefix')
   }
 
   /** Puts a block on a VLAN (where its addresses route). */
@@ -422,11 +341,6 @@ export class OpenMetalClient {
     return done === undefined ? 'gone' : 'deleted'
   }
 
-  /** The oldest block with this label, from a fresh, whole read (it decides whether to buy). */
-  private async blockLabelled (label: string, context: TenantContext): Promise<PrefixAnswer | undefined> {
-    return oldest(await this.labelled('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, label, context))
-  }
-
   async deleteIp (prefixId: string, ipId: number, context: TenantContext): Promise<'deleted' | 'gone'> {
     const done = await orAbsent('deleteIpAddress', this.authed({
       operation: 'deleteIpAddress',
@@ -437,7 +351,6 @@ export class OpenMetalClient {
   }
 
   async close (): Promise<void> {
-    this.closing.abort()
     await this.transport.close()
   }
 
@@ -469,58 +382,6 @@ export class OpenMetalClient {
     return { accessToken: token.access_token, expiresInSeconds: token.expires_in }
   }
 
-  /**
-   * A create that may act without our hearing of it: after a lost, failed (5xx) or unreadable
-   * answer, look for what it may have made before answering; found, it is the answer; not
-   * found (or the look failed), the caller hears OpenMetalUnsettledWriteError, never a second create.
-   */
-  private async createOrFind<T> (operation: Operation, create: () => Promise<T>, find: (recovery: TenantContext) => Promise<T | undefined>, context: TenantContext): Promise<T> {
-    try {
-      return await create()
-    } catch (error) {
-      if (!mayHaveActed(error)) throw error
-      // within the request's deadline; when the deadline is what cut the create off, one short
-      // look past it (RECOVERY_GRACE_MS) rather than none: Cycle gets what was made, not a retry that makes another
-      const spent = context.signal?.aborted === true
-      const recovery = AbortSignal.timeout(spent ? Math.min(RECOVERY_GRACE_MS, this.recoveryTimeoutMs) : this.recoveryTimeoutMs)
-      let found: T | undefined
-      try {
-        found = await find({ ...context, signal: context.signal === undefined || spent ? recovery : AbortSignal.any([context.signal, recovery]) })
-      } catch (lookFailed) {
-        throw new OpenMetalUnsettledWriteError(operation, new AggregateError([error, lookFailed]))
-      }
-      if (found === undefined) throw new OpenMetalUnsettledWriteError(operation, error)
-      return found
-    }
-  }
-
-  /**
-   * An address whose create may have acted but that Cycle was never given: looked for a few
-   * times over the next minute and deleted when found, so it neither bills nor fills the
-   * block. Process state it can lose (DESIGN.md): a replica stopped meanwhile leaves it to
-   * `ial-inventory`, which lists it as an orphaned IP.
-   */
-  private cleanUpLater (prefixId: string, label: string, credentials: Credentials): void {
-    const run = async (): Promise<CleanupEvent['outcome']> => {
-      for (const delay of this.cleanupDelaysMs) {
-        await new Promise((resolve) => setTimeout(resolve, delay).unref())
-        if (this.closing.signal.aborted) return 'failed'
-        const context = { credentials, signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.recoveryTimeoutMs)]) }
-        try {
-          const found = (await this.getPrefixAddresses(prefixId, context, { fresh: true }))?.ip_addrs?.find((ip) => ip.label === label)
-          if (found?.id !== undefined) {
-            await this.deleteIp(prefixId, found.id, context)
-            return 'deleted'
-          }
-        } catch {
-          // OpenMetal still unreachable: the next look may do
-        }
-      }
-      return 'not-found'
-    }
-    run().then((outcome) => this.onCleanup?.({ prefixId, outcome }), () => this.onCleanup?.({ prefixId, outcome: 'failed' }))
-  }
-
   /** A bearer-authenticated call; a 401 drops the cached token and retries once with a fresh one. */
   private async authed (call: Omit<UpstreamCall, 'authorization' | 'signal' | 'trace'>, context: TenantContext): Promise<UpstreamResponse> {
     const withContext = { ...call, signal: context.signal, trace: context.trace, secrets: secretsOf(context.credentials), compartment: credentialKey(context.credentials) }
@@ -543,29 +404,23 @@ export class OpenMetalClient {
     const raw = options.fresh === true
       ? await this.allPages(operation, path, context)
       : await this.joined(this.lookups, `${credentialKey(context.credentials)} ${path}`, 0, operation, context, async (signal) => await this.allPages(operation, path, { ...context, signal }))
+    return { items: this.readItems(operation, schema, raw.items, options.mustRead), incomplete: raw.incomplete }
+  }
+
+  /** The items of a list, one by one: one that cannot be read is skipped (and reported), unless `mustRead` says the caller depends on it. */
+  private readItems<S extends TSchema> (operation: Operation, schema: S, raw: readonly unknown[], mustRead: ((item: unknown) => boolean) | undefined, at = ''): Array<Static<S>> {
     const items: Array<Static<S>> = []
-    for (const [index, item] of raw.items.entries()) {
+    for (const [index, item] of raw.entries()) {
       try {
         items.push(readAnswer(schema, item, operation, this.onSkipped))
       } catch (error) {
         if (!(error instanceof UnreadableAnswer)) throw error
-        const where = new UnreadableAnswer(`/${index}${error.field}`, error.problem)
-        if (options.mustRead?.(item) === true) throw new OpenMetalTransportError(operation, 'malformed', where)
+        const where = new UnreadableAnswer(`${at}/${index}${error.field}`, error.problem)
+        if (mustRead?.(item) === true) throw new OpenMetalTransportError(operation, 'malformed', where)
         this.onSkipped?.({ operation, path: where.field, problem: where.problem })
       }
     }
-    return { items, incomplete: raw.incomplete }
-  }
-
-  /**
-   * What carries a label, from a fresh read of the whole list: the answer decides whether to
-   * buy, so an item with that label must be readable, and a list that may be incomplete
-   * stops the purchase (OpenMetalIncompleteListError).
-   */
-  private async labelled<S extends TSchema> (operation: Operation, path: string, schema: S, label: string, context: TenantContext): Promise<Array<Static<S>>> {
-    const listing = await this.list(operation, path, schema, context, { fresh: true, mustRead: (item) => stringAt(item, 'label') === label })
-    if (listing.incomplete !== undefined) throw new OpenMetalIncompleteListError(operation, listing.incomplete)
-    return listing.items.filter((item) => (item as { label?: unknown }).label === label)
+    return items
   }
 
   private async allPages (operation: Operation, path: string, context: TenantContext): Promise<Listing<unknown>> {

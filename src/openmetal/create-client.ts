@@ -26,5 +26,5 @@ export function createClient (config: Config, observers?: ClientObservers, optio
     ...(observers === undefined ? {} : { observer: observers.upstream }),
     ...(options.onAnswer === undefined ? {} : { onAnswer: options.onAnswer })
   })
-  return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, recoveryTimeoutMs: config.upstreamTimeoutMs, ...(observers === undefined ? {} : { tokenObserver: observers.tokens }), ...options })
+  return new OpenMetalClient(transport, { catalogTtlMs: config.catalogTtlMs, ...(observers === undefined ? {} : { tokenObserver: observers.tokens }), ...options })
 }

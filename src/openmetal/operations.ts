@@ -6,8 +6,8 @@
  * This module imports nothing, so every part of the adapter can import it.
  */
 export const OPERATIONS = [
-  // credentials
-  'exchangeToken',
+  // credentials, and the organisation they act for
+  'exchangeToken', 'getAccountProfile',
   // the public catalog, and the readiness probe (one uncached catalog call)
   'getLocations', 'getProducts', 'getAvailability', 'probe',
   // deployment configurations

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { ENVIRONMENT } from '../../src/config.ts'
 import { startSimulator, type Simulator } from '@cycle-ial-openmetal/openmetal-simulator'
 import { startHarness } from '../helpers/harness.ts'
+import { startPglite, type PgliteServer } from '../helpers/pglite.ts'
 import {
   copiesOf, dockerignored, envOf, execForm, instructionsOf, parseDockerfile, readRepoFile, root, runNode, startServerProcess, workdirOf, type Stage
 } from './support.ts'
@@ -56,11 +57,11 @@ describe('Dockerfile', () => {
     expect(bases[0]).toContain(`node:${tested}-`)
   })
 
-  test('the runtime stage copies package.json, package-lock.json and the built dist only', () => {
+  test('the runtime stage copies package.json, package-lock.json, the coordinator\'s migrations and the built dist only', () => {
     const copies = copiesOf(runtime)
     const fromContext = copies.filter((copy) => copy.from === undefined).flatMap((copy) => copy.sources)
     const fromBuild = copies.filter((copy) => copy.from !== undefined)
-    expect(fromContext.sort()).toEqual(['package-lock.json', 'package.json'])
+    expect(fromContext.sort()).toEqual(['db', 'package-lock.json', 'package.json'])
     expect(fromBuild).toEqual([{ from: buildStage.name, sources: [posix.join(workdirOf(buildStage), 'dist')], destination: './dist' }])
     for (const copy of copies) for (const source of copy.sources) expect(source).not.toMatch(/(^|\/)(src|test|\.env|node_modules)(\/|$)|^\.$/)
     expect(instructionsOf(runtime, 'ADD')).toEqual([])
@@ -124,8 +125,9 @@ describe('Dockerfile', () => {
 
 describe('the runtime image contents', () => {
   let sim: Simulator
-  beforeAll(async () => { sim = await startSimulator({ provisioningStepMs: 20 }) })
-  afterAll(async () => { await sim.close() })
+  let database: PgliteServer
+  beforeAll(async () => { [sim, database] = await Promise.all([startSimulator({ provisioningStepMs: 20 }), startPglite()]) })
+  afterAll(async () => { await Promise.all([sim.close(), database.close()]) })
 
   test('exactly what the runtime stage holds starts, passes its HEALTHCHECK, serves a Cycle call and stops on SIGTERM', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'ial-image-'))
@@ -153,7 +155,7 @@ describe('the runtime image contents', () => {
       mkdirSync(imageDir)
       const buildWorkdir = workdirOf(buildStage)
       for (const copy of copiesOf(runtime).filter((candidate) => candidate.from === undefined)) {
-        for (const source of copy.sources) cpSync(join(root, source), join(imageDir, source))
+        for (const source of copy.sources) cpSync(join(root, source), join(imageDir, source), { recursive: true })
       }
       const install = (instructionsOf(runtime, 'RUN')[0] ?? '').split('&&')[0]?.trim().split(/\s+/) ?? []
       expect(install.slice(0, 2)).toEqual(['npm', 'ci'])
@@ -163,7 +165,7 @@ describe('the runtime image contents', () => {
       }
 
       // nothing else: no sources, tests, dev dependencies or the devDependency's own Node
-      expect(readdirSync(imageDir).sort()).toEqual(['dist', 'node_modules', 'package-lock.json', 'package.json'])
+      expect(readdirSync(imageDir).sort()).toEqual(['db', 'dist', 'node_modules', 'package-lock.json', 'package.json'])
       const devOnly = Object.entries(lock.packages)
         .filter(([path, entry]) => entry.dev === true && path.startsWith('node_modules/') && !path.slice('node_modules/'.length).includes('node_modules/'))
         .map(([path]) => path)
@@ -176,9 +178,13 @@ describe('the runtime image contents', () => {
       // CMD, with the stage's ENV; loopback only here, where the image listens on 0.0.0.0
       const command = execForm(instructionsOf(runtime, 'CMD').at(-1) ?? '')
       expect(command[0]).toBe('node')
-      const server = await startServerProcess(command.slice(1), imageDir, { ...envOf(runtime), HOST: '127.0.0.1', OPENMETAL_API_URL: sim.url })
+      // with a PostgreSQL coordinator that must be there: the image's own migrations create its schema
+      const server = await startServerProcess(command.slice(1), imageDir, { ...envOf(runtime), HOST: '127.0.0.1', OPENMETAL_API_URL: sim.url, DATABASE_URL: database.url, COORDINATION_REQUIRED: 'true' })
       try {
         expect(await runImageCommand(healthcheck(), { PORT: String(server.port) })).toBe(0)
+        const ready = await request(`${server.url}/readyz`)
+        expect([ready.statusCode, await ready.body.json()]).toEqual([200, { status: 'ready' }])
+        expect(await database.query('SELECT version FROM ial_schema_migrations ORDER BY version')).toEqual([{ version: '0001_leases' }])
         const before = sim.state.requests.length
         const response = await request(`${server.url}/v1/infrastructure/provider/locations`, {
           method: 'GET',

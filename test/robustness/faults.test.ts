@@ -7,12 +7,15 @@ import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
 import { allocateBody, cycleServer, provisionBody, serverActionBody, statusBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import type { OrderResponse } from '../../src/generated/openmetal.ts'
 import { inventoryReport } from '../../src/mapping/inventory.ts'
-import { RECOVERY_GRACE_MS } from '../../src/openmetal/client.ts'
+import { RECOVERY_GRACE_MS } from '../../src/openmetal/labelled-writes.ts'
 import { provisioned, unprovisioned } from '../helpers/lifecycle.ts'
 import { serverIdCodec } from '../../src/mapping/identifiers.ts'
+import { InProcessCoordinator } from '../../src/coordination/in-process.ts'
 
 let h: Harness
-beforeAll(async () => { h = await startHarness() })
+/** how far the coordinator's clock runs ahead: lets a kept lease lapse without waiting for it */
+let leaseClockSkewMs = 0
+beforeAll(async () => { h = await startHarness({ deps: { coordinator: new InProcessCoordinator({ now: () => Date.now() + leaseClockSkewMs }) } }) })
 afterAll(async () => { await h.close() })
 beforeEach(() => { h.sim.faults.clear() })
 
@@ -40,15 +43,30 @@ describe('provision when the answer of POST /v1/orders is lost', () => {
     await stillServing()
   })
 
-  test('the connection drops before OpenMetal acted: an error now, one order after Cycle retries', async () => {
+  test('the connection drops before OpenMetal acted: an error now; retries wait out the lease (the order may exist), then one order', async () => {
     const { tenant, server, provision } = await unprovisioned(h)
     h.sim.faults.add({ method: 'POST', path: '/v1/orders', drop: 'before', times: 1 })
     const first = await provision()
     expect(first.status).toBe(503)
+    const attempts = h.ordersCreated()
     expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(0)
-    const retried = await provision()
-    expect(retried.status).toBe(200)
-    expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
+    // nobody knows whether the order was taken: nobody buys until the lease lapses (120 s by default)
+    const waiting = await provision()
+    expect(waiting.status).toBe(503)
+    expect(waiting.body.error?.code).toBe('503.not-ready')
+    const retryAfter = Number(waiting.headers['retry-after'])
+    expect(retryAfter).toBeGreaterThan(100)
+    expect(retryAfter).toBeLessThanOrEqual(120)
+    // and no order was even asked for meanwhile
+    expect(h.ordersCreated()).toBe(attempts)
+    leaseClockSkewMs += 120_000
+    try {
+      const retried = await provision()
+      expect(retried.status).toBe(200)
+      expect(await ordersTagged(tenant.cycle.hub_id, server.cycleServerId)).toBe(1)
+    } finally {
+      leaseClockSkewMs = 0
+    }
   })
 
   test('two replicas buying the same server at the same instant answer with one server_id; the duplicate is flagged', async () => {

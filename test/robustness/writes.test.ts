@@ -15,7 +15,7 @@ const CREATE_IP = /^\/v1\/deployment\/network\/prefixes\/[^/]+\/ip$/
 let h: Harness
 beforeAll(async () => {
   // the clean-up of an unsettled address looks again after 50 and 150 ms instead of seconds
-  h = await startHarness({ deps: { clientOptions: { cleanupDelaysMs: [50, 150, 300] } } })
+  h = await startHarness({ deps: { writeOptions: { cleanupDelaysMs: [50, 150, 300] } } })
 })
 afterAll(async () => { await h.close() })
 afterEach(() => {

@@ -43,7 +43,8 @@ describe('provision', () => {
     try {
       const answers = await Promise.all([provision(), provision(), provision()])
       expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200])
-      expect(new Set(answers.map((answer) => (answer.body.data as { server_id: string }).server_id)).size).toBe(1)
+      // one order; a later answer may carry its cloud too, once deployed (the simulator deploys in 20 ms steps)
+      expect(new Set(answers.map((answer) => (answer.body.data as { server_id: string }).server_id.split('.').slice(0, 3).join('.'))).size).toBe(1)
       expect(h.ordersCreated() - before).toBe(1)
       expect(await ordersLabelled(`cycle:${tenant.cycle.hub_id}:${server.cycleServerId}`)).toHaveLength(1)
     } finally {

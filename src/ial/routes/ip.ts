@@ -11,7 +11,7 @@ import type { AllocateIPResponse } from '../../generated/cycle-ial.ts'
 import { Errors } from '../../errors.ts'
 
 /** 9-10. IPv4 addresses from the routed blocks of the server's cloud (and, when allowed, blocks bought for it). */
-export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, purchases }) => {
+export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, writes, servers, purchases }) => {
   /** What Cycle gets for an address made in a block; one OpenMetal made outside its block is given back at once. */
   async function handedOut (call: IalCall, prefixId: string, block: Ipv4Block, ip: CreatedAddress): Promise<AllocateIPResponse> {
     const address = parseIpv4(ip.ip)
@@ -52,7 +52,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     for (const [index, { prefixId, block }] of blocks.entries()) {
       const listed = addresses[index]
       if (listed === undefined || freeAddresses(block, (listed.ip_addrs ?? []).map((ip) => ip.ip)) === 0) continue
-      const attempt = await client.createIp(prefixId, { label }, call)
+      const attempt = await writes.createAddress(prefixId, { label }, call)
       if ('created' in attempt) return { data: await handedOut(call, prefixId, block, attempt.created) }
       refusal = attempt.refused
     }
@@ -66,7 +66,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const bought = await purchases.blockFor(call, { hubId, cycleServerId: body.cycle.server_id, cloudId, pod: server.ref.pod }, listing)
     const block = parseCidr(bought.fields.cidr ?? '')
     if (block === undefined || !ipIdCodec.carriesPrefix(bought.id)) throw Errors.upstreamMalformed({ detail: 'OpenMetal answered the bought IP block without a usable CIDR or ID', retryAfter: 60 })
-    const attempt = await client.createIp(bought.id, { label }, call)
+    const attempt = await writes.createAddress(bought.id, { label }, call)
     if ('refused' in attempt) throw attempt.refused
     return { data: await handedOut(call, bought.id, block, attempt.created) }
   })
@@ -90,8 +90,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     }
     const ip = prefix.ip_addrs?.find((candidate) => candidate.id === ref.ipId)
     if (ip !== undefined) {
-      const tag = cycleTag.parse(ip.label)
-      if (tag === undefined || tag.hubId !== call.hubId || tag.serverId !== body.cycle.server_id) {
+      if (!cycleTag.owns(ip.label, call.hubId, body.cycle.server_id)) {
         throw Errors.serverNotFound({ detail: 'this IP was not allocated to this server by this hub', source: '/request/ip_id' })
       }
       await client.deleteIp(ref.prefixId, ref.ipId, call)

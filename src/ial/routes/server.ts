@@ -4,7 +4,6 @@ import type { CloudAnswer, OrderAnswer } from '../../openmetal/answers.ts'
 import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSchema } from '../schemas.ts'
 import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
-import type { OwnedServer } from '../servers.ts'
 import { requireConfiguration } from '../deployment-configuration.ts'
 import { podsOf } from '../../mapping/catalog.ts'
 import { provisioningSettings } from '../../mapping/hub-config.ts'
@@ -12,8 +11,6 @@ import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
 import { deployedCloud, provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
 import { OpenMetalHttpError } from '../../openmetal/transport.ts'
-import { credentialKey } from '../../openmetal/auth.ts'
-import { SharedLookup } from '../../openmetal/shared-lookup.ts'
 import { Errors } from '../../errors.ts'
 
 /** The hub and Cycle server a new order is tagged with; both must read back from the tag. */
@@ -24,9 +21,7 @@ function taggableIds (call: IalCall, cycleServerId: string): { hubId: string, cy
   return { hubId: call.hubId, cycleServerId }
 }
 
-export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, servers, purchases, config, now }) => {
-  const provisions = new SharedLookup<OrderAnswer>()
-
+export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, writes, servers, purchases, config, now }) => {
   /** The pod to order in: the SKU and the pod must exist, and the pod must be on general sale. */
   async function orderablePod (sku: string, podId: string, call: IalCall): Promise<string> {
     const [catalog, pods] = await Promise.all([client.products(call), client.locations(call).then(podsOf)])
@@ -40,27 +35,31 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     return pod.id
   }
 
-  /** 5. provision: one baremetal order, found again by its tag instead of bought twice. */
+  /**
+   * 5. provision: one baremetal order per Cycle server. Find it by its tag; when there is none,
+   * check the deployment configuration, then buy under the server's lease (labelled-writes.ts),
+   * which looks again before buying and keeps the lease while a purchase's outcome is unknown.
+   */
   app.post('/v1/infrastructure/server/provision', { schema: provisionSchema }, async (request) => {
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
-    const { hubId, cycleServerId } = taggableIds(call, body.cycle.server_id)
+    const owner = taggableIds(call, body.cycle.server_id)
     const pod = await orderablePod(body.model_id, body.location_id, call)
     const settings = provisioningSettings(call.hubConfig, config)
     if ('missing' in settings) throw Errors.missingArgument({ detail: settings.missing, source: '/auth/config' })
 
-    const tag = cycleTag.forServer(hubId, cycleServerId)
-    const plan = { tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }
-    // overlapping provisions of one server in this replica share one purchase
-    const order = await provisions.get(`${credentialKey(call.credentials)} ${tag}`, 0, () => client.orderOnce(orderRequestFor(plan), call, {
-      beforeBuying: () => requireConfiguration(client, call, settings.deploymentConfiguration, settings.deploymentConfigurationSetting)
-    }))
-    const orderPod = order.fields.items?.[0]?.location ?? pod
+    const tag = cycleTag.forServer(owner.hubId, owner.cycleServerId)
+    let order = await writes.findOrder(tag, call)
+    if (order === undefined) {
+      await requireConfiguration(client, call, settings.deploymentConfiguration, settings.deploymentConfigurationSetting)
+      order = await writes.buyOrder(orderRequestFor({ tag, hostname: body.hostname, hubName: auth?.cycle?.hub_name, sku: body.model_id, pod, ...settings }), owner, call)
+    }
     const cloudId = order.fields.clouds_deployed?.[0]?.id
     return {
       data: {
-        server_id: serverIdCodec.encode({ orderId: order.id, pod: orderPod, cloudId }),
-        extra: { order_id: order.id, pod: orderPod, ...(cloudId === undefined ? {} : { cloud_id: cloudId }) },
+        // the pod checked and ordered in, never OpenMetal's spelling of it: the server_id must always be encodable
+        server_id: serverIdCodec.encode({ orderId: order.id, pod, cloudId }),
+        extra: { order_id: order.id, pod, ...(cloudId === undefined ? {} : { cloud_id: cloudId }) },
         // Cycle's Go type has it without omitempty: a provision never changes the location
         location_modified: false
       }
@@ -98,35 +97,59 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     })
   }
 
-  /** 7. decommission: delete the server's cloud; already gone or pending delete is done. */
+  /**
+   * 7. decommission: delete the cloud of every order carrying the server's tag: the one Cycle
+   * knows first, then any duplicate (bought behind the adapter's back, or before replicas were
+   * coordinated), each checked for hub and server. Already gone or pending delete is done; an
+   * order still being built answers "not yet", so Cycle's retry deletes it once it has a cloud.
+   */
   app.post('/v1/infrastructure/server/decommission', { schema: decommissionSchema }, async (request) => {
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
-    const server = await servers.ownedOrGone(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id, extra: body.extra })
-    if (server === undefined) return { data: true }
-    // an order that is no longer active and never deployed a cloud will not bill: done
-    if (server.cloudId === undefined && !server.order.is_active) return { data: true }
-    if (server.cloudId === undefined) {
-      throw Errors.notReady({ detail: 'OpenMetal has not deployed this order\'s cloud yet, so there is nothing to delete; decommission again in a few minutes', retryAfter: 60 })
+    const cycleServerId = body.cycle.server_id
+    const server = await servers.ownedOrGone(call, { serverId: body.server_id, cycleServerId, extra: body.extra })
+    const building: string[] = []
+    const removeAll = async (orders: ReadonlyArray<{ order: OrderAnswer, cloudId: string | undefined }>): Promise<void> => {
+      for (const { order, cloudId } of orders) {
+        if (cloudId !== undefined) await removeCloud(order, cloudId, call, cycleServerId, request)
+        // an order that is no longer active and never deployed a cloud will not bill: done
+        else if (order.is_active) building.push(order.id)
+      }
     }
-    const cloudId = server.cloudId
-    const [cloud, cloudBlocks] = await Promise.all([client.getCloud(cloudId, call), client.listPrefixes(call, { cloudId, fresh: true })])
-    // IP blocks bought for the server go too (they bill apart from the cloud); whatever happens
-    // to them, the cloud is deleted, and a failure here makes Cycle's retry give them back
-    const blocksGiven = purchases.releaseAll(call, cloudBlocks, call.hubId ?? '', body.cycle.server_id).then((leftBehind) => ({ leftBehind }), (error: unknown) => ({ error }))
-    if (cloud !== undefined && cloud.fields?.pending_delete !== true) await deleteCloudOf({ ...server, cloudId }, cloud, call)
-    const given = await blocksGiven
-    if ('error' in given) throw given.error
-    for (const { prefixId, reason } of given.leftBehind) request.log.warn({ prefixId, reason }, 'a bought IP block could not be given back; ial-inventory lists it until it is removed at OpenMetal')
+    if (server !== undefined) await removeAll([server])
+    // without a hub that can be in a tag nothing else can be proven to be this server's
+    if (call.hubId !== undefined && cycleTag.carries(call.hubId) && cycleTag.carries(cycleServerId)) {
+      const tagged = await writes.ordersTagged(cycleTag.forServer(call.hubId, cycleServerId), call)
+      const duplicates = tagged.filter((order) => order.id !== server?.order.id && cycleTag.owns(order.label, call.hubId, cycleServerId))
+      if (duplicates.length > 0) request.log.warn({ orders: duplicates.map((order) => order.id) }, 'decommissioning orders that duplicate this Cycle server')
+      await removeAll(duplicates.map((order) => ({ order, cloudId: deployedCloud(order)?.id })))
+    }
+    if (building.length > 0) {
+      throw Errors.notReady({ detail: `OpenMetal has not deployed the cloud of order${building.length > 1 ? 's' : ''} ${building.join(', ')} for this server yet, so there is nothing to delete; decommission again in a few minutes`, retryAfter: 60 })
+    }
     return { data: true }
   })
 
+  /**
+   * Deletes one of the server's clouds and the IP blocks bought for the server on it (they
+   * bill apart from the cloud): whatever happens to the blocks, the cloud is deleted, and a
+   * failure there makes Cycle's retry give them back.
+   */
+  async function removeCloud (order: OrderAnswer, cloudId: string, call: IalCall, cycleServerId: string, request: FastifyRequest): Promise<void> {
+    const [cloud, cloudBlocks] = await Promise.all([client.getCloud(cloudId, call), client.listPrefixes(call, { cloudId, fresh: true })])
+    const blocksGiven = purchases.releaseAll(call, cloudBlocks, call.hubId ?? '', cycleServerId).then((leftBehind) => ({ leftBehind }), (error: unknown) => ({ error }))
+    if (cloud !== undefined && cloud.fields?.pending_delete !== true) await deleteCloudOf(order, cloudId, cloud, call)
+    const given = await blocksGiven
+    if ('error' in given) throw given.error
+    for (const { prefixId, reason } of given.leftBehind) request.log.warn({ prefixId, reason }, 'a bought IP block could not be given back; ial-inventory lists it until it is removed at OpenMetal')
+  }
+
   /** Deletes the server's cloud; a 403 while it is being built is "not now", not "never". */
-  async function deleteCloudOf (server: OwnedServer & { cloudId: string }, cloud: CloudAnswer, call: IalCall): Promise<void> {
+  async function deleteCloudOf (order: OrderAnswer, cloudId: string, cloud: CloudAnswer, call: IalCall): Promise<void> {
     try {
-      await client.deleteCloud(server.cloudId, call)
+      await client.deleteCloud(cloudId, call)
     } catch (error) {
-      const building = (cloud.fields?.provision_status ?? deployedCloud(server.order)?.status) !== 'complete'
+      const building = (cloud.fields?.provision_status ?? deployedCloud(order)?.status) !== 'complete'
       if (error instanceof OpenMetalHttpError && error.status === 403 && building) {
         throw Errors.notReady({ detail: `OpenMetal refused to delete the cloud while it is being built${error.upstreamMessage === undefined ? '' : ` (${error.upstreamMessage})`}; decommission again in a few minutes`, retryAfter: 120, cause: error })
       }
