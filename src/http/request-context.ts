@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Metrics } from '../observability/metrics.ts'
@@ -23,6 +24,8 @@ declare module 'fastify' {
     deadline: AbortSignal
     deadlineController: AbortController | null
     deadlineTimer: NodeJS.Timeout | null
+    /** stops watching the connection for the caller hanging up (armed with the deadline) */
+    unwatchCaller: (() => void) | null
     startedAt: number
     /** answered or abandoned, counted and logged */
     ended: boolean
@@ -49,6 +52,7 @@ export interface RequestContextOptions {
 export const requestContext = fp<RequestContextOptions>(async (app, { requestDeadlineMs, logsRequests, metrics }) => {
   app.decorateRequest('deadlineTimer', null)
   app.decorateRequest('deadlineController', null)
+  app.decorateRequest('unwatchCaller', null)
   app.decorateRequest('startedAt', 0)
   app.decorateRequest('ended', false)
   app.decorateRequest('deadline', {
@@ -57,6 +61,14 @@ export const requestContext = fp<RequestContextOptions>(async (app, { requestDea
         const controller = new AbortController()
         this.deadlineTimer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), requestDeadlineMs)
         this.deadlineController = controller
+        // a caller hanging up once its whole request arrived closes the socket, and nothing else
+        // says so (Fastify's onRequestAbort sees only requests cut off mid-body)
+        const socket = this.raw.socket as Socket | null
+        if (socket !== null) {
+          const gone = (): void => { callerGone(this) }
+          socket.once('close', gone)
+          this.unwatchCaller = () => { socket.removeListener('close', gone) }
+        }
       }
       return this.deadlineController.signal
     }
@@ -71,10 +83,18 @@ export const requestContext = fp<RequestContextOptions>(async (app, { requestDea
   })
 
   // every request ends once: answered (onResponse) or abandoned by its client (onRequestAbort)
+  /** The caller has gone before its answer: the request is over, and so is what it was doing upstream. */
+  function callerGone (request: FastifyRequest): void {
+    if (request.ended) return
+    request.deadlineController?.abort(new DOMException('the caller has gone', 'AbortError'))
+    end(request, 'aborted', performance.now() - request.startedAt)
+  }
+
   function end (request: FastifyRequest, status: number | 'aborted', ms: number): void {
     if (request.ended) return
     request.ended = true
     if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)
+    request.unwatchCaller?.()
     metrics.ended(request, status, ms / 1000)
     if (!logsRequests) return
     const route = request.routeOptions.url ?? 'unmatched'
@@ -94,8 +114,7 @@ export const requestContext = fp<RequestContextOptions>(async (app, { requestDea
     done()
   })
   app.addHook('onRequestAbort', (request, done) => {
-    request.deadlineController?.abort(new DOMException('the caller has gone', 'AbortError'))
-    end(request, 'aborted', performance.now() - request.startedAt)
+    callerGone(request)
     done()
   })
 }, { name: 'request-context', fastify: '5.x' })

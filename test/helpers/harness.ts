@@ -3,7 +3,7 @@
  * on loopback port 0, and a caller that speaks to the adapter over a real socket the way
  * Cycle does (GET requests carry a JSON body).
  */
-import { request } from 'undici'
+import { request, type Dispatcher } from 'undici'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -26,6 +26,18 @@ export interface Answer {
   readonly status: number
   readonly headers: Record<string, string | string[] | undefined>
   readonly body: { data?: unknown, error?: { status: number, code: string, title: string, detail?: string, source?: string } } & Record<string, unknown>
+}
+
+/** What an adapter answered: its status, headers and JSON body (or the raw text when it is not JSON). */
+export async function answerOf (response: Dispatcher.ResponseData): Promise<Answer> {
+  const text = await response.body.text()
+  let parsed: Answer['body']
+  try {
+    parsed = JSON.parse(text) as Answer['body']
+  } catch {
+    parsed = { raw: text }
+  }
+  return { status: response.statusCode, headers: response.headers, body: parsed }
 }
 
 export interface Harness {
@@ -84,19 +96,11 @@ export async function startHarness (options: { sim?: SimulatorOptions, env?: Rec
     ordersCreated: () => sim.state.requests.filter((entry) => entry.method === 'POST' && entry.path === '/v1/orders').length,
     replica,
     async call (method, path, body, headers = {}) {
-      const response = await request(`${url}${path}`, {
+      return await answerOf(await request(`${url}${path}`, {
         method,
         headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
-      })
-      const text = await response.body.text()
-      let parsed: Answer['body']
-      try {
-        parsed = JSON.parse(text) as Answer['body']
-      } catch {
-        parsed = { raw: text }
-      }
-      return { status: response.statusCode, headers: response.headers, body: parsed }
+      }))
     },
     async close () {
       await app.close()

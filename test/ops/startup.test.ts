@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { ENVIRONMENT } from '../../src/config.ts'
 import { root, runNode, startServerProcess } from './support.ts'
+import { startPglite } from '../helpers/pglite.ts'
 
 const server = join(root, 'src/server.ts')
 
@@ -40,6 +41,52 @@ describe('the start-up summary', () => {
     expect(summary.deploymentConfiguration).toBe('cycleos-ramdisk-1')
     // the allowed hub IDs themselves are not spelled out
     expect(JSON.stringify(summary)).not.toContain('hub-one')
+    // one replica's own coordination, and what to do for more
+    expect(summary.coordination).toBe('in-process — run one replica, or set DATABASE_URL')
+  })
+
+  test('with a PostgreSQL coordinator: its host and database, never the connection string; the schema made at start', async () => {
+    const database = await startPglite()
+    try {
+      const lines = await linesOfRun({ OPENMETAL_API_URL: 'http://127.0.0.1:9', DATABASE_URL: database.url, COORDINATION_REQUIRED: 'true' })
+      expect(summaryOf(lines).coordination).toBe(`postgres (127.0.0.1:${database.port}/postgres)`)
+      const everything = lines.map((line) => JSON.stringify(line)).join('\n')
+      expect(everything).not.toContain(database.password)
+      expect(everything).not.toContain(database.user)
+      expect(await database.query('SELECT count(*)::int AS n FROM ial_leases')).toEqual([{ n: 0 }])
+    } finally {
+      await database.close()
+    }
+  })
+
+  test('COORDINATION_REQUIRED without a reachable coordinator: the replica does not start, and says why in a line', async () => {
+    const database = await startPglite()
+    await database.close()
+    const run = await runNode([server], { OPENMETAL_API_URL: 'http://127.0.0.1:9', DATABASE_URL: database.url, COORDINATION_REQUIRED: 'true', PORT: '0' }, 30_000)
+    expect(run.code).toBe(1)
+    // the coordinator's own error line (JSON, for the log pipeline), then the one line for a human; no stack trace
+    const lines = run.output.trim().split('\n')
+    expect(lines.at(-1)).toMatch(/^configuration error: COORDINATION_REQUIRED is true, but the coordinator cannot be reached: PostgreSQL coordinator unavailable \(start\): ECONNREFUSED$/)
+    expect(lines.slice(0, -1).every((line) => line.startsWith('{'))).toBe(true)
+    expect(run.output).not.toMatch(/\n\s+at /)
+    expect(run.output).not.toContain(database.password)
+  })
+
+  test('a coordinator unreachable at start without COORDINATION_REQUIRED: the replica serves, /readyz says why not, logged at error', async () => {
+    const database = await startPglite()
+    await database.close()
+    const running = await startServerProcess([server], root, { LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '1000', OPENMETAL_API_URL: 'http://127.0.0.1:9', DATABASE_URL: database.url })
+    try {
+      const ready = await fetch(`${running.url}/readyz`)
+      expect(ready.status).toBe(503)
+      expect((await ready.json() as { reason: string }).reason).toMatch(/OpenMetal|coordinator/)
+    } finally {
+      running.child.kill('SIGTERM')
+    }
+    expect(await running.exit).toBe(0)
+    const lines = running.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
+    expect(lines.filter((line) => line.level === 50 && String(line.msg).startsWith('the coordinator cannot be reached'))).not.toHaveLength(0)
+    expect(running.output()).not.toContain(database.password)
   })
 
   test('without a deployment configuration it is a warning that says provisioning needs one', async () => {

@@ -156,6 +156,21 @@ describe('src/config.ts', () => {
       expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, fd00::/8,192.0.2.7' }).trustProxy).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.7'])
     })
 
+    test('the coordinator: a PostgreSQL URL, never repeated in the message; a lease that outlasts the deadline; required means a URL', () => {
+      const url = 'postgres://ial:s3cret-pass@db.internal:5432/ial'
+      expect(loadConfig({ DATABASE_URL: url })).toMatchObject({ databaseUrl: url, coordinationLeaseMs: 120_000, coordinationRequired: false })
+      expect(loadConfig({})).toMatchObject({ databaseUrl: undefined })
+      for (const bad of ['mysql://ial:s3cret-pass@db/ial', 'postgres://ial:s3cret-pass@', 's3cret-pass']) {
+        const error = failure({ DATABASE_URL: bad })
+        expect(error.message).toMatch(/^DATABASE_URL must be a postgres:\/\/ or postgresql:\/\/ URL/)
+        expect(error.message).not.toContain('s3cret')
+      }
+      expect(failure({ REQUEST_DEADLINE_MS: '25000', COORDINATION_LEASE_MS: '29999' }).message).toBe('COORDINATION_LEASE_MS must be at least REQUEST_DEADLINE_MS + 5000 (30000): a lease must outlast the purchase it guards, got 29999')
+      expect(loadConfig({ REQUEST_DEADLINE_MS: '25000', COORDINATION_LEASE_MS: '30000' }).coordinationLeaseMs).toBe(30_000)
+      expect(failure({ COORDINATION_REQUIRED: 'true' }).message).toBe('COORDINATION_REQUIRED is true, so DATABASE_URL must name the PostgreSQL coordinator')
+      expect(loadConfig({ COORDINATION_REQUIRED: 'true', DATABASE_URL: url }).coordinationRequired).toBe(true)
+    })
+
     test('the message says what was wrong, not only which variable', () => {
       expect(failure({ PORT: 'abc' }).message).toBe('PORT must be an integer from 0 to 65535, got "abc"')
       expect(failure({ OPENMETAL_TIMEOUT_MS: '5' }).message).toMatch(/^OPENMETAL_TIMEOUT_MS must be an integer from 100 to 120000/)

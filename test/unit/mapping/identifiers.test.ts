@@ -203,6 +203,22 @@ describe('src/mapping/identifiers.ts', () => {
       }))
     })
 
+    test('owns: the one ownership check; a label is owned by its hub (and server), never by a missing hub', () => {
+      const hub = '651586fca6078e98982dbd90'
+      const server = '651586fca6078e98982dbd91'
+      const labels = [cycleTag.forServer(hub, server), cycleTag.forIp(hub, server, null, 'ab12'), cycleTag.forBlock(hub, server, 1)]
+      for (const label of labels) {
+        expect(cycleTag.owns(label, hub, server)).toBe(true)
+        expect(cycleTag.owns(label, hub)).toBe(true)
+        expect(cycleTag.owns(label, hub, `${server.slice(0, -1)}2`)).toBe(false)
+        expect(cycleTag.owns(label, `${hub.slice(0, -1)}1`, server)).toBe(false)
+        expect(cycleTag.owns(label, undefined, server)).toBe(false)
+        expect(cycleTag.owns(label, '', server)).toBe(false)
+      }
+      expect(cycleTag.owns(undefined, hub)).toBe(false)
+      expect(cycleTag.owns(`${hub}:${server}`, hub)).toBe(false)
+    })
+
     test('forIp labels parse to the same hub and server, whatever the pool and nonce', () => {
       fc.assert(fc.property(hex24, hex24, fc.option(hex24), fc.stringMatching(/^[0-9a-f]{8,32}$/), (hubId, serverId, poolId, nonce) => {
         const label = cycleTag.forIp(hubId, serverId, poolId, nonce)
