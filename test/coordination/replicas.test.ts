@@ -178,9 +178,13 @@ describe('three replicas coordinated through PostgreSQL (PGlite)', () => {
       expect(bought()).toHaveLength(2)
       expect(sim.state.prefixesBought - boughtBefore).toBe(2)
       // two /28s of 11 usable addresses each
-      expect(new Set(successes.map((ip) => ip.cidr)).size).toBe(22)
+      expect(new Set(successes.map((ip) => ip.cidr)).size, failures.map(told).join('\n')).toBe(22)
       expect(successes).toHaveLength(22)
       expect(failures.map((outcome) => outcome.answer?.body.error?.code), failures.map(told).join('\n')).toEqual(Array.from({ length: 8 }, () => '422.not-compatible'))
+      // a block others filled meanwhile means the next one, not a minute's wait: the only 503s are a purchase in progress
+      const waits = outcomes.flatMap((outcome) => outcome.attempts.filter((attempt) => attempt.status === 503))
+      expect(waits.filter((attempt) => attempt.detail?.startsWith('another call is buying') !== true), waits.map((attempt) => attempt.detail).join('\n')).toEqual([])
+      for (const attempt of waits) expect(attempt.retryAfter).toBeLessThanOrEqual(LEASE_MS / 1000)
 
       const released = await Promise.all(successes.map(async (ip, index) =>
         await call('POST', '/v1/infrastructure/ip/release', releaseBody(tenant, server, serverId, ip), index % 3)))

@@ -6,12 +6,37 @@ import type { IalDeps } from '../deps.ts'
 import { contains, freeAddresses, ipv4Assignment, parseCidr, parseIpv4, type Ipv4Block } from '../../mapping/cidr.ts'
 import { cycleTag, ipAssignmentIdCodec, ipIdCodec } from '../../mapping/identifiers.ts'
 import type { CreatedAddress } from '../../openmetal/client.ts'
+import type { PrefixAnswer } from '../../openmetal/answers.ts'
 import type { OpenMetalHttpError } from '../../openmetal/transport.ts'
 import type { AllocateIPResponse } from '../../generated/cycle-ial.ts'
 import { Errors } from '../../errors.ts'
 
+/**
+ * The blocks of the server's cloud an address may come from: routed, in its pod, with an ID an
+ * ip_id can carry (else Cycle could never release the address), and not a block bought for
+ * this server that is on no VLAN yet (it does not route: the purchase puts it on one).
+ */
+function usableBlocks (prefixes: readonly PrefixAnswer[], pod: string, hubId: string, cycleServerId: string): Array<{ prefixId: string, block: Ipv4Block }> {
+  return prefixes
+    .filter((prefix) => prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === pod && ipIdCodec.carriesPrefix(prefix.id) &&
+      !(cycleTag.blockNumber(prefix.label, hubId, cycleServerId) !== undefined && prefix.fields.central_vlan_id === undefined))
+    .flatMap((prefix) => {
+      const block = parseCidr(prefix.fields.cidr ?? '')
+      return block === undefined ? [] : [{ prefixId: prefix.id, block }]
+    })
+}
+
 /** 9-10. IPv4 addresses from the routed blocks of the server's cloud (and, when allowed, blocks bought for it). */
-export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, writes, servers, purchases }) => {
+export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, writes, servers, purchases, config }) => {
+  /**
+   * Whether a block OpenMetal refused an address in has no room now: other allocations (on this
+   * replica or another) filled it since its addresses were read. Full is "the next block", not a failure.
+   */
+  async function filledUp (call: IalCall, prefixId: string, block: Ipv4Block): Promise<boolean> {
+    const listed = await client.getPrefixAddresses(prefixId, call, { fresh: true })
+    return listed !== undefined && freeAddresses(block, (listed.ip_addrs ?? []).map((ip) => ip.ip)) === 0
+  }
+
   /** What Cycle gets for an address made in a block; one OpenMetal made outside its block is given back at once. */
   async function handedOut (call: IalCall, prefixId: string, block: Ipv4Block, ip: CreatedAddress): Promise<AllocateIPResponse> {
     const address = parseIpv4(ip.ip)
@@ -33,43 +58,50 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const [server, early] = await Promise.all([servers.owned(call, query), hint === undefined ? undefined : client.listPrefixes(call, { cloudId: hint })])
     const { cloudId } = server
     if (cloudId === undefined) throw Errors.notReady({ detail: 'the server is still being provisioned', retryAfter: 60 })
-    const listing = hint === cloudId && early !== undefined ? early : await client.listPrefixes(call, { cloudId })
     const hubId = call.hubId ?? ''
-    const blocks = listing.items
-      // a block whose ID an ip_id cannot carry would give an address Cycle can never release: not used;
-      // nor a block bought for this server that is on no VLAN yet (it does not route: the purchase below puts it on one)
-      .filter((prefix) => prefix.fields.prefix_type === 'routed' && prefix.fields.pod_location === server.ref.pod && ipIdCodec.carriesPrefix(prefix.id) &&
-        !(cycleTag.blockNumber(prefix.label, hubId, body.cycle.server_id) !== undefined && prefix.fields.central_vlan_id === undefined))
-      .flatMap((prefix) => {
-        const block = parseCidr(prefix.fields.cidr ?? '')
-        return block === undefined ? [] : [{ prefixId: prefix.id, block }]
-      })
     const label = cycleTag.forIp(hubId, body.cycle.server_id, body.cycle.pool_id, randomBytes(6).toString('hex'))
-    // every block of the cloud, in turn: room is read from the blocks' own address lists (all at
-    // once), and a refused create only means "not this block, not now"
-    const addresses = await Promise.all(blocks.map(({ prefixId }) => client.getPrefixAddresses(prefixId, call)))
+    const place = { hubId, cycleServerId: body.cycle.server_id, cloudId, pod: server.ref.pod }
+    // a block that others fill before this allocation gets its address means "the next block":
+    // the blocks are read again, fresh, once per block the cap still allows to buy
+    let listing = hint === cloudId && early !== undefined ? early : await client.listPrefixes(call, { cloudId })
+    for (let round = 0; ; round++) {
+      const blocks = usableBlocks(listing.items, server.ref.pod, hubId, body.cycle.server_id)
+      const found = await addressIn(call, blocks, label, round > 0)
+      if ('created' in found) return { data: found.created }
+      // blocks with room that OpenMetal would not use: its reason, not "full"
+      if ('refused' in found) throw found.refused
+      if (!purchases.allowed(call)) {
+        const partial = listing.incomplete === undefined ? '' : ` (OpenMetal's list of IP blocks may be incomplete: ${listing.incomplete})`
+        throw Errors.notCompatible({ detail: `no free IPv4 address is left in the ${blocks.length} routed block(s) of this server${partial}; add an IP block to the cloud at OpenMetal, or let the adapter buy one (OPENMETAL_IP_BLOCK_PURCHASE, or ip_block_purchase in auth.config)` })
+      }
+      // every block is full: one more, bought for this server (found again, never bought twice, never past the cap)
+      const bought = await purchases.blockFor(call, place, listing)
+      const block = parseCidr(bought.fields.cidr ?? '')
+      if (block === undefined || !ipIdCodec.carriesPrefix(bought.id)) throw Errors.upstreamMalformed({ detail: 'OpenMetal answered the bought IP block without a usable CIDR or ID', retryAfter: 60 })
+      const attempt = await writes.createAddress(bought.id, { label }, call)
+      if ('created' in attempt) return { data: await handedOut(call, bought.id, block, attempt.created) }
+      if (round >= config.ipBlocksPerServerMax || !await filledUp(call, bought.id, block)) throw attempt.refused
+      listing = await client.listPrefixes(call, { cloudId, fresh: true })
+    }
+  })
+
+  /**
+   * An address in the first of `blocks` with room: room is read from the blocks' own address
+   * lists (all at once; `fresh` after others may have filled them), and a refused create only
+   * means "not this block, not now" ('full' when every block is, or filled up meanwhile).
+   */
+  async function addressIn (call: IalCall, blocks: ReadonlyArray<{ prefixId: string, block: Ipv4Block }>, label: string, fresh: boolean): Promise<{ created: AllocateIPResponse } | { refused: OpenMetalHttpError } | { full: true }> {
+    const addresses = await Promise.all(blocks.map(({ prefixId }) => client.getPrefixAddresses(prefixId, call, { fresh })))
     let refusal: OpenMetalHttpError | undefined
     for (const [index, { prefixId, block }] of blocks.entries()) {
       const listed = addresses[index]
       if (listed === undefined || freeAddresses(block, (listed.ip_addrs ?? []).map((ip) => ip.ip)) === 0) continue
       const attempt = await writes.createAddress(prefixId, { label }, call)
-      if ('created' in attempt) return { data: await handedOut(call, prefixId, block, attempt.created) }
-      refusal = attempt.refused
+      if ('created' in attempt) return { created: await handedOut(call, prefixId, block, attempt.created) }
+      if (!await filledUp(call, prefixId, block)) refusal = attempt.refused
     }
-    // blocks with room that OpenMetal would not use: its reason, not "full"
-    if (refusal !== undefined) throw refusal
-    if (!purchases.allowed(call)) {
-      const partial = listing.incomplete === undefined ? '' : ` (OpenMetal's list of IP blocks may be incomplete: ${listing.incomplete})`
-      throw Errors.notCompatible({ detail: `no free IPv4 address is left in the ${blocks.length} routed block(s) of this server${partial}; add an IP block to the cloud at OpenMetal, or let the adapter buy one (OPENMETAL_IP_BLOCK_PURCHASE, or ip_block_purchase in auth.config)` })
-    }
-    // every block is full: one more, bought for this server (found again, never bought twice)
-    const bought = await purchases.blockFor(call, { hubId, cycleServerId: body.cycle.server_id, cloudId, pod: server.ref.pod }, listing)
-    const block = parseCidr(bought.fields.cidr ?? '')
-    if (block === undefined || !ipIdCodec.carriesPrefix(bought.id)) throw Errors.upstreamMalformed({ detail: 'OpenMetal answered the bought IP block without a usable CIDR or ID', retryAfter: 60 })
-    const attempt = await writes.createAddress(bought.id, { label }, call)
-    if ('refused' in attempt) throw attempt.refused
-    return { data: await handedOut(call, bought.id, block, attempt.created) }
-  })
+    return refusal === undefined ? { full: true } : { refused: refusal }
+  }
 
   app.post('/v1/infrastructure/ip/release', { schema: releaseSchema }, async (request) => {
     const { auth, request: body } = request.body
