@@ -52,6 +52,30 @@ describe('provision', () => {
     }
   })
 
+  test('the server_id carries the pod the adapter checked and ordered in, whatever OpenMetal calls it in its answers', async () => {
+    const { server, provision } = await unprovisioned(h)
+    // OpenMetal spelling the pod its own way in every order it shows (POD_1): a server_id could not carry that
+    const shout = (order: unknown): unknown => {
+      const fields = (order as { fields?: { items?: Array<Record<string, unknown>> } }).fields
+      return { ...(order as object), fields: { ...fields, items: fields?.items?.map((item) => ({ ...item, location: String(item.location).toUpperCase() })) } }
+    }
+    h.sim.faults.setAnswerHook((answer, request) => request.path.startsWith('/v1/orders') && answer.status === 200
+      ? { ...answer, body: Array.isArray(answer.body) ? answer.body.map(shout) : shout(answer.body) }
+      : answer)
+    try {
+      const first = await provision()
+      const again = await provision()
+      for (const answer of [first, again]) {
+        expect(answer.status).toBe(200)
+        const data = answer.body.data as { server_id: string, extra: { pod: string } }
+        expect(serverIdCodec.decode(data.server_id)?.pod).toBe(server.locationId)
+        expect(data.extra.pod).toBe(server.locationId)
+      }
+    } finally {
+      h.sim.faults.setAnswerHook(undefined)
+    }
+  })
+
   test('a hub or Cycle server ID that a tag cannot carry is refused before anything is bought', async () => {
     const { tenant, server } = await unprovisioned(h)
     const before = h.ordersCreated()
