@@ -250,7 +250,9 @@ export class LabelledWrites {
         }
       })
     } finally {
-      if (settled) await this.leases.release(lease)
+      // given back without holding up the answer: whoever comes next finds what was bought by its
+      // label before asking for the lease, and a release that fails only lets the lease lapse
+      if (settled) void this.leases.release(lease)
       else this.leases.keep(lease)
     }
   }

@@ -1,7 +1,7 @@
 /**
  * One behavioural suite for every coordinator kind: in-process, PostgreSQL on PGlite (always)
- * and a real PostgreSQL server when COORDINATION_TEST_DATABASE_URL is set (CI sets it, see
- * scripts/ci/postgres.sh). Each test uses its own key prefix, so tests share the database
+ * and a real PostgreSQL server when TEST_DATABASE_URL is set (CI sets it, see
+ * scripts/ci/with-postgres.sh). Each test uses its own key prefix, so tests share the database
  * without dropping anything under each other.
  */
 import { randomUUID } from 'node:crypto'
@@ -18,7 +18,7 @@ import { createCoordinator } from '../../src/coordination/create-coordinator.ts'
 import { startPglite } from '../helpers/pglite.ts'
 import type { PgliteServer } from '../helpers/pglite.ts'
 
-const realDatabaseUrl = process.env.COORDINATION_TEST_DATABASE_URL
+const realDatabaseUrl = process.env.TEST_DATABASE_URL
 
 function recordingObserver (): CoordinationObserver & { unavailableErrors: CoordinatorUnavailableError[] } {
   const unavailableErrors: CoordinatorUnavailableError[] = []
@@ -276,7 +276,7 @@ describe('PostgreSQL coordinator on PGlite', () => {
   })
 })
 
-describe.skipIf(realDatabaseUrl === undefined)('PostgreSQL coordinator on a real server (COORDINATION_TEST_DATABASE_URL)', () => {
+describe.skipIf(realDatabaseUrl === undefined)('PostgreSQL coordinator on a real server (TEST_DATABASE_URL)', () => {
   const url = realDatabaseUrl ?? ''
 
   behavesAsACoordinator({

@@ -7,7 +7,7 @@
  * PGlite is one backend behind every connection: session settings (statement_timeout,
  * application_name) are not per connection, a transaction holds back the other connections'
  * statements until it ends, and advisory locks never conflict. Good enough for leases; the
- * real server runs the same suite in CI (scripts/ci/postgres.sh).
+ * real server runs the same suite in CI (scripts/ci/with-postgres.sh).
  * No vitest here: the multi-process tests import it too.
  */
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# CI: the coordinator suite (test/coordination/coordinator.test.ts) once against a real
-# PostgreSQL server, not only PGlite. Starts a throwaway server (fresh data folder in a temp
-# dir, trust auth, loopback only, a free high port), runs the suite with
-# COORDINATION_TEST_DATABASE_URL pointing at it, then stops it and removes the temp dir,
-# whatever happened. Installs Debian's postgresql package when no server binaries are found.
+# usage: scripts/ci/with-postgres.sh COMMAND [ARGS...]
+# Runs COMMAND with TEST_DATABASE_URL naming a throwaway real PostgreSQL server (fresh data
+# folder in a temp dir, trust auth, loopback only, a free high port), then stops the server and
+# removes the temp dir, whatever happened. CI runs the coordinator suite and the benchmark's
+# coordination rows through it (the tests otherwise use PGlite). Installs Debian's postgresql
+# package when no server binaries are found.
 set -euo pipefail
+[ "$#" -gt 0 ] || { echo "usage: scripts/ci/with-postgres.sh COMMAND [ARGS...]" >&2; exit 2; }
 cd "$(dirname "$0")/../.."
 
 find_bin () {
@@ -16,8 +18,8 @@ find_bin () {
 }
 
 if ! bin=$(find_bin); then
-  if [ "$(id -u)" != 0 ]; then echo "postgres.sh: no PostgreSQL server under /usr/lib/postgresql and not root to install one" >&2; exit 1; fi
-  echo "postgres.sh: installing PostgreSQL (Debian's postgresql package)"
+  if [ "$(id -u)" != 0 ]; then echo "with-postgres.sh: no PostgreSQL server under /usr/lib/postgresql and not root to install one" >&2; exit 1; fi
+  echo "with-postgres.sh: installing PostgreSQL (Debian's postgresql package)"
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
   bin=$(find_bin)
@@ -55,6 +57,5 @@ for _ in $(seq 1 50); do
 done
 "$bin/pg_isready" -h 127.0.0.1 -p "$port"
 
-echo "postgres.sh: $("$bin/postgres" --version) on 127.0.0.1:$port"
-COORDINATION_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres" \
-  npx vitest run --project server test/coordination/coordinator.test.ts
+echo "with-postgres.sh: $("$bin/postgres" --version) on 127.0.0.1:$port"
+TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres" "$@"
