@@ -14,6 +14,7 @@ import { loadConfig, ConfigError, ENVIRONMENT, SANDBOX_API_URL } from '../config
 import type { Credentials } from '../openmetal/auth.ts'
 import { STUCK_AFTER_HOURS, inventoryReport, type Finding, type InventoryReport } from '../mapping/inventory.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
+import { printable } from './terminal.ts'
 import { parseCommandLine, readCommandLine } from './args.ts'
 
 /** What each finding means and what to do about it (a Record, so a new kind cannot go unexplained). */
@@ -83,19 +84,21 @@ export async function collectInventory (apiUrl: string, credentials: Credentials
 }
 
 export function renderInventory (report: InventoryReport): string {
+  // every cell but the counts comes from OpenMetal, written by anyone in the organisation
+  const cell = (text: string, width: number): string => printable(text).padEnd(width)
   const lines = ['SERVERS', 'order        hub                       cycle server              state           cloud        age(h)  findings']
   for (const row of report.servers) {
-    lines.push([(row.orderId === '' ? '(no order)' : row.orderId).padEnd(12), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.state.padEnd(15), (row.cloudId ?? '-').padEnd(12), String(row.ageHours).padStart(6), row.findings.join(',') || '-'].join(' '))
+    lines.push([cell(row.orderId === '' ? '(no order)' : row.orderId, 12), cell(row.hubId, 25), cell(row.cycleServerId, 25), cell(row.state, 15), cell(row.cloudId ?? '-', 12), String(row.ageHours).padStart(6), row.findings.join(',') || '-'].join(' '))
   }
   lines.push('', 'IP ADDRESSES', 'prefix       ip               hub                       cycle server              findings')
   for (const row of report.ips) {
-    lines.push([row.prefixId.padEnd(12), (row.ip ?? '-').padEnd(16), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), row.findings.join(',') || '-'].join(' '))
+    lines.push([cell(row.prefixId, 12), cell(row.ip ?? '-', 16), cell(row.hubId, 25), cell(row.cycleServerId, 25), row.findings.join(',') || '-'].join(' '))
   }
   lines.push('', 'BOUGHT IP BLOCKS', 'prefix       cidr               hub                       cycle server              cloud        in use  findings')
   for (const row of report.blocks) {
-    lines.push([row.prefixId.padEnd(12), (row.cidr ?? '-').padEnd(18), row.hubId.padEnd(25), row.cycleServerId.padEnd(25), (row.cloudId ?? '-').padEnd(12), String(row.inUse).padStart(6), row.findings.join(',') || '-'].join(' '))
+    lines.push([cell(row.prefixId, 12), cell(row.cidr ?? '-', 18), cell(row.hubId, 25), cell(row.cycleServerId, 25), cell(row.cloudId ?? '-', 12), String(row.inUse).padStart(6), row.findings.join(',') || '-'].join(' '))
   }
-  for (const reason of report.incomplete) lines.push('', `INCOMPLETE: OpenMetal's list of ${reason}; what is listed above may not be everything`)
+  for (const reason of report.incomplete) lines.push('', `INCOMPLETE: OpenMetal's list of ${printable(reason)}; what is listed above may not be everything`)
   lines.push('', `${report.servers.length} server(s), ${report.ips.length} IP address(es), ${report.blocks.length} bought IP block(s), ${report.findings} finding(s)`)
   return lines.join('\n')
 }
@@ -116,7 +119,7 @@ async function main (): Promise<number> {
     console.log(args.values.json === true ? JSON.stringify(report, null, 2) : renderInventory(report))
     return report.findings > 0 ? 1 : 0
   } catch (error) {
-    console.error(error instanceof ConfigError ? `configuration error: ${error.message}` : `inventory failed: ${(error as Error).message}`)
+    console.error(printable(error instanceof ConfigError ? `configuration error: ${error.message}` : `inventory failed: ${(error as Error).message}`))
     return 2
   }
 }

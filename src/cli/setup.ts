@@ -22,6 +22,7 @@ import type { ConfigurationAnswer } from '../openmetal/answers.ts'
 import type { Credentials } from '../openmetal/auth.ts'
 import type { OpenMetalClient, TenantContext } from '../openmetal/client.ts'
 import { createConfigurationOnce, findLabelled, sources } from '../openmetal/labelled-writes.ts'
+import { printable } from './terminal.ts'
 import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from '../openmetal/transport.ts'
 
 export const DEFAULT_LABEL = 'CycleOS'
@@ -261,7 +262,8 @@ export function renderResult (result: SetupResult, spec: CycleOsSpec, apiUrl: st
     ...(spec.kernelArgs === undefined ? [] : [`  kernel args ${spec.kernelArgs}`]),
     ...(spec.cloudInit === undefined ? [] : [`  cloud-init  ${Buffer.byteLength(spec.cloudInit)} bytes of user data`]),
     'For new servers: OPENMETAL_DEPLOYMENT_CONFIGURATION=<this ID>, or "deployment_configuration" in a hub\'s auth.config.',
-    result.id
+    // OpenMetal's, so never a control character on the operator's terminal
+    printable(result.id)
   ].join('\n')
 }
 
@@ -318,7 +320,7 @@ export async function main (argv: string[], env: Readonly<Record<string, string 
     const failure = failureOf(error)
     // OpenMetal's reasons come cleaned of credentials; a message from anywhere else is cleaned here
     const secrets = (credentials.kind === 'oauth' ? [credentials.secret] : [credentials.apiKey]).filter((secret) => secret.length >= 4)
-    io.stderr.write(`ial-setup: ${oneLine(secrets.reduce((text, secret) => text.replaceAll(secret, '***'), failure.message))}\n`)
+    io.stderr.write(`ial-setup: ${printable(oneLine(secrets.reduce((text, secret) => text.replaceAll(secret, '***'), failure.message)))}\n`)
     return failure.code
   } finally {
     await client.close()

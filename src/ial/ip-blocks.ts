@@ -20,6 +20,11 @@ import { isRefusal } from '../openmetal/transport.ts'
 import { Errors } from '../errors.ts'
 import type { IalCall } from './context.ts'
 
+function labelOf (item: unknown): string | undefined {
+  const label = typeof item === 'object' && item !== null ? (item as { label?: unknown }).label : undefined
+  return typeof label === 'string' ? label : undefined
+}
+
 /** The OpenMetal add-on of a routed /28. */
 export const IP_BLOCK_ADDON = 'ipv4_block_28'
 
@@ -93,9 +98,10 @@ export class IpBlockPurchases {
   async releaseIfEmpty (call: IalCall, block: PrefixAnswer, hubId: string, cycleServerId: string): Promise<boolean> {
     const cidr = parseCidr(block.fields.cidr ?? '')
     if (cycleTag.blockNumber(block.label, hubId, cycleServerId) === undefined || cidr === undefined) return false
-    const addresses = await this.client.getPrefixAddresses(block.id, call, { fresh: true })
+    // every entry must be readable: one skipped could be an address in use
+    const addresses = await this.client.addresses(block.id, call, { mustRead: () => true })
     if (addresses === undefined) return false
-    const inUse = (addresses.ip_addrs ?? []).map((ip) => ip.ip)
+    const inUse = addresses.items.map((ip) => ip.ip)
     if (freeAddresses(cidr, inUse) < freeAddresses(cidr, [])) return false
     await this.client.releaseBlock(block, call)
     return true
@@ -113,8 +119,9 @@ export class IpBlockPurchases {
     const leftBehind: Array<{ prefixId: string, reason: string }> = []
     for (const { block } of IpBlockPurchases.boughtFor(cloudBlocks.items, hubId, cycleServerId)) {
       try {
-        const addresses = await this.client.getPrefixAddresses(block.id, call, { fresh: true })
-        for (const ip of addresses?.ip_addrs ?? []) {
+        // an entry that may be one of this server's addresses must be readable, or it would stay allocated
+        const addresses = await this.client.addresses(block.id, call, { mustRead: (item) => cycleTag.owns(labelOf(item), hubId, cycleServerId) })
+        for (const ip of addresses?.items ?? []) {
           if (ip.id !== undefined && cycleTag.owns(ip.label, hubId, cycleServerId)) await this.client.deleteIp(block.id, ip.id, call)
         }
         await this.client.releaseBlock(block, call)

@@ -42,7 +42,8 @@ export function locationsFromInventory (pods: PodsAnswer): Location[] {
     const hasCoordinates = typeof details.latitude === 'number' && typeof details.longitude === 'number'
     return {
       name: details.displayName ?? details.label ?? id,
-      abbreviation: details.code === undefined ? null : details.code.toUpperCase(),
+      // Cycle's platform requires one: the pod's code, or failing that its key (pod_1 -> POD1), the same on every call
+      abbreviation: abbreviationOf(id, details.code),
       geographic: hasCoordinates
         ? { latitude: details.latitude ?? 0, longitude: details.longitude ?? 0, city: place.city, state: place.state, country: place.country, region: details.region ?? '' }
         : null,
@@ -52,6 +53,17 @@ export function locationsFromInventory (pods: PodsAnswer): Location[] {
       compatible: released
     }
   })
+}
+
+/** A location's short name for Cycle: never empty, the same for the same pod on every call. */
+export function abbreviationOf (podId: string, code: string | undefined): string {
+  const fromCode = code?.trim().toUpperCase() ?? ''
+  return fromCode !== '' ? fromCode : podId.replace(/[^A-Za-z0-9]/g, '').toUpperCase() || 'POD'
+}
+
+/** The disk space of a SKU, all drives together, in GB. */
+export function storageGbOf (hardware: HardwareAnswer): number {
+  return storageOf(hardware).reduce((total, drive) => total + drive.count * drive.size_gb, 0)
 }
 
 /** Catalog numbers come as numbers or numeric strings ("256"); Cycle's Go types need integers. */

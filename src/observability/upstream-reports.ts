@@ -14,9 +14,10 @@ const SKIP_LOG_INTERVAL_MS = 10 * 60_000
 export function upstreamReports (log: FastifyBaseLogger, metrics: Metrics): Pick<OpenMetalClientOptions, 'onSkipped'> & Pick<LabelledWritesOptions, 'onCleanup'> {
   const lastLogged = new Map<string, number>()
   return {
-    onSkipped ({ operation, path, problem }) {
+    onSkipped ({ operation, kind, problem }) {
       metrics.skipped(operation)
-      const where = path.replace(/\/\d+(?=\/|$)/g, '/[]')
+      // one line per kind of part, however many entries of that kind (list positions and map keys are not kinds)
+      const where = kind
       const key = `${operation} ${where} ${problem}`
       const now = Date.now()
       if ((lastLogged.get(key) ?? 0) > now - SKIP_LOG_INTERVAL_MS) return

@@ -14,7 +14,7 @@ import { OpenMetalHttpError, OpenMetalTransportError, openMetalPath, withinDeadl
 import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamResponse, UpstreamTrace } from './transport.ts'
 import { SharedLookup } from './shared-lookup.ts'
 import { readAllPages, type Listing } from './pagination.ts'
-import { UnreadableAnswer, readAnswer, type SkipObserver } from './tolerant-reader.ts'
+import { UnreadableAnswer, kindOfPath, readAnswer, type SkipObserver } from './tolerant-reader.ts'
 import {
   AccountProfileAnswer, AddressAnswer, AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, ConfigurationAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
   PrefixAnswer, ProductsAnswer, TokenAnswer, VlanAnswer, podMapIn, stockIn
@@ -85,6 +85,19 @@ async function orAbsent<T> (operation: Operation, pending: Promise<T>): Promise<
   }
 }
 
+/**
+ * A `mustRead` for a list searched for one entry: an entry whose `key` is `value`, or whose `key`
+ * cannot be told (absent, or neither text nor a number), may be the one sought, so it must be
+ * readable (a skipped entry would be taken for an absent one); an entry that plainly names another is not.
+ */
+export function mayHold (key: string, value: string | number): (item: unknown) => boolean {
+  return (item) => {
+    if (typeof item !== 'object' || item === null) return false
+    const found = (item as Record<string, unknown>)[key]
+    return (typeof found !== 'string' && typeof found !== 'number') || String(found) === String(value)
+  }
+}
+
 export class OpenMetalClient {
   private readonly transport: OpenMetalTransport
   private readonly tokens: TokenCache
@@ -117,9 +130,19 @@ export class OpenMetalClient {
     return this.cachedPublic('getProducts', openMetalPath('/v1/products', {}), (body) => this.read(ProductsAnswer, body, 'getProducts'), context)
   }
 
-  /** SKU -> stock in one pod */
-  availability (pod: string, context: CallContext): Promise<Record<string, { count: number }>> {
-    return this.cachedPublic('getAvailability', openMetalPath('/v2/inventory/{pod_location}/availability', { pod_location: pod }), (body) => stockIn(this.read(AvailabilityAnswer, body, 'getAvailability')), context)
+  /**
+   * SKU -> stock in one pod; `undefined` when OpenMetal refuses to say (a 4xx: a pod it does not
+   * stock through this call), reported as a skipped part: one pod left out of the catalog
+   * rather than the whole catalog failing. A failure (5xx, no answer) still fails, to be retried.
+   */
+  async availability (pod: string, context: CallContext): Promise<Record<string, { count: number }> | undefined> {
+    try {
+      return await this.cachedPublic('getAvailability', openMetalPath('/v2/inventory/{pod_location}/availability', { pod_location: pod }), (body) => stockIn(this.read(AvailabilityAnswer, body, 'getAvailability')), context)
+    } catch (error) {
+      if (!(isStatus(error, 400, 403, 404, 409, 410, 422) && error.operation === 'getAvailability')) throw error
+      this.onSkipped?.({ operation: 'getAvailability', path: `/${pod}`, kind: '/{pod}', problem: `refused with ${error.status}: the pod is left out of the catalog` })
+      return undefined
+    }
   }
 
   /** One cheap public call, uncached and unretried: can OpenMetal be reached right now? */
@@ -417,7 +440,7 @@ export class OpenMetalClient {
         if (!(error instanceof UnreadableAnswer)) throw error
         const where = new UnreadableAnswer(`${at}/${index}${error.field}`, error.problem)
         if (mustRead?.(item) === true) throw new OpenMetalTransportError(operation, 'malformed', where)
-        this.onSkipped?.({ operation, path: where.field, problem: where.problem })
+        this.onSkipped?.({ operation, path: where.field, kind: `${at}/[]${kindOfPath(error.field)}`, problem: where.problem })
       }
     }
     return items

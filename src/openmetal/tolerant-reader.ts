@@ -44,7 +44,27 @@ export const Tolerant = {
 export interface SkippedPart {
   readonly operation: Operation
   readonly path: string
+  /**
+   * the kind of part: the path with list positions as `[]` and map keys (pods, SKUs) as `{}`,
+   * so thousands of odd entries of one kind are one kind (`/hardware/{}/processor`)
+   */
+  readonly kind: string
   readonly problem: string
+}
+
+/** Where the reader is in an answer: the real path, and the path of the kind of part. */
+interface Where {
+  readonly path: string
+  readonly kind: string
+}
+
+function inside (where: Where, key: string | number, kindOf: string): Where {
+  return { path: `${where.path}/${key}`, kind: `${where.kind}/${kindOf}` }
+}
+
+/** A field path inside a part, as a kind: its list positions as `[]`. */
+export function kindOfPath (path: string): string {
+  return path.replace(/\/\d+(?=\/|$)/g, '/[]')
 }
 
 export type SkipObserver = (skipped: SkippedPart) => void
@@ -107,7 +127,7 @@ interface Reading {
 }
 
 /** `undefined` means "absent": the caller leaves the property out. */
-function normalise (schema: JsonSchema, value: unknown, path: string, reading: Reading): unknown {
+function normalise (schema: JsonSchema, value: unknown, path: Where, reading: Reading): unknown {
   if (value === null) return acceptsNull(schema) ? null : undefined
   const members = schema.anyOf ?? schema.oneOf
   if (Array.isArray(members)) {
@@ -131,27 +151,27 @@ function normalise (schema: JsonSchema, value: unknown, path: string, reading: R
   return value
 }
 
-function normaliseArray (schema: JsonSchema, value: readonly unknown[], path: string, reading: Reading): unknown[] {
+function normaliseArray (schema: JsonSchema, value: readonly unknown[], path: Where, reading: Reading): unknown[] {
   const item = isRecord(schema.items) ? schema.items : {}
-  const read = value.map((entry, index) => normalise(item, entry, `${path}/${index}`, reading))
+  const read = value.map((entry, index) => normalise(item, entry, inside(path, index, '[]'), reading))
   if (schema[SKIP_UNREADABLE] !== true) return read
-  return read.filter((entry, index) => keepOrReport(item, entry, `${path}/${index}`, reading))
+  return read.filter((entry, index) => keepOrReport(item, entry, inside(path, index, '[]'), reading))
 }
 
-function normaliseObject (schema: JsonSchema, value: Record<string, unknown>, path: string, reading: Reading): Record<string, unknown> {
+function normaliseObject (schema: JsonSchema, value: Record<string, unknown>, path: Where, reading: Reading): Record<string, unknown> {
   const properties = isRecord(schema.properties) ? schema.properties : {}
   const out: Record<string, unknown> = {}
   for (const [key, property] of Object.entries(properties)) {
     if (!Object.hasOwn(value, key) || !isRecord(property)) continue
-    const read = normalise(property, value[key], `${path}/${key}`, reading)
+    const read = normalise(property, value[key], inside(path, key, key), reading)
     if (read !== undefined) define(out, key, read)
   }
   const entry = entrySchemaOf(schema)
   if (entry === undefined) return out
   for (const [key, raw] of Object.entries(value)) {
     if (Object.hasOwn(properties, key)) continue
-    const read = normalise(entry, raw, `${path}/${key}`, reading)
-    if (schema[SKIP_UNREADABLE] !== true || keepOrReport(entry, read, `${path}/${key}`, reading)) define(out, key, read)
+    const read = normalise(entry, raw, inside(path, key, '{}'), reading)
+    if (schema[SKIP_UNREADABLE] !== true || keepOrReport(entry, read, inside(path, key, '{}'), reading)) define(out, key, read)
   }
   return out
 }
@@ -167,10 +187,10 @@ function entrySchemaOf (schema: JsonSchema): JsonSchema | undefined {
   return patterns.length === 1 && isRecord(patterns[0]) ? patterns[0] : undefined
 }
 
-function keepOrReport (schema: JsonSchema, value: unknown, path: string, reading: Reading): boolean {
+function keepOrReport (schema: JsonSchema, value: unknown, path: Where, reading: Reading): boolean {
   if (validatorOf(schema).Check(value)) return true
   const { field, problem } = firstProblem(schema, value)
-  reading.skipped?.({ operation: reading.operation, path: `${path}${field}`, problem })
+  reading.skipped?.({ operation: reading.operation, path: `${path.path}${field}`, kind: `${path.kind}${kindOfPath(field)}`, problem })
   return false
 }
 
@@ -180,7 +200,7 @@ function keepOrReport (schema: JsonSchema, value: unknown, path: string, reading
  */
 export function readAnswer<S extends TSchema> (schema: S, body: unknown, operation: Operation, skipped?: SkipObserver): Static<S> {
   const root = schema as unknown as JsonSchema
-  const read = normalise(root, body, '', { operation, skipped })
+  const read = normalise(root, body, { path: '', kind: '' }, { operation, skipped })
   if (validatorOf(root).Check(read)) return read as Static<S>
   const { field, problem } = firstProblem(root, read)
   throw new UnreadableAnswer(field, problem)

@@ -139,3 +139,57 @@ describe('lists that cannot be read whole: nothing is bought', () => {
     expect(h.sim.state.requests.filter((entry) => entry.method === 'GET' && entry.path === '/v1/orders').length - orders).toBeGreaterThan(1)
   })
 })
+
+describe('the catalog when a pod\'s stock cannot be had', () => {
+  let h: Harness
+  beforeAll(async () => { h = await startHarness({ env: { CATALOG_TTL_MS: '0' } }) })
+  afterAll(async () => { await h.close() })
+
+  /** OpenMetal listing an extra pod (which the simulator stocks nowhere: its availability answers 400). */
+  function withPod (pod: string, releaseStatus: string): void {
+    h.sim.faults.setAnswerHook((answer, incoming) => {
+      if (incoming.path !== '/v2/inventory/locations' || answer.status !== 200) return answer
+      const body = answer.body as { locations: Record<string, unknown> }
+      return { ...answer, body: { locations: { ...body.locations, [pod]: { label: pod, displayName: 'Somewhere, XX', code: 'SMW', release_status: releaseStatus } } } }
+    })
+  }
+
+  function models (answer: Answer): Array<{ provider: { model_id: string, locations: string[] } }> {
+    return data<{ models: Array<{ provider: { model_id: string, locations: string[] } }> }>(answer).models
+  }
+
+  test('a new pod in a release state the adapter does not offer is not asked for stock', async () => {
+    withPod('pod_90', 'early-access')
+    try {
+      const since = h.sim.state.requests.length
+      expect(models(await h.call('GET', '/v1/infrastructure/provider/server-models')).length).toBeGreaterThan(0)
+      expect(h.sim.state.requests.slice(since).filter((entry) => entry.path === '/v2/inventory/pod_90/availability')).toEqual([])
+    } finally {
+      h.sim.faults.setAnswerHook(undefined)
+    }
+  })
+
+  test('an offered pod whose stock OpenMetal refuses (4xx) is left out; the others are listed', async () => {
+    withPod('pod_91', 'released')
+    try {
+      const listed = models(await h.call('GET', '/v1/infrastructure/provider/server-models'))
+      expect(listed.some((model) => model.provider.locations.length > 0)).toBe(true)
+      expect(listed.flatMap((model) => model.provider.locations)).not.toContain('pod_91')
+      const metrics = await h.call('GET', '/metrics')
+      expect(String(metrics.body.raw)).toMatch(/openmetal_answer_parts_skipped_total\{operation="getAvailability"\} [1-9]/)
+    } finally {
+      h.sim.faults.setAnswerHook(undefined)
+    }
+  })
+
+  test('a pod whose stock call fails (5xx) fails the list, so Cycle retries rather than losing the pod', async () => {
+    h.sim.faults.add({ method: 'GET', path: '/v2/inventory/pod_1/availability', status: 503, times: Infinity })
+    try {
+      const failed = await h.call('GET', '/v1/infrastructure/provider/server-models')
+      expect(failed.status).toBe(503)
+      expect(failed.body.error?.code).toBe('503.not-ready')
+    } finally {
+      h.sim.faults.clear()
+    }
+  })
+})

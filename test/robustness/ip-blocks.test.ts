@@ -190,3 +190,24 @@ describe('giving bought blocks back', () => {
     expect(report.blocks).toEqual([expect.objectContaining({ prefixId: block?.id, cycleServerId: server.server.cycleServerId, inUse: 0, findings: ['empty-block'] })])
   })
 })
+
+describe('a bought block whose address list cannot be read', () => {
+  test('decommission is not-ready rather than leave this server\'s address allocated; the retry gives the block back', async () => {
+    const server = await fullServer()
+    expect((await server.allocate()).status).toBe(200)
+    expect(server.bought()).toHaveLength(1)
+    // every entry of a block's address list unreadable (its `ip` named otherwise)
+    h.sim.faults.setAnswerHook((answer, incoming) => {
+      if (!incoming.path.startsWith('/v1/deployment/network/prefix/') || answer.status !== 200) return answer
+      const body = answer.body as { ip_addrs?: Array<Record<string, unknown>> }
+      return { ...answer, body: { ...body, ip_addrs: body.ip_addrs?.map(({ ip, ...rest }) => ({ ...rest, address: ip })) } }
+    })
+    const decommission = (): Promise<Answer> => h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(server.tenant, server.server, server.serverId))
+    const refused = await decommission()
+    expect([refused.status, refused.body.error?.code]).toEqual([503, '503.not-ready'])
+    expect(server.bought()).toHaveLength(1)
+    h.sim.faults.setAnswerHook(undefined)
+    expect((await decommission()).body).toEqual({ data: true })
+    expect(server.bought()).toHaveLength(0)
+  })
+})

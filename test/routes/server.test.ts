@@ -161,6 +161,35 @@ describe('provision-status', () => {
     expect(((await raw.body.json()) as { data: { provisioned: boolean } }).data.provisioned).toBe(true)
   })
 
+  test('provision-check (the name Cycle\'s IAL documentation uses) answers exactly as provision-status, GET with a body and POST', async () => {
+    const tenant = tenantA()
+    const { server, serverId } = await provisioned(h, tenant)
+    const body = statusBody(tenant, server, serverId, null)
+    const status = await h.call('POST', '/v1/infrastructure/server/provision-status', body)
+    const checked = await h.call('POST', '/v1/infrastructure/server/provision-check', body)
+    const raw = await request(`${h.url}/v1/infrastructure/server/provision-check`, { method: 'GET', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    expect(status.status).toBe(200)
+    expect([checked.status, checked.body]).toEqual([200, status.body])
+    expect([raw.statusCode, await raw.body.json()]).toEqual([200, status.body])
+    const forged = await h.call('POST', '/v1/infrastructure/server/provision-check', statusBody(tenant, server, 'not-a-token'))
+    expect(forged.body.error?.code).toBe('422.invalid-argument')
+  })
+
+  test.each([
+    ['reservation_id', { reservation_id: 'res-123' }],
+    ['encrypt_storage', { encrypt_storage: true }],
+    ['attached_storage_size', { attached_storage_size: 10_000_000 }]
+  ])('provision_options.%s it cannot honour: 422.not-compatible naming it, nothing bought', async (option, options) => {
+    const { tenant, server } = await unprovisioned(h)
+    const before = h.ordersCreated()
+    const body = provisionBody(tenant, server)
+    const answer = await h.call('POST', '/v1/infrastructure/server/provision', { ...body, request: { ...body.request, provision_options: options } })
+    expect(answer.status).toBe(422)
+    expect(answer.body.error).toMatchObject({ code: '422.not-compatible', source: `/request/provision_options/${option}` })
+    expect(answer.body.error?.detail).toContain(option)
+    expect(h.ordersCreated()).toBe(before)
+  })
+
   test('a GET without a body says it needs the wrapper', async () => {
     const answer = await h.call('GET', '/v1/infrastructure/server/provision-status')
     expect(answer.status).toBe(422)

@@ -81,11 +81,20 @@ describe('server-models when the catalog fails', () => {
   })
 
   test('the public catalog refused (400, 401, 403, 404) is OpenMetal\'s trouble: 503.not-ready, never bad credentials, a bad request or a missing server', async () => {
-    for (const [path, status] of [['/v1/products', 401], ['/v1/products', 403], ['/v2/inventory/locations', 404], ['/v2/inventory/pod_1/availability', 404], ['/v1/products', 400]] as const) {
+    for (const [path, status] of [['/v1/products', 401], ['/v1/products', 403], ['/v2/inventory/locations', 404], ['/v1/products', 400]] as const) {
       fault({ method: 'GET', path, status })
       expectError(await serverModels(), 503, '503.not-ready', 'refused')
       h.sim.faults.clear()
     }
+  })
+
+  test('one pod\'s stock refused (404) leaves that pod out, not the whole list', async () => {
+    fault({ method: 'GET', path: '/v2/inventory/pod_1/availability', status: 404 })
+    const answer = await serverModels()
+    expect(answer.status).toBe(200)
+    const models = (answer.body.data as { models: Array<{ provider: { locations: string[] } }> }).models
+    expect(models.flatMap((model) => model.provider.locations)).not.toContain('pod_1')
+    expect(models.some((model) => model.provider.locations.length > 0)).toBe(true)
   })
 
   test('every pod\'s availability answering 504 is 504.not-available', async () => {

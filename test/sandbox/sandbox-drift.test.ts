@@ -62,7 +62,8 @@ function tolerantCatalog (scope: nock.Scope): nock.Scope {
       'X-Total-Count': '4'
     })
     .get('/v1/products').reply(200, { ...catalog, hardware, currency: 'USD' }, { 'X-RateLimit-Limit': '120' })
-  for (const pod of pods) {
+  // stock is asked only of pods on general sale: pod_5's "beta" is not one
+  for (const pod of pods.filter((candidate) => candidate !== 'pod_5')) {
     scope.get(`/v2/inventory/${pod}/availability`)
       .reply(200, { timestamp: '2026-05-01T00:00:00Z', pod_location: pod, medium_v4: { count: 3, max_size: 3, reserved: 1 }, large_v4: { count: 0, max_size: 0, reserved: 0 } })
   }
@@ -102,8 +103,8 @@ describe('npm run sandbox reports spec drift', () => {
       'header X-Ratelimit-Limit | rate-limit header',
       `$.hardware{}.stock_status | not in the spec (a string) | ×${Object.keys(productCatalog().hardware).length}`,
       '$.currency | not in the spec (a string)',
-      'getAvailability (200 ×3)',
-      '${}.reserved | not in the spec (an integer) | ×6',
+      'getAvailability (200 ×2)',
+      '${}.reserved | not in the spec (an integer) | ×4',
       'error answers (not compared): exchangeToken 401'
     ]))
     // short: a title, one line per operation and per finding (nothing repeated per pod or SKU), the error line

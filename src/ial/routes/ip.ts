@@ -5,7 +5,7 @@ import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
 import { contains, freeAddresses, ipv4Assignment, parseCidr, parseIpv4, type Ipv4Block } from '../../mapping/cidr.ts'
 import { cycleTag, ipAssignmentIdCodec, ipIdCodec } from '../../mapping/identifiers.ts'
-import type { CreatedAddress } from '../../openmetal/client.ts'
+import { mayHold, type CreatedAddress } from '../../openmetal/client.ts'
 import type { PrefixAnswer } from '../../openmetal/answers.ts'
 import type { OpenMetalHttpError } from '../../openmetal/transport.ts'
 import type { AllocateIPResponse } from '../../generated/cycle-ial.ts'
@@ -110,17 +110,18 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     const call = ialCall(request, auth)
     const server = await servers.ownedOrGone(call, { serverId: body.server_id, cycleServerId: body.cycle.server_id })
     if (server === undefined) return { data: true }
-    // the block must be one of the server's own cloud before anything in it is deleted
+    // the block must be one of the server's own cloud before anything in it is deleted; an entry
+    // that may be this block or this address must be readable, or "not there" could be "not read"
     const [blocks, prefix] = await Promise.all([
-      server.cloudId === undefined ? undefined : client.listPrefixes(call, { cloudId: server.cloudId }),
-      client.getPrefixAddresses(ref.prefixId, call)
+      server.cloudId === undefined ? undefined : client.listPrefixes(call, { cloudId: server.cloudId, mustRead: mayHold('id', ref.prefixId) }),
+      client.addresses(ref.prefixId, call, { mustRead: mayHold('id', ref.ipId) })
     ])
     if (prefix === undefined) return { data: true }
     if (blocks === undefined || !blocks.items.some((block) => block.id === ref.prefixId)) {
       if (blocks?.incomplete !== undefined) throw Errors.notReady({ detail: `cannot tell whether this IP is in the server's IP blocks: OpenMetal's list of them may be incomplete (${blocks.incomplete})`, retryAfter: 60 })
       throw Errors.serverNotFound({ detail: 'this IP is not in an IP block of this server\'s cloud', source: '/request/ip_id' })
     }
-    const ip = prefix.ip_addrs?.find((candidate) => candidate.id === ref.ipId)
+    const ip = prefix.items.find((candidate) => candidate.id === ref.ipId)
     if (ip !== undefined) {
       if (!cycleTag.owns(ip.label, call.hubId, body.cycle.server_id)) {
         throw Errors.serverNotFound({ detail: 'this IP was not allocated to this server by this hub', source: '/request/ip_id' })

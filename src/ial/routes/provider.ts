@@ -42,7 +42,10 @@ export const providerRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { 
 
   async function serverModels (context: CallContext): Promise<ServerModels> {
     const [catalog, pods] = await Promise.all([client.products(context), client.locations(context).then(podsOf)])
-    const availability = await Promise.all(pods.map(async (pod) => ({ pod, inventory: await client.availability(pod.id, context) })))
+    // stock only where a server may be ordered: a pod not on general sale is never asked (nor offered)
+    const offered = pods.filter((pod) => pod.released)
+    const stock = await Promise.all(offered.map(async (pod) => ({ pod, inventory: await client.availability(pod.id, context) })))
+    const availability = stock.flatMap(({ pod, inventory }) => inventory === undefined ? [] : [{ pod, inventory }])
     return { data: { models: serverModelsFromCatalog(catalog.hardware, stockBySku(availability)), extra: {} } }
   }
 

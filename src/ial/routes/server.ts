@@ -5,7 +5,8 @@ import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSche
 import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
 import { requireConfiguration } from '../deployment-configuration.ts'
-import { podsOf } from '../../mapping/catalog.ts'
+import { podsOf, storageGbOf } from '../../mapping/catalog.ts'
+import { unhonourableOption } from '../../mapping/provision-options.ts'
 import { provisioningSettings } from '../../mapping/hub-config.ts'
 import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
@@ -22,11 +23,17 @@ function taggableIds (call: IalCall, cycleServerId: string): { hubId: string, cy
 }
 
 export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client, writes, servers, purchases, config, now }) => {
-  /** The pod to order in: the SKU and the pod must exist, and the pod must be on general sale. */
-  async function orderablePod (sku: string, podId: string, call: IalCall): Promise<string> {
+  /**
+   * The pod to order in: the SKU and the pod must exist, the pod must be on general sale, and
+   * the provision options must be ones an order can honour.
+   */
+  async function orderablePod (sku: string, podId: string, options: Readonly<Record<string, unknown>> | null | undefined, call: IalCall): Promise<string> {
     const [catalog, pods] = await Promise.all([client.products(call), client.locations(call).then(podsOf)])
     // own SKUs only: `constructor` or `__proto__` is no hardware OpenMetal sells
-    if (!Object.hasOwn(catalog.hardware, sku)) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${sku.slice(0, 64)}"`, source: '/request/model_id' })
+    const hardware = Object.hasOwn(catalog.hardware, sku) ? catalog.hardware[sku] : undefined
+    if (hardware === undefined) throw Errors.modelNotFound({ detail: `OpenMetal sells no hardware "${sku.slice(0, 64)}"`, source: '/request/model_id' })
+    const refused = unhonourableOption(options, storageGbOf(hardware))
+    if (refused !== undefined) throw Errors.notCompatible({ detail: `provision_options.${refused.option}: ${refused.reason}; nothing was bought`, source: `/request/provision_options/${refused.option}` })
     const pod = pods.find((known) => known.id === podId)
     if (pod === undefined) throw Errors.locationNotFound({ detail: `OpenMetal has no location "${podId.slice(0, 64)}"`, source: '/request/location_id' })
     if (!pod.released) throw Errors.notCompatible({ detail: `${pod.id} is a pre-release OpenMetal location`, source: '/request/location_id' })
@@ -44,7 +51,7 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     const { auth, request: body } = request.body
     const call = ialCall(request, auth)
     const owner = taggableIds(call, body.cycle.server_id)
-    const pod = await orderablePod(body.model_id, body.location_id, call)
+    const pod = await orderablePod(body.model_id, body.location_id, body.provision_options, call)
     const settings = provisioningSettings(call.hubConfig, config)
     if ('missing' in settings) throw Errors.missingArgument({ detail: settings.missing, source: '/auth/config' })
 
@@ -75,12 +82,13 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
       }
     }
   }
-  for (const method of ['GET', 'POST'] as const) {
+  // Cycle's IAL documentation names the route provision-check; its Go types and spec, provision-status: both answer the same
+  for (const [method, url] of [['GET', 'provision-status'], ['POST', 'provision-status'], ['GET', 'provision-check'], ['POST', 'provision-check']] as const) {
     app.route({
       method,
-      url: '/v1/infrastructure/server/provision-status',
+      url: `/v1/infrastructure/server/${url}`,
       ...statusOptions,
-      schema: { ...provisionStatusSchema, operationId: `${method.toLowerCase()}ProvisionServerStatus` },
+      schema: { ...provisionStatusSchema, operationId: `${method.toLowerCase()}ProvisionServer${url === 'provision-status' ? 'Status' : 'Check'}` },
       handler: async (request) => {
         const { auth, request: body } = request.body
         const call = ialCall(request, auth)

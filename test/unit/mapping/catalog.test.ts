@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { Value } from 'typebox/value'
-import { geographyOf, integerOf, locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../../src/mapping/catalog.ts'
+import { abbreviationOf, geographyOf, integerOf, locationsFromInventory, podsOf, serverModelsFromCatalog, stockBySku } from '../../../src/mapping/catalog.ts'
 import type { Pod } from '../../../src/mapping/catalog.ts'
 import { Location as CycleLocation, ProviderServerModel } from '../../../src/generated/cycle-ial.ts'
 import type { HardwareProduct, HardwareType, Locations } from '../../../src/generated/openmetal.ts'
@@ -113,6 +113,14 @@ describe('src/mapping/catalog.ts', () => {
         geographic: { latitude: 39.0438, longitude: -77.4874, city: 'Ashburn', state: 'VA', country: 'US', region: 'US' },
         compatible: true
       })
+    })
+
+    test('a location always has an abbreviation (Cycle\'s platform requires one): the code, or failing that the pod key, the same every time', () => {
+      const codeless = only(locationsFromInventory(pods({ locations: { pod_12: { displayName: 'Somewhere, XX' } } })))
+      expect(codeless.abbreviation).toBe('POD12')
+      expect(only(locationsFromInventory(pods({ locations: { pod_12: { displayName: 'Somewhere, XX', code: '  ' } } }))).abbreviation).toBe('POD12')
+      expect(only(locationsFromInventory(pods({ locations: { pod_12: { code: 'lax1' } } }))).abbreviation).toBe('LAX1')
+      expect(abbreviationOf('---', undefined)).toBe('POD')
     })
 
     test('a non-US pod takes its country from "Amsterdam, NL", not from the region "EU"', () => {

@@ -327,7 +327,7 @@ describe('src/openmetal/answers.ts', () => {
     expect(read(PodsAnswer, podMapIn(spec)).value).toStrictEqual(expected)
     const { value, skipped } = read(PodsAnswer, podMapIn(drift), 'getLocations')
     expect(value).toStrictEqual(expected)
-    expect(skipped).toEqual([{ operation: 'getLocations', path: '/pod_99', problem: expect.any(String) }])
+    expect(skipped).toEqual([{ operation: 'getLocations', path: '/pod_99', kind: '/{}', problem: expect.any(String) }])
     // the bare map reads as the wrapped one; a top-level timestamp is not a pod
     expect(read(PodsAnswer, podMapIn({ ...PODS, timestamp: 1764600000 })).value).toStrictEqual(expected)
   })
@@ -373,7 +373,7 @@ describe('src/openmetal/answers.ts', () => {
     })
     const { value, skipped } = read(ProductsAnswer, drift, 'getProducts')
     expect(value).toStrictEqual(fromSpec)
-    expect(skipped).toEqual([{ operation: 'getProducts', path: '/hardware/legacy_v1/processor', problem: 'is missing' }])
+    expect(skipped).toEqual([{ operation: 'getProducts', path: '/hardware/legacy_v1/processor', kind: '/hardware/{}/processor', problem: 'is missing' }])
     expect(serverModelsFromCatalog(value.hardware, new Map())).toStrictEqual(serverModelsFromCatalog(fromSpec.hardware, new Map()))
   })
 
@@ -401,7 +401,7 @@ describe('src/openmetal/answers.ts', () => {
     expect(stockIn(read(AvailabilityAnswer, spec).value)).toStrictEqual(expected)
     const { value, skipped } = read(AvailabilityAnswer, drift, 'getAvailability')
     expect(stockIn(value)).toStrictEqual(expected)
-    expect(skipped).toEqual([{ operation: 'getAvailability', path: '/note', problem: expect.any(String) }])
+    expect(skipped).toEqual([{ operation: 'getAvailability', path: '/note', kind: '/{}', problem: expect.any(String) }])
   })
 
   test('OrderAnswer: tag, state, pod and deployed cloud; nulls, new enum values, numeric strings and extras read the same', () => {

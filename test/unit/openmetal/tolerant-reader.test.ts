@@ -120,10 +120,10 @@ describe('src/openmetal/tolerant-reader.ts', () => {
       }, 'getCloudStats')
       expect(value).toStrictEqual({ nodes: [{ uuid: 'u0' }, { uuid: 'u5', cpu: 48 }] })
       expect(skipped).toEqual([
-        { operation: 'getCloudStats', path: '/nodes/1/uuid', problem: 'is missing' },
-        { operation: 'getCloudStats', path: '/nodes/2', problem: expect.any(String) },
-        { operation: 'getCloudStats', path: '/nodes/3', problem: expect.any(String) },
-        { operation: 'getCloudStats', path: '/nodes/4/cpu', problem: expect.any(String) }
+        { operation: 'getCloudStats', path: '/nodes/1/uuid', kind: '/nodes/[]/uuid', problem: 'is missing' },
+        { operation: 'getCloudStats', path: '/nodes/2', kind: '/nodes/[]', problem: expect.any(String) },
+        { operation: 'getCloudStats', path: '/nodes/3', kind: '/nodes/[]', problem: expect.any(String) },
+        { operation: 'getCloudStats', path: '/nodes/4/cpu', kind: '/nodes/[]/cpu', problem: expect.any(String) }
       ])
     })
 
@@ -133,8 +133,8 @@ describe('src/openmetal/tolerant-reader.ts', () => {
       }, 'getAvailability')
       expect(value).toStrictEqual({ medium_v4: { count: 3 }, large_v4: { count: 0 } })
       expect(skipped).toEqual([
-        { operation: 'getAvailability', path: '/legacy_v1/count', problem: 'is missing' },
-        { operation: 'getAvailability', path: '/note', problem: expect.any(String) }
+        { operation: 'getAvailability', path: '/legacy_v1/count', kind: '/{}/count', problem: 'is missing' },
+        { operation: 'getAvailability', path: '/note', kind: '/{}', problem: expect.any(String) }
       ])
     })
 
@@ -142,7 +142,7 @@ describe('src/openmetal/tolerant-reader.ts', () => {
       const schema = Type.Object({ nodes: Tolerant.ListOf(Type.Object({ uuid: Type.String(), networks: Tolerant.ListOf(Type.Object({ mac: Type.String() })) })) })
       const { value, skipped } = read(schema, { nodes: [{ uuid: 'u0', networks: [{ mac: 'aa' }, {}] }] })
       expect(value).toStrictEqual({ nodes: [{ uuid: 'u0', networks: [{ mac: 'aa' }] }] })
-      expect(skipped).toEqual([{ operation: 'getCloudStats', path: '/nodes/0/networks/1/mac', problem: 'is missing' }])
+      expect(skipped).toEqual([{ operation: 'getCloudStats', path: '/nodes/0/networks/1/mac', kind: '/nodes/[]/networks/[]/mac', problem: 'is missing' }])
     })
 
     test('a plain list with an unreadable item fails the answer, naming the item\'s field', () => {
