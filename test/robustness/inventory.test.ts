@@ -29,3 +29,14 @@ test('lists servers and addresses by Cycle tag and flags manual setup and orphan
   expect(ipFindings).toEqual({ [healthy.server.cycleServerId]: [], [gone.server.cycleServerId]: ['orphaned-ip'] })
   expect(renderInventory(report)).toContain('3 server(s), 2 IP address(es), 0 bought IP block(s), 3 finding(s)')
 })
+
+test('a clean run, provision to decommission, leaves nothing behind once OpenMetal has wiped the cloud: no finding (exit 0)', async () => {
+  const tenant = tenantA()
+  const server = await provisioned(h, tenant)
+  expect((await h.call('POST', '/v1/infrastructure/ip/allocate', allocateBody(tenant, server.server, server.serverId))).status).toBe(200)
+  expect((await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server.server, server.serverId, server.extra))).body).toEqual({ data: true })
+  const credentials = { kind: 'oauth' as const, clientId: 'sim-client', secret: 'sim-secret' }
+  // pending delete until OpenMetal wipes it (the simulator: a second here, three days at OpenMetal)
+  expect((await collectInventory(h.sim.url, credentials, tenant.cycle.hub_id)).servers.map((row) => row.findings)).toEqual([['cloud-pending-delete']])
+  await expect.poll(async () => (await collectInventory(h.sim.url, credentials, tenant.cycle.hub_id)).findings, { timeout: 5000, interval: 200 }).toBe(0)
+})

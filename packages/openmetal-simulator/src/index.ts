@@ -14,7 +14,7 @@ import { createControls, historyFor, type FaultControls, type LiveSettings } fro
 import { applyDrift, parseDrifts, type Drift } from './drift.ts'
 import { FaultRules } from './faults.ts'
 import { HttpError, Router, errorBody, parseJson, readBody, respond, type Answer, type Route } from './http.ts'
-import { advance } from './provisioning.ts'
+import { WIPE_AFTER_STEPS, advance } from './provisioning.ts'
 import { accountRoutes } from './routes-account.ts'
 import { networkRoutes } from './routes-network.ts'
 import { orderRoutes } from './routes-orders.ts'
@@ -37,6 +37,8 @@ export interface SimulatorOptions {
   provisioningStepMs?: number
   /** lifetime of issued OAuth tokens, default 14400 (what OpenMetal issues) */
   tokenTtlSeconds?: number
+  /** how long a deleted cloud stays pending delete before it is wiped from every list (its order then inactive); default 10 provisioning steps, at least 1 s (the real API: three days) */
+  wipeAfterMs?: number
   /** latency added to every API call, default 0 */
   latencyMs?: number
   /** a node answers 409 this long after each power action, default 0 */
@@ -92,9 +94,11 @@ export async function startSimulator (options: SimulatorOptions = {}): Promise<S
   } catch (error) {
     throw new RangeError(error instanceof Error ? error.message : String(error))
   }
+  const provisioningStepMs = nonNegative('provisioningStepMs', options.provisioningStepMs ?? 3000)
   const state = new SimulatorState({
     organizations: options.organizations ?? defaultOrganizations,
-    provisioningStepMs: nonNegative('provisioningStepMs', options.provisioningStepMs ?? 3000),
+    provisioningStepMs,
+    wipeAfterMs: nonNegative('wipeAfterMs', options.wipeAfterMs ?? Math.max(1000, WIPE_AFTER_STEPS * provisioningStepMs)),
     clock: options.clock ?? Date.now
   })
   const rules = new FaultRules()

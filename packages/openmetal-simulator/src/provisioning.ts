@@ -47,10 +47,30 @@ export function createOrder (state: SimulatorState, orgId: string, request: Orde
 }
 
 /** Deploys the cloud of every order whose first step has passed. Called before each API call. */
+/**
+ * How long a deleted cloud stays pending delete before it is wiped, by default, in provisioning
+ * steps: the real API wipes after three days; here a few steps, so a whole lifecycle ends with
+ * nothing left (`wipeAfterMs` sets it).
+ */
+export const WIPE_AFTER_STEPS = 10
+
 export function advance (state: SimulatorState): void {
   for (const order of state.undeployed) {
     if (progressOf(state, order).status !== undefined) deploy(state, order)
   }
+  for (const cloud of state.deleting) {
+    if (state.now() - (cloud.deletedAt ?? 0) >= state.wipeAfterMs) wipe(state, cloud)
+  }
+}
+
+/** A deleted cloud's end: it, its VLANs and the blocks delivered with it are gone, and its order is no longer active. */
+function wipe (state: SimulatorState, cloud: SimCloud): void {
+  state.deleting.delete(cloud)
+  state.clouds.delete(cloud.id)
+  for (const vlan of cloud.vlans) state.vlans.delete(vlan.id)
+  for (const [id, prefix] of state.prefixes) if (prefix.cloudId === cloud.id && !prefix.purchased) state.prefixes.delete(id)
+  const order = state.orders.get(cloud.orderId)
+  if (order !== undefined) order.wiped = true
 }
 
 /**
@@ -122,7 +142,7 @@ function orderResponse (state: SimulatorState, order: SimOrder): OrderResponse {
     ...(description === undefined ? {} : { description }),
     created_at: new Date(order.createdAt).toISOString(),
     updated_at: new Date(Math.max(order.createdAt, since)).toISOString(),
-    is_active: order.history !== true,
+    is_active: order.history !== true && order.wiped !== true,
     created_by: userOf(order.orgId),
     fields: {
       ...fields,
@@ -240,6 +260,8 @@ export function statsView (state: SimulatorState, cloud: SimCloud): CloudStats {
 export function deleteCloud (state: SimulatorState, cloud: SimCloud): void {
   if (cloud.pendingDelete) return
   cloud.pendingDelete = true
+  cloud.deletedAt = state.now()
+  state.deleting.add(cloud)
   state.cloudsDeleted++
 }
 

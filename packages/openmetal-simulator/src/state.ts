@@ -35,6 +35,8 @@ export interface SimOrder {
   cloudId: string | undefined
   /** a seeded older order (history.ts): inactive, fulfilled long ago, without a cloud */
   readonly history?: boolean
+  /** its cloud was deleted and wiped: the order is no longer active */
+  wiped?: boolean
 }
 
 export type PowerState = 'power on' | 'power off' | 'rebooting'
@@ -74,6 +76,8 @@ export interface SimCloud {
   readonly uuid: string
   readonly createdAt: number
   pendingDelete: boolean
+  /** when it was deleted: it is wiped (gone from every list) WIPE_AFTER_STEPS provisioning steps later */
+  deletedAt?: number
   readonly nodes: SimNode[]
   readonly vlans: SimVlan[]
 }
@@ -156,6 +160,8 @@ export function userOf (orgId: string): string {
 export class SimulatorState {
   readonly organizations: readonly SimulatorOrganization[]
   readonly provisioningStepMs: number
+  /** how long a deleted cloud stays pending delete before it is wiped */
+  readonly wipeAfterMs: number
   readonly clock: () => number
 
   readonly orders = new Map<string, SimOrder>()
@@ -168,6 +174,8 @@ export class SimulatorState {
   readonly tokens = new Map<string, { readonly orgId: string, expiresAt: number }>()
   /** orders whose cloud does not exist yet, so lists need not scan every order */
   readonly undeployed = new Set<SimOrder>()
+  /** clouds pending delete, to be wiped once their time has come */
+  readonly deleting = new Set<SimCloud>()
   stock: Stock = initialStock()
 
   /** every API call (admin routes excluded), in arrival order */
@@ -190,9 +198,10 @@ export class SimulatorState {
   /** older orders each organisation starts with (history.ts); set with setHistoryOrders */
   historyOrders = 0
 
-  constructor (options: { organizations: readonly SimulatorOrganization[], provisioningStepMs: number, clock: () => number }) {
+  constructor (options: { organizations: readonly SimulatorOrganization[], provisioningStepMs: number, wipeAfterMs: number, clock: () => number }) {
     this.organizations = options.organizations
     this.provisioningStepMs = options.provisioningStepMs
+    this.wipeAfterMs = options.wipeAfterMs
     this.clock = options.clock
   }
 
@@ -204,6 +213,7 @@ export class SimulatorState {
   reset (): void {
     for (const map of [this.orders, this.clouds, this.prefixes, this.vlans, this.configurations, this.publicKeys, this.tokens]) map.clear()
     this.undeployed.clear()
+    this.deleting.clear()
     this.stock = initialStock()
     this.requests = []
     this.tokenExchanges = 0

@@ -161,6 +161,24 @@ describe('clouds', () => {
   })
 })
 
+describe('a deleted cloud is wiped', () => {
+  test('after wipeAfterMs it is gone from every list, with its VLANs and delivered blocks, and its order is no longer active', async () => {
+    const quick = await startSimulator({ provisioningStepMs: 20, wipeAfterMs: 150 })
+    try {
+      const { orderId, cloudId } = await deployedCloud(quick)
+      expect((await call(quick, 'DELETE', `/v1/clouds/${cloudId}`)).status).toBe(200)
+      expect(((await call(quick, 'GET', `/v1/clouds/${cloudId}`)).body as Cloud).fields?.pending_delete).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect((await call(quick, 'GET', `/v1/clouds/${cloudId}`)).status).toBe(404)
+      expect(((await call(quick, 'GET', '/v1/clouds')).body as Cloud[]).map((cloud) => cloud.id)).not.toContain(cloudId)
+      expect(((await call(quick, 'GET', '/v1/prefixes')).body as Array<{ fields: { cloud_id?: string } }>).filter((prefix) => prefix.fields.cloud_id === cloudId)).toEqual([])
+      expect(((await call(quick, 'GET', `/v1/orders/${orderId}`)).body as { is_active: boolean }).is_active).toBe(false)
+    } finally {
+      await quick.close()
+    }
+  })
+})
+
 describe('tenant isolation', () => {
   test('organisation B sees none of A\'s orders, clouds or prefixes, and cannot act on them', async () => {
     const { orderId, cloudId } = await deployedCloud(sim)

@@ -58,13 +58,18 @@ if (values.help === true) {
 }
 const drift = driftFrom(values.drift ?? process.env.SIM_DRIFT)
 
-const sim = await startSimulator({
-  host: process.env.SIM_HOST ?? '127.0.0.1',
-  port: numberFrom('SIM_PORT', 8090),
-  provisioningStepMs: numberFrom('SIM_STEP_MS', 3000),
-  logger: process.env.SIM_LOG !== '0',
-  drift
-})
+const host = process.env.SIM_HOST ?? '127.0.0.1'
+const port = numberFrom('SIM_PORT', 8090)
+let sim: Awaited<ReturnType<typeof startSimulator>>
+try {
+  sim = await startSimulator({ host, port, provisioningStepMs: numberFrom('SIM_STEP_MS', 3000), logger: process.env.SIM_LOG !== '0', drift })
+} catch (error) {
+  // a taken port or an address this machine does not have: one line, not a stack trace
+  const code = (error as NodeJS.ErrnoException).code
+  const why = code === 'EADDRINUSE' ? `${host}:${port} is already in use (another simulator?); set SIM_PORT to another port` : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine (SIM_HOST)` : code === 'EACCES' ? `no permission to listen on ${host}:${port}` : error instanceof Error ? error.message : String(error)
+  console.error(`simulator: cannot listen: ${why}`)
+  process.exit(1)
+}
 
 console.log(`OpenMetal simulator listening on ${sim.url}`)
 console.log('credentials (OAuth client_id / secret, or the API key as a Bearer token):')
