@@ -95,8 +95,10 @@ describe('Dockerfile', () => {
     const command = execForm(instructionsOf(runtime, 'CMD').at(-1) ?? '')
     expect(command[0]).toBe('node')
     expect(command.at(-1)).toBe('dist/server.js')
+    // npm start compiles when the build is stale, then runs exactly this command
     const scripts = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts
-    expect(scripts.start).toBe(command.join(' '))
+    expect(scripts.start).toBe('node scripts/start.ts')
+    expect(readRepoFile('scripts/start.ts')).toContain(`[${command.slice(1, -1).map((flag) => `'${flag}'`).join(', ')}, join(root, '${command.at(-1) ?? ''}')]`)
     expect(existsSync(join(root, 'src/server.ts'))).toBe(true)
     const check = healthcheck()
     expect(check[0]).toBe('node')
