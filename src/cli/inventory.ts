@@ -10,11 +10,12 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createClient } from '../openmetal/create-client.ts'
-import { loadConfig, ConfigError, ENVIRONMENT, SANDBOX_API_URL } from '../config.ts'
+import { loadConfig, ENVIRONMENT, SANDBOX_API_URL } from '../config.ts'
 import type { Credentials } from '../openmetal/auth.ts'
 import { STUCK_AFTER_HOURS, inventoryReport, type Finding, type InventoryReport } from '../mapping/inventory.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
 import { printable } from './terminal.ts'
+import { openMetalOrigin, unreachable } from './openmetal-origin.ts'
 import { parseCommandLine, readCommandLine } from './args.ts'
 
 /** What each finding means and what to do about it (a Record, so a new kind cannot go unexplained). */
@@ -106,20 +107,21 @@ export function renderInventory (report: InventoryReport): string {
 async function main (): Promise<number> {
   const args = readCommandLine({ name: 'ial-inventory', help: 'ial-inventory --help', usage: USAGE }, () => {
     const parsed = parseCommandLine({ options: { hub: { type: 'string' }, json: { type: 'boolean' }, 'api-url': { type: 'string' }, help: { type: 'boolean', short: 'h' } } })
-    return parsed.values.help === true ? 'help' : parsed
+    // a bad origin is named as the operator gave it: --api-url or OPENMETAL_API_URL
+    return parsed.values.help === true ? 'help' : { ...parsed, apiUrl: openMetalOrigin(parsed.values['api-url'], process.env) }
   })
+  const { apiUrl } = args
   const credentials = credentialsFromEnv(process.env)
   if (credentials === undefined) {
     console.error('ial-inventory: no credentials: set OPENMETAL_CLIENT_ID and OPENMETAL_CLIENT_SECRET, or OPENMETAL_API_KEY (ial-inventory --help for the options)')
     return 2
   }
-  const apiUrl = args.values['api-url'] ?? process.env.OPENMETAL_API_URL ?? loadConfig({}).openMetalApiUrl
   try {
     const report = await collectInventory(apiUrl, credentials, args.values.hub)
     console.log(args.values.json === true ? JSON.stringify(report, null, 2) : renderInventory(report))
     return report.findings > 0 ? 1 : 0
   } catch (error) {
-    console.error(printable(error instanceof ConfigError ? `configuration error: ${error.message}` : `inventory failed: ${(error as Error).message}`))
+    console.error(`ial-inventory: ${printable(unreachable(error, apiUrl) ?? `inventory failed: ${(error as Error).message}`)}`)
     return 2
   }
 }

@@ -16,13 +16,14 @@ import { readFileSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createClient } from '../openmetal/create-client.ts'
 import { UsageError, parseCommandLine, usageErrorText } from './args.ts'
-import { ConfigError, loadConfig } from '../config.ts'
+import { loadConfig } from '../config.ts'
 import type { CreateImageConfigRequest } from '../generated/openmetal.ts'
 import type { ConfigurationAnswer } from '../openmetal/answers.ts'
 import type { Credentials } from '../openmetal/auth.ts'
 import type { OpenMetalClient, TenantContext } from '../openmetal/client.ts'
 import { createConfigurationOnce, findLabelled, sources } from '../openmetal/labelled-writes.ts'
 import { printable } from './terminal.ts'
+import { openMetalOrigin, unreachable } from './openmetal-origin.ts'
 import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from '../openmetal/transport.ts'
 
 export const DEFAULT_LABEL = 'CycleOS'
@@ -183,14 +184,7 @@ export function parseSetupArgs (argv: string[], env: Readonly<Record<string, str
     ...(kernelArguments === undefined ? {} : { kernelArgs: kernelArguments }),
     ...(values['cloud-init'] === undefined ? {} : { cloudInit: readCloudInit(values['cloud-init']) })
   }
-  let apiUrl: string
-  try {
-    apiUrl = loadConfig({ OPENMETAL_API_URL: values['api-url'] ?? env.OPENMETAL_API_URL }).openMetalApiUrl
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    throw new UsageError(`${values['api-url'] === undefined ? '' : '--api-url: '}${error.message}`)
-  }
-  return { spec, credentials: credentialsFrom(env), apiUrl, json: values.json }
+  return { spec, credentials: credentialsFrom(env), apiUrl: openMetalOrigin(values['api-url'], env), json: values.json }
 }
 
 /** The configuration's fields as the spec asks for them. */
@@ -268,8 +262,10 @@ export function renderResult (result: SetupResult, spec: CycleOsSpec, apiUrl: st
 }
 
 /** The exit code and the one line saying why, for a run that failed. */
-export function failureOf (error: unknown): { code: 1 | 2, message: string } {
+export function failureOf (error: unknown, apiUrl: string): { code: 1 | 2, message: string } {
   if (error instanceof SetupRefused) return { code: 1, message: error.message }
+  const away = unreachable(error, apiUrl)
+  if (away !== undefined) return { code: 1, message: `${away}; nothing was changed` }
   if (error instanceof OpenMetalHttpError) {
     const why = error.upstreamMessage === undefined ? '' : `: ${error.upstreamMessage}`
     // credentials OpenMetal does not accept are the operator's to fix, like missing ones
@@ -317,7 +313,7 @@ export async function main (argv: string[], env: Readonly<Record<string, string 
     io.stdout.write(`${options.json ? JSON.stringify(json) : renderResult(result, spec, options.apiUrl)}\n`)
     return 0
   } catch (error) {
-    const failure = failureOf(error)
+    const failure = failureOf(error, options.apiUrl)
     // OpenMetal's reasons come cleaned of credentials; a message from anywhere else is cleaned here
     const secrets = (credentials.kind === 'oauth' ? [credentials.secret] : [credentials.apiKey]).filter((secret) => secret.length >= 4)
     io.stderr.write(`ial-setup: ${printable(oneLine(secrets.reduce((text, secret) => text.replaceAll(secret, '***'), failure.message)))}\n`)

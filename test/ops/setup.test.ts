@@ -153,7 +153,7 @@ describe('refused before OpenMetal is asked (exit 2, one line)', () => {
     [[...cycleos('x'), '--cloud-init', empty], 'is empty'],
     [['cycleos', '--kernel', KERNEL, '--ramdisk', RAMDISK, '--label', 'Cycle\tOS'], '--label must be 1 to 64 printable ASCII characters'],
     [['cycleos', '--kernel', KERNEL, '--ramdisk', RAMDISK, '--label', 'x'.repeat(65)], '--label must be 1 to 64'],
-    [[...cycleos('x'), '--api-url', 'file:///etc/passwd'], '--api-url: OPENMETAL_API_URL'],
+    [[...cycleos('x'), '--api-url', 'file:///etc/passwd'], '--api-url must be an http(s) origin without path or query'],
     [['--kernel', KERNEL, '--ramdisk', RAMDISK], 'what to set up? The command is: ial-setup cycleos'],
     [['debian', '--kernel', KERNEL], 'unknown command debian'],
     [[...cycleos('x'), 'now'], 'unexpected argument now'],
@@ -234,10 +234,15 @@ describe('what OpenMetal holds or says', () => {
     expect(key.stderr).not.toContain('not-a-key')
   })
 
-  test('OpenMetal unreachable: exit 1', async () => {
+  test('OpenMetal unreachable: exit 1, one line with the host and the cause', async () => {
     const result = await run(cycleos('x'), { ...envFor(sim), OPENMETAL_API_URL: 'http://127.0.0.1:1' })
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/^ial-setup: OpenMetal exchangeToken failed \(network\)\n$/)
+    expect(result.stderr).toBe('ial-setup: could not reach 127.0.0.1:1 for exchangeToken: the connection failed (ECONNREFUSED); nothing was changed\n')
+  })
+
+  test('a bad OPENMETAL_API_URL is named as the variable it came from', async () => {
+    const result = await run(cycleos('x'), { ...envFor(sim), OPENMETAL_API_URL: 'notaurl' })
+    expect([result.code, result.stderr]).toEqual([2, 'ial-setup: OPENMETAL_API_URL must be an http(s) URL (ial-setup --help for the options)\n'])
   })
 })
 
