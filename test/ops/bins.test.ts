@@ -44,3 +44,9 @@ describe('commands after npm ci', () => {
     expect([result.code, result.stdout]).toEqual([0, expect.stringContaining(`usage: ${name}`)])
   }, 90_000)
 })
+
+test('the Node version is the root package\'s to require: a workspace package that also did would make npm warn twice more per package on an older Node', () => {
+  const manifest = (path: string): { engines?: Record<string, string> } => JSON.parse(readRepoFile(path)) as { engines?: Record<string, string> }
+  expect(manifest('package.json').engines).toEqual({ node: '>=24' })
+  for (const workspace of ['packages/ial-check/package.json', 'packages/openmetal-simulator/package.json']) expect(manifest(workspace).engines, workspace).toBeUndefined()
+})
