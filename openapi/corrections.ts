@@ -139,7 +139,7 @@ export const openMetalSchemaFixes: readonly SchemaFix[] = [
     }
   },
   {
-    why: 'the token answer: the adapter needs access_token and expires_in; scope and token_type are informational (DESIGN.md lists the answer without scope), so a token without them is not a malformed answer',
+    why: 'the token answer: the adapter needs access_token and expires_in; scope and token_type are informational (the OpenMetal mapping document for Cycle lists the answer without scope), so a token without them is not a malformed answer',
     apply (doc) {
       const token = at(doc, '/paths/~1v1~1oauth2~1token/get/responses/200/content/application~1json/schema')
       token.required = ['access_token', 'expires_in']

@@ -1,9 +1,10 @@
 /**
  * What the schema generator reads and what it emits.
  *
- * The upstream specs are reference data: they are read from `../shared/openapi` (or the
- * directory named by OPENAPI_SPECS_DIR, e.g. a download at the pinned commits) and never
- * copied into this repository.
+ * The upstream specs are reference data, never copied into this repository: the generator
+ * reads pinned copies (see the README's Contributing section) from OPENAPI_SPECS_DIR, else
+ * `../shared/openapi`, else a download at the pinned commits, and every file must match its
+ * SHA-256 in openapi/specs.sha256.
  */
 
 export interface SpecPin {
@@ -11,9 +12,21 @@ export interface SpecPin {
   readonly folder: string
   /** entry document inside that folder */
   readonly entry: string
+  /** github.com/<owner>/<name> */
   readonly repository: string
+  /** the folder's path in that repository, with a trailing slash */
   readonly path: string
   readonly commit: string
+}
+
+/** Where a pinned file is downloaded from: GitHub's raw files, addressed by commit. */
+export const PINNED_DOWNLOAD_BASE = 'https://raw.githubusercontent.com'
+
+/** `<base>/<owner>/<name>/<commit>/<path><file>`: `file` is relative to the pin's folder. */
+export function pinnedDownloadUrl (pin: SpecPin, file: string, base = PINNED_DOWNLOAD_BASE): string {
+  const repository = pin.repository.replace(/^github\.com\//, '')
+  const path = `${pin.path}${file}`.split('/').map(encodeURIComponent).join('/')
+  return `${base.replace(/\/+$/, '')}/${repository}/${pin.commit}/${path}`
 }
 
 export const cycleIalPin: SpecPin = {
@@ -31,6 +44,9 @@ export const openMetalPin: SpecPin = {
   path: 'api/',
   commit: 'd92dbf2b7bf1109477ad163d9e3a8d5bf73e19d8'
 }
+
+/** Every pinned spec; openapi/specs.sha256 lists the files of each one's folder. */
+export const specPins: readonly SpecPin[] = [cycleIalPin, openMetalPin]
 
 /**
  * OpenMetal schemas the client and the simulator use, by JSON pointer into the corrected,

@@ -4,13 +4,21 @@
  * (openmetal-paths.ts); and the workspace packages' own copies of the ones they use
  * (OUTPUTS).
  *
- *   npm run openapi:generate          write every output
- *   npm run openapi:check             fail when any output is stale
+ *   npm run openapi:generate                  write every output
+ *   npm run openapi:check                     fail when any output is stale
+ *   npm run openapi:generate -- --pin         rewrite openapi/specs.sha256 from a local copy
  *
  * The rules, in order:
  *
- * 1. The specs are read from ../shared/openapi (override: OPENAPI_SPECS_DIR) and copied to
- *    a temporary directory; the pinned files are never changed.
+ * 1. The pinned copies of the specs (see the README's Contributing section) come from the
+ *    first of: OPENAPI_SPECS_DIR (relative to the checkout); ../shared/openapi; a download
+ *    of each file at its pinned commit (openapi/inputs.ts; OPENAPI_SPECS_BASE_URL replaces
+ *    the host, a hook for tests and mirrors), cached in
+ *    node_modules/.cache/openapi-specs/<commit>/. Every file openapi/specs.sha256 lists must
+ *    match its SHA-256, whichever the source: a directory that exists but does not match is
+ *    refused, not skipped, so an edited copy never passes unnoticed. Only the listed files
+ *    are written to a temporary directory and read from there; no source is changed. When
+ *    no source serves, one line says what each one did, and the exit code is 1.
  * 2. Corrections (openapi/corrections.ts) are applied: text fixes to the files, then fixes
  *    to the schemas of the dereferenced document (every $ref but a circular one inlined).
  *    This corrected document is the only source of every generated file, so the schemas
@@ -34,19 +42,20 @@
  * 6. The path types are written from the same stripped document, with every use of a
  *    component pointing back at it (so they stay short and named); comments are removed.
  */
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve, dirname } from 'node:path'
+import { join, resolve, dirname, relative, sep } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import $RefParser from '@apidevtools/json-schema-ref-parser'
 import openapiTS, { astToString } from 'openapi-typescript'
-import { cycleIalPin, openMetalPin, openMetalSelections, type SpecPin } from '../openapi/inputs.ts'
+import { PINNED_DOWNLOAD_BASE, cycleIalPin, openMetalPin, openMetalSelections, pinnedDownloadUrl, specPins, type SpecPin } from '../openapi/inputs.ts'
 import { SPEC_ENUM, cycleSchemaFixes, openMetalFileFixes, openMetalSchemaFixes, type SchemaFix } from '../openapi/corrections.ts'
 import { isObject, objectAt, withComponentRefs, type JsonObject } from '../openapi/json-document.ts'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const specsDir = resolve(root, process.env.OPENAPI_SPECS_DIR ?? '../shared/openapi')
 
 /**
  * Each generated file and where it is written. The packages under packages/ must not import
@@ -70,14 +79,245 @@ function header (pin: SpecPin): string {
   ].join('\n')
 }
 
-async function preparedCopy (pin: SpecPin, work: string): Promise<string> {
-  const source = join(specsDir, pin.folder)
-  if (!existsSync(join(source, pin.entry))) {
-    throw new Error(`spec ${pin.folder}/${pin.entry} not found under ${specsDir}; set OPENAPI_SPECS_DIR to a copy of https://${pin.repository} at ${pin.commit} (path ${pin.path})`)
+// --- the pinned specs: where they come from, and the check every copy passes -----------------
+
+const PINS_FILE = 'openapi/specs.sha256'
+const SHARED_DIR = '../shared/openapi'
+const CACHE_DIR = 'node_modules/.cache/openapi-specs'
+const DOWNLOAD_ATTEMPTS = 3
+const DOWNLOAD_TIMEOUT_MS = 30_000
+const DOWNLOAD_CONCURRENCY = 6
+
+/** A failure about the specs themselves: printed as its one line, never as a stack trace. */
+class SpecsError extends Error {}
+
+interface PinnedFile {
+  /** relative to the specs directory: `<pin folder>/<path in the pin's folder>` */
+  readonly path: string
+  readonly sha256: string
+}
+
+/** The specs to generate from: every pinned file's bytes, checked, and where they came from. */
+interface PinnedSpecs {
+  readonly files: ReadonlyMap<string, Buffer>
+  readonly from: string
+}
+
+function sha256 (bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+function pinOf (path: string): SpecPin | undefined {
+  return specPins.find((pin) => path.startsWith(`${pin.folder}/`))
+}
+
+/** openapi/specs.sha256, in `sha256sum` format, so `sha256sum -c` reads it too. */
+async function pinnedFiles (): Promise<PinnedFile[]> {
+  const text = await readFile(join(root, PINS_FILE), 'utf8').catch(() => {
+    throw new SpecsError(`${PINS_FILE} cannot be read: it lists the pinned spec files (npm run openapi:generate -- --pin writes it)`)
+  })
+  const files: PinnedFile[] = []
+  for (const [index, line] of text.split('\n').entries()) {
+    if (line === '') continue
+    const match = /^([0-9a-f]{64}) [ *](\S+)$/.exec(line)
+    const path = match?.[2] ?? ''
+    // a path may only name a file inside a pin's folder: it is joined to directories and URLs
+    if (match === null || pinOf(path) === undefined || path.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+      throw new SpecsError(`${PINS_FILE} line ${index + 1} is not "<sha256>  <folder>/<file>" for a folder of openapi/inputs.ts`)
+    }
+    files.push({ path, sha256: match[1] ?? '' })
   }
-  const target = join(work, pin.folder)
-  await cp(source, target, { recursive: true })
-  return target
+  for (const pin of specPins) {
+    if (!files.some((file) => file.path === `${pin.folder}/${pin.entry}`)) throw new SpecsError(`${PINS_FILE} does not list ${pin.folder}/${pin.entry}`)
+  }
+  return files
+}
+
+/** The first problem found, and how many more there are. */
+function problems (list: readonly string[]): string {
+  return list.length > 1 ? `${list[0] ?? ''} (and ${list.length - 1} more)` : list[0] ?? ''
+}
+
+function mismatch (path: string, actual: string): string {
+  return `${path} does not match ${PINS_FILE} (its SHA-256 is ${actual.slice(0, 12)}…: a stale or edited copy)`
+}
+
+/** Every listed file of `dir`, each matching its SHA-256; or what is wrong. */
+async function readChecked (dir: string, list: readonly PinnedFile[]): Promise<Map<string, Buffer> | string> {
+  const files = new Map<string, Buffer>()
+  const wrong: string[] = []
+  for (const { path, sha256: pinned } of list) {
+    const bytes = await readFile(join(dir, path)).catch(() => undefined)
+    if (bytes === undefined) wrong.push(`${path} is missing`)
+    else if (sha256(bytes) !== pinned) wrong.push(mismatch(path, sha256(bytes)))
+    else files.set(path, bytes)
+  }
+  return wrong.length === 0 ? files : problems(wrong)
+}
+
+/** What a failed fetch says, down to its cause (`connect ECONNREFUSED ...`). */
+function fetchFailure (error: unknown): string {
+  let reason: unknown = error
+  while (reason instanceof Error && reason.cause instanceof Error) reason = reason.cause
+  if (reason instanceof AggregateError && reason.errors[0] instanceof Error) reason = reason.errors[0]
+  if (!(reason instanceof Error)) return String(reason)
+  const code = (reason as NodeJS.ErrnoException).code
+  return reason.message !== '' ? reason.message : code ?? reason.name
+}
+
+/** One file; a connection failure, 429 or 5xx is tried again (a passing fault), any other answer is final. */
+async function fetchPinned (url: string, signal: AbortSignal): Promise<Buffer> {
+  for (let attempt = 1; ; attempt++) {
+    let failure: string
+    try {
+      const response = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]) })
+      if (response.ok) return Buffer.from(await response.arrayBuffer())
+      await response.body?.cancel()
+      failure = `HTTP ${response.status}`
+      if (response.status !== 429 && response.status < 500) throw new SpecsError(failure)
+    } catch (error) {
+      if (error instanceof SpecsError || signal.aborted) throw error
+      failure = fetchFailure(error)
+    }
+    if (attempt >= DOWNLOAD_ATTEMPTS) throw new SpecsError(failure)
+    await sleep(attempt * 500, undefined, { signal })
+  }
+}
+
+/** Every file of one pin from the download base, a few at a time; the first failure stops the others. */
+async function fetchPin (base: string, pin: SpecPin, list: readonly PinnedFile[]): Promise<Map<string, Buffer> | string> {
+  const controller = new AbortController()
+  const files = new Map<string, Buffer>()
+  const queue = [...list]
+  let failure: string | undefined
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined && failure === undefined; next = queue.shift()) {
+      const { path } = next
+      try {
+        files.set(path, await fetchPinned(pinnedDownloadUrl(pin, path.slice(pin.folder.length + 1), base), controller.signal))
+      } catch (error) {
+        failure ??= `${path}: ${error instanceof SpecsError ? error.message : fetchFailure(error)}`
+        controller.abort()
+      }
+    }
+  }
+  // a few at a time: dozens of lookups at once can stall a resolver for seconds
+  await Promise.all(Array.from({ length: DOWNLOAD_CONCURRENCY }, worker))
+  if (failure !== undefined) return failure
+  const wrong = list.flatMap(({ path, sha256: pinned }) => {
+    const actual = sha256(files.get(path) ?? Buffer.alloc(0))
+    return actual === pinned ? [] : [mismatch(path, actual)]
+  })
+  return wrong.length === 0 ? files : problems(wrong)
+}
+
+/** Keeps a checked download for the next run; written aside and renamed, so a cut-off run leaves no half copy. */
+async function cache (cacheRoot: string, commit: string, files: ReadonlyMap<string, Buffer>): Promise<void> {
+  await mkdir(cacheRoot, { recursive: true })
+  const staging = await mkdtemp(join(cacheRoot, `.${commit}-`))
+  try {
+    for (const [path, bytes] of files) {
+      await mkdir(dirname(join(staging, path)), { recursive: true })
+      await writeFile(join(staging, path), bytes)
+    }
+    await rm(join(cacheRoot, commit), { recursive: true, force: true })
+    await rename(staging, join(cacheRoot, commit))
+  } finally {
+    // gone after the rename; still here when a step failed (another run may have put its copy in place first)
+    await rm(staging, { recursive: true, force: true })
+  }
+}
+
+/** Each pin from the cache when it is whole and matches, else downloaded, checked and cached. */
+async function downloaded (base: string, list: readonly PinnedFile[]): Promise<PinnedSpecs | string> {
+  const cacheRoot = join(root, CACHE_DIR)
+  const files = new Map<string, Buffer>()
+  const fetchedPins: string[] = []
+  let notCached = ''
+  for (const pin of specPins) {
+    const own = list.filter((file) => pinOf(file.path) === pin)
+    const cached = await readChecked(join(cacheRoot, pin.commit), own)
+    const got = cached instanceof Map ? cached : await fetchPin(base, pin, own)
+    if (typeof got === 'string') return got
+    if (got !== cached) {
+      fetchedPins.push(pin.folder)
+      // the files are checked and in memory: a cache that cannot be written costs the next run a download, not this one
+      await cache(cacheRoot, pin.commit, got).catch((error: unknown) => { notCached = `, not cached: ${(error as Error).message}` })
+    }
+    for (const [path, bytes] of got) files.set(path, bytes)
+  }
+  const from = fetchedPins.length === 0
+    ? `${CACHE_DIR} (downloaded earlier)`
+    : `downloaded from ${base} (${fetchedPins.join(', ')}) into ${CACHE_DIR}${notCached}`
+  return { files, from }
+}
+
+/**
+ * The pinned specs, from the first source that has them: OPENAPI_SPECS_DIR, ../shared/openapi,
+ * the download. A directory that exists is the one meant, so one that does not match is
+ * refused and the sources after it are not tried.
+ */
+async function pinnedSpecs (list: readonly PinnedFile[]): Promise<PinnedSpecs> {
+  const said: string[] = []
+  function fail (): never {
+    const sources = ['OPENAPI_SPECS_DIR', SHARED_DIR, 'download']
+    while (said.length < sources.length) said.push(`${sources[said.length] ?? ''}: not tried`)
+    throw new SpecsError(`no usable copy of the pinned specs (README, "Contributing"): ${said.map((what, index) => `${index + 1}. ${what}`).join('; ')}`)
+  }
+  const fromDirectory = async (shown: string, dir: string): Promise<PinnedSpecs> => {
+    const files = await readChecked(dir, list)
+    if (typeof files !== 'string') return { files, from: shown }
+    said.push(`${shown}: refused, ${files}`)
+    return fail()
+  }
+  const named = process.env.OPENAPI_SPECS_DIR
+  if (named !== undefined && named !== '') {
+    const dir = resolve(root, named)
+    if (existsSync(dir)) return await fromDirectory(`OPENAPI_SPECS_DIR=${dir}`, dir)
+    // a directory asked for by name and absent is a mistake, not a reason to look elsewhere
+    said.push(`OPENAPI_SPECS_DIR=${dir}: no such directory`)
+    return fail()
+  }
+  said.push('OPENAPI_SPECS_DIR: not set')
+  const shared = resolve(root, SHARED_DIR)
+  if (existsSync(shared)) return await fromDirectory(`${SHARED_DIR} (${shared})`, shared)
+  said.push(`${SHARED_DIR} (${shared}): no such directory`)
+  const base = process.env.OPENAPI_SPECS_BASE_URL === undefined || process.env.OPENAPI_SPECS_BASE_URL === ''
+    ? PINNED_DOWNLOAD_BASE
+    : process.env.OPENAPI_SPECS_BASE_URL.replace(/\/+$/, '')
+  const got = await downloaded(base, list)
+  if (typeof got !== 'string') return got
+  said.push(`download from ${base}: ${got}`)
+  return fail()
+}
+
+/** The checked files, written where the generator reads them (each pin's folder under `work`). */
+async function preparedCopies (specs: PinnedSpecs, work: string): Promise<void> {
+  for (const [path, bytes] of specs.files) {
+    await mkdir(dirname(join(work, path)), { recursive: true })
+    await writeFile(join(work, path), bytes)
+  }
+}
+
+/** `--pin`: openapi/specs.sha256 from every file of each pin's folder in the local copy. */
+async function pin (): Promise<void> {
+  const named = process.env.OPENAPI_SPECS_DIR
+  const dir = resolve(root, named === undefined || named === '' ? SHARED_DIR : named)
+  const lines: string[] = []
+  for (const spec of specPins) {
+    const folder = join(dir, spec.folder)
+    if (!existsSync(join(folder, spec.entry))) {
+      throw new SpecsError(`--pin: ${join(folder, spec.entry)} not found; set OPENAPI_SPECS_DIR to a copy of https://${spec.repository} at ${spec.commit} (path ${spec.path}) laid out as ${spec.folder}/`)
+    }
+    const entries = await readdir(folder, { recursive: true, withFileTypes: true })
+    const paths = entries.filter((entry) => entry.isFile()).map((entry) => `${spec.folder}/${relative(folder, join(entry.parentPath, entry.name)).split(sep).join('/')}`).sort()
+    for (const path of paths) {
+      if (/\s/.test(path)) throw new SpecsError(`--pin: ${path} has a space in its name, which ${PINS_FILE} cannot hold`)
+      lines.push(`${sha256(await readFile(join(dir, path)))}  ${path}`)
+    }
+  }
+  await writeFile(join(root, PINS_FILE), `${lines.join('\n')}\n`)
+  console.log(`wrote ${PINS_FILE}: ${lines.length} files from ${dir}`)
 }
 
 async function applyFileFixes (folder: string): Promise<void> {
@@ -265,11 +505,12 @@ function cycleOperations (doc: JsonObject): Array<{ name: string; schema: JsonOb
   return out
 }
 
-async function generate (): Promise<Map<string, string>> {
+async function generate (specs: PinnedSpecs): Promise<Map<string, string>> {
   const work = await mkdtemp(join(tmpdir(), 'ial-openapi-'))
   try {
-    const cycleDir = await preparedCopy(cycleIalPin, work)
-    const openMetalDir = await preparedCopy(openMetalPin, work)
+    await preparedCopies(specs, work)
+    const cycleDir = join(work, cycleIalPin.folder)
+    const openMetalDir = join(work, openMetalPin.folder)
     await applyFileFixes(openMetalDir)
 
     const cycle = await dereferenced(join(cycleDir, cycleIalPin.entry), cycleSchemaFixes)
@@ -300,8 +541,11 @@ async function generate (): Promise<Map<string, string>> {
 }
 
 async function main (): Promise<void> {
+  if (process.argv.includes('--pin')) return await pin()
   const check = process.argv.includes('--check')
-  const files = await generate()
+  const specs = await pinnedSpecs(await pinnedFiles())
+  console.log(`pinned specs: ${specs.from}`)
+  const files = await generate(specs)
   const stale: string[] = []
   for (const { file, to } of OUTPUTS) {
     const text = files.get(file)
@@ -322,4 +566,10 @@ async function main (): Promise<void> {
   console.log(check ? 'generated code is up to date' : `wrote ${OUTPUTS.map((output) => output.to).join(', ')}`)
 }
 
-await main()
+try {
+  await main()
+} catch (error) {
+  if (!(error instanceof SpecsError)) throw error
+  console.error(`openapi specs: ${error.message}`)
+  process.exit(1)
+}

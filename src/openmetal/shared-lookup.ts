@@ -1,7 +1,8 @@
 /**
  * Single-flight with an optional short TTL: identical concurrent lookups share one upstream
- * call, and a fresh answer is reused for `ttlMs`. A cache in the sense of DESIGN.md: losing
- * it changes nothing but latency. Failures are never cached.
+ * call, and a fresh answer is reused for `ttlMs`. A cache as docs/ARCHITECTURE.md means it
+ * (what a replica remembers): losing it costs a call and nothing else. Failures are never
+ * cached.
  *
  * A shared call lives only as long as someone waits for it: each caller joins with its own
  * signal (its deadline), and once every caller that joined has left, the call's own signal

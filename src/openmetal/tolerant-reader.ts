@@ -4,7 +4,7 @@
  * The schemas handed to `readAnswer` (see answers.ts) name only the fields a route reads;
  * everything else in the answer is dropped unread, so a field OpenMetal adds, renames or
  * fills with an unexpected value can never fail a call that does not depend on it. The
- * needed fields are normalised where the live API is known to vary (DESIGN.md section 6):
+ * needed fields are normalised where the live API is known to vary (docs/TOLERANCE.md):
  *
  * - `null` in a field the schema does not allow to be null reads as absent;
  * - a numeric string where a number is declared reads as that number ("14400");

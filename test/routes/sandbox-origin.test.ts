@@ -61,7 +61,7 @@ describe('the adapter against the sandbox origin', () => {
       .get('/v1/oauth2/token')
       .query({ grant_type: 'client_credentials' })
       .matchHeader('authorization', basic)
-      // the answer as DESIGN.md describes it, without the spec's `scope`
+      // without the spec's `scope`: of this answer only access_token and expires_in are needed (docs/TOLERANCE.md)
       .reply(200, { access_token: 'sandbox-token-1', expires_in: 14400, token_type: 'Bearer' })
     const answer = await ial('POST', '/v1/auth/verify', oauth)
     expect(answer).toEqual({ status: 200, body: { data: { valid: true } } })
