@@ -26,6 +26,8 @@ const IAL_PATHS = [
   '/v1/location/configure',
   '/v1/infrastructure/server/provision',
   '/v1/infrastructure/server/provision-status',
+  // the same route under the name Cycle's IAL documentation uses
+  '/v1/infrastructure/server/provision-check',
   '/v1/infrastructure/server/decommission',
   '/v1/infrastructure/server/restart',
   '/v1/infrastructure/ip/allocate',
