@@ -7,21 +7,21 @@
 import { parseArgs } from 'node:util'
 import { DRIFTS, defaultOrganizations, parseDrifts, startSimulator, type Drift } from '../index.ts'
 
-const USAGE = `Usage: npm run simulator -- [--drift <names>] [--help]
+const USAGE = `Usage: npm run simulator -- [--port <n>] [--host <address>] [--step-ms <ms>] [--drift <names>] [--help]
 
 Starts the OpenMetal simulator (see packages/openmetal-simulator/README.md).
 
 Options:
+  --port <n>       port (default SIM_PORT, else 8090)
+  --host <address> interface (default SIM_HOST, else 127.0.0.1: the admin API has no authentication)
+  --step-ms <ms>   time between provisioning states (default SIM_STEP_MS, else 3000)
   --drift <names>  comma-separated deviations from the spec to answer with, or "all":
                    ${DRIFTS.join(', ')}
   -h, --help       print this and exit
 
-Environment:
-  SIM_PORT     port (default 8090)
-  SIM_HOST     host (default 127.0.0.1; the admin API has no authentication)
-  SIM_STEP_MS  time between provisioning states in ms (default 3000)
+Environment (an option wins over its variable):
+  SIM_PORT, SIM_HOST, SIM_STEP_MS, SIM_DRIFT  like --port, --host, --step-ms, --drift
   SIM_LOG=0    no per-request log
-  SIM_DRIFT    like --drift (--drift wins)
 `
 
 function fail (message: string): never {
@@ -29,11 +29,12 @@ function fail (message: string): never {
   process.exit(2)
 }
 
-function numberFrom (name: string, fallback: number): number {
-  const raw = process.env[name]
+/** A whole number from an option or else its variable, named as the user gave it when it is no number. */
+function numberFrom (option: string | undefined, flag: string, name: string, fallback: number): number {
+  const raw = option ?? process.env[name]
   if (raw === undefined || raw === '') return fallback
   const value = Number(raw)
-  if (!Number.isInteger(value) || value < 0) fail(`${name} must be a non-negative integer, not ${raw}`)
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) fail(`${option === undefined ? name : flag} must be a non-negative integer, not ${raw}`)
   return value
 }
 
@@ -46,9 +47,9 @@ function driftFrom (list: string | undefined): Drift[] {
   }
 }
 
-let values: { drift?: string, help?: boolean }
+let values: { drift?: string, port?: string, host?: string, 'step-ms'?: string, help?: boolean }
 try {
-  values = parseArgs({ options: { drift: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values
+  values = parseArgs({ options: { drift: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'step-ms': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error))
 }
@@ -58,15 +59,16 @@ if (values.help === true) {
 }
 const drift = driftFrom(values.drift ?? process.env.SIM_DRIFT)
 
-const host = process.env.SIM_HOST ?? '127.0.0.1'
-const port = numberFrom('SIM_PORT', 8090)
+const host = values.host ?? process.env.SIM_HOST ?? '127.0.0.1'
+const port = numberFrom(values.port, '--port', 'SIM_PORT', 8090)
+if (port > 65_535) fail(`${values.port === undefined ? 'SIM_PORT' : '--port'} must be a port (0 to 65535), not ${port}`)
 let sim: Awaited<ReturnType<typeof startSimulator>>
 try {
-  sim = await startSimulator({ host, port, provisioningStepMs: numberFrom('SIM_STEP_MS', 3000), logger: process.env.SIM_LOG !== '0', drift })
+  sim = await startSimulator({ host, port, provisioningStepMs: numberFrom(values['step-ms'], '--step-ms', 'SIM_STEP_MS', 3000), logger: process.env.SIM_LOG !== '0', drift })
 } catch (error) {
   // a taken port or an address this machine does not have: one line, not a stack trace
   const code = (error as NodeJS.ErrnoException).code
-  const why = code === 'EADDRINUSE' ? `${host}:${port} is already in use (another simulator?); set SIM_PORT to another port` : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine (SIM_HOST)` : code === 'EACCES' ? `no permission to listen on ${host}:${port}` : error instanceof Error ? error.message : String(error)
+  const why = code === 'EADDRINUSE' ? `${host}:${port} is already in use (another simulator?); choose another with --port` : code === 'EADDRNOTAVAIL' ? `${host} is not an address of this machine (--host)` : code === 'EACCES' ? `no permission to listen on ${host}:${port}` : error instanceof Error ? error.message : String(error)
   console.error(`simulator: cannot listen: ${why}`)
   process.exit(1)
 }
