@@ -105,10 +105,14 @@ export class ServerDirectory {
     const hint = this.cloudHint(input)
     // a cloud already seen complete is fetched alongside its order: one round trip
     const early = input.withCloud === true && hint !== undefined && this.completeClouds.peek(hint) === true
+    // the early reads are a guess from what the caller sent: one that fails only means no guess,
+    // and the order's own cloud is read below (a hint naming someone else's cloud fails nothing)
+    let guessFailed = false
+    const guess = async <T>(read: () => Promise<T>): Promise<T | undefined> => await read().catch(() => { guessFailed = true; return undefined })
     const [order, cloud, stats] = await Promise.all([
       this.client.getOrder(ref.orderId, call),
-      early ? this.client.getCloud(hint, call) : undefined,
-      early ? this.client.getCloudStats(hint, call) : undefined
+      early ? guess(() => this.client.getCloud(hint, call)) : undefined,
+      early ? guess(() => this.client.getCloudStats(hint, call)) : undefined
     ])
     if (order === undefined) return undefined
     if (!this.belongs(order, call.hubId, input.cycleServerId)) {
@@ -117,7 +121,7 @@ export class ServerDirectory {
     const deployed = deployedCloud(order)
     const cloudId = deployed?.id
     if (cloudId !== undefined) this.cloudOfOrder.remember(ref.orderId, cloudId, FACT_TTL_MS)
-    const matches = early && cloudId === hint && (cloud?.fields?.order_id === undefined || cloud.fields.order_id === order.id)
+    const matches = early && !guessFailed && cloudId === hint && (cloud?.fields?.order_id === undefined || cloud.fields.order_id === order.id)
     if (matches) return this.withFacts({ ref, order, cloudId, cloud: cloud ?? null, stats })
     if (input.withCloud === true && cloudId !== undefined && deployed?.status === 'complete') {
       const [lateCloud, lateStats] = await Promise.all([this.client.getCloud(cloudId, call), this.client.getCloudStats(cloudId, call)])

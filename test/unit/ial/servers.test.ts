@@ -3,6 +3,7 @@
  * it hands out, and what it asks OpenMetal for (and when) to answer a status poll.
  */
 import { describe, expect, test } from 'vitest'
+import { OpenMetalHttpError } from '../../../src/openmetal/transport.ts'
 import { ServerDirectory, decodeServerId, type ServerQuery } from '../../../src/ial/servers.ts'
 import type { IalCall } from '../../../src/ial/context.ts'
 import type { OpenMetalClient } from '../../../src/openmetal/client.ts'
@@ -308,6 +309,26 @@ describe('ServerDirectory.owned withCloud: what a status poll costs', () => {
     om.reset()
     await directory.owned(call(HUB), query({ withCloud: true }))
     expect(om.started.filter(({ operation }) => operation === 'getCloudStats')).toHaveLength(2)
+  })
+
+  test('a hint naming a cloud that cannot be read (another tenant\'s: 403) fails nothing: the order\'s own cloud is read', async () => {
+    const otherTag = cycleTag.forServer(OTHER_HUB, OTHER_SERVER)
+    const om = fakeOpenMetal({
+      orders: [order('ORD1', TAG, { id: 'CLD1', status: 'complete' }), order('ORD2', otherTag, { id: 'CLD2', status: 'complete' })],
+      clouds: [cloud('CLD1', 'ORD1'), cloud('CLD2', 'ORD2')],
+      stats: { CLD1: stats('node-1'), CLD2: stats('node-2') }
+    })
+    const directory = new ServerDirectory(om.client)
+    // CLD2 seen complete on this replica, for the hub that owns it
+    await directory.owned(call(OTHER_HUB), query({ serverId: serverIdCodec.encode({ orderId: 'ORD2', pod: 'pod_1' }), cycleServerId: OTHER_SERVER, withCloud: true }))
+    const read = om.client.getCloud.bind(om.client)
+    om.client.getCloud = async (id, context) => id === 'CLD2' ? await Promise.reject(new OpenMetalHttpError('getCloud', 403, undefined, undefined)) : await read(id, context)
+    om.reset()
+    const found = await directory.owned(call(HUB), query({ extra: { cloud_id: 'CLD2' }, withCloud: true }))
+    // the guess was made (and refused)
+    expect(om.started).toContainEqual({ operation: 'getCloudStats', id: 'CLD2' })
+    expect(found.cloudId).toBe('CLD1')
+    expect(found.cloud?.id).toBe('CLD1')
   })
 
   test('a cloud read early for an order of another hub is not handed out', async () => {
