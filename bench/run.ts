@@ -9,12 +9,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, setPriority } from 'node:os'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
-import { request } from 'undici'
+import { Agent, request } from 'undici'
 import { startSimulator, type Simulator } from '@cycle-ial-openmetal/openmetal-simulator'
 import { execForm, freePort, instructionsOf, parseDockerfile, readRepoFile, root } from '../test/ops/support.ts'
 import { measureCallBudget, type StepCalls } from '../test/helpers/call-budget.ts'
@@ -23,6 +23,8 @@ import pg from 'pg'
 import { startPglite } from '../test/helpers/pglite.ts'
 import { startWireCounter, type WireCounts } from './pg-wire-counter.ts'
 import { UsageError, parseCommandLine, readCommandLine } from '../src/cli/args.ts'
+import { ENVIRONMENT } from '../src/config.ts'
+import { SSH_PUBLIC_KEY } from '../test/helpers/fixtures.ts'
 
 const USAGE = `usage: npm run bench [-- --latency MS] [--quick] [--ci] [--json FILE]
 
@@ -55,7 +57,7 @@ const CLOCK_TICKS = 100
 
 const HUB = 'a1b2c3d4e5f6a1b2c3d4e5f6'
 const AUTH = { client_id: 'sim-client', secret: 'sim-secret', cycle: { hub_id: HUB, hub_name: 'bench' } }
-const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q bench@cycle'
+const SSH_KEY = SSH_PUBLIC_KEY
 
 export interface Row {
   name: string
@@ -533,6 +535,128 @@ async function benchDatabase (): Promise<{ kind: 'PostgreSQL' | 'PGlite', url: U
   return { kind: 'PostgreSQL', url: new URL(server), query: async (sql) => (await pool.query<Record<string, unknown>>(sql)).rows, close: async () => { await pool.end() } }
 }
 
+/**
+ * The body flood (issue "Hold the edges"): 16 connections send GET /healthz with a body of
+ * BODY_LIMIT_BYTES of nested JSON, as fast as they can, while a separate client asks /healthz
+ * at a steady rate. The flooder is a child process at the lowest CPU priority: it shares core 0
+ * with this process, and a probe kept waiting for that core would measure the flooder, not the
+ * adapter. Target: the probes' p99 under 50 ms, every probe answered 200, every flood request
+ * refused (413).
+ */
+const BODY_FLOOD = { connections: 16, seconds: quick ? 3 : 6, probeEveryMs: 10, probeConnections: 4, p99TargetMs: 50 }
+
+/** The flooder, run with `node -e`: each connection sends the same body again as soon as it is answered, until SIGTERM; prints its outcomes. */
+const FLOODER = `
+const http = require('node:http')
+const { url, bytes, connections } = JSON.parse(process.env.BENCH_FLOOD)
+const body = Buffer.from('['.repeat(Math.floor(bytes / 2)) + ']'.repeat(Math.ceil(bytes / 2)))
+const agent = new http.Agent({ keepAlive: true, maxSockets: connections })
+const outcomes = {}
+let stopping = false
+process.once('SIGTERM', () => { stopping = true })
+const send = () => new Promise((resolve) => {
+  const sent = http.request(url, { method: 'GET', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } }, (answer) => {
+    answer.resume()
+    answer.once('end', () => resolve(String(answer.statusCode)))
+  })
+  sent.once('error', (error) => resolve(error.code ?? 'error'))
+  sent.end(body)
+})
+const flood = async () => { while (!stopping) { const outcome = await send(); outcomes[outcome] = (outcomes[outcome] ?? 0) + 1 } }
+Promise.all(Array.from({ length: connections }, flood)).then(() => { agent.destroy(); process.stdout.write(JSON.stringify(outcomes)) })
+`
+
+interface BodyFloodFigures {
+  bodyBytes: number
+  floodRequests: number
+  floodPerSecond: number
+  /** the flood's answers by status (or client error code) */
+  floodOutcomes: Record<string, number>
+  probes: number
+  probeErrors: number
+  p50Ms: number
+  p99Ms: number
+  maxMs: number
+  /** of one core, the adapter's CPU while flooded */
+  adapterCpuPercent: number
+}
+
+async function bodyFloodRow (adapter: Server): Promise<{ row: Row, figures: BodyFloodFigures }> {
+  const bodyBytes = Number(process.env.BODY_LIMIT_BYTES ?? ENVIRONMENT.BODY_LIMIT_BYTES[0])
+  const flooder = spawn(process.execPath, ['-e', FLOODER], { env: { ...process.env, BENCH_FLOOD: JSON.stringify({ url: `${adapter.url}/healthz`, bytes: bodyBytes, connections: BODY_FLOOD.connections }) }, stdio: ['ignore', 'pipe', 'inherit'] })
+  if (flooder.pid !== undefined) setPriority(flooder.pid, 19)
+  let printed = ''
+  flooder.stdout?.on('data', (chunk: Buffer) => { printed += chunk.toString() })
+  const exited = once(flooder, 'exit')
+  const probe = new Agent({ connections: BODY_FLOOD.probeConnections })
+  const latencies: number[] = []
+  let probeErrors = 0
+  try {
+    // the flood under way on every connection before the first probe
+    await sleep(300)
+    const cpuBefore = await cpuSeconds(adapter.pid)
+    const started = performance.now()
+    const probes: Array<Promise<void>> = []
+    // a steady rate: each probe at its time, whether or not the one before has been answered
+    for (let index = 0; index * BODY_FLOOD.probeEveryMs < BODY_FLOOD.seconds * 1000; index++) {
+      const wait = started + index * BODY_FLOOD.probeEveryMs - performance.now()
+      if (wait > 0) await sleep(wait)
+      probes.push((async () => {
+        const sent = performance.now()
+        try {
+          const response = await request(`${adapter.url}/healthz`, { dispatcher: probe })
+          await response.body.dump()
+          if (response.statusCode !== 200) probeErrors++
+        } catch {
+          probeErrors++
+        }
+        latencies.push(performance.now() - sent)
+      })())
+    }
+    await Promise.all(probes)
+    const seconds = (performance.now() - started) / 1000
+    const adapterCpuPercent = Math.round((await cpuSeconds(adapter.pid) - cpuBefore) / seconds * 100)
+    flooder.kill('SIGTERM')
+    await exited
+    const floodOutcomes = JSON.parse(printed === '' ? '{}' : printed) as Record<string, number>
+    const floodRequests = Object.values(floodOutcomes).reduce((sum, count) => sum + count, 0)
+    const figures: BodyFloodFigures = {
+      bodyBytes,
+      floodRequests,
+      floodPerSecond: Math.round(floodRequests / (seconds + 0.3)),
+      floodOutcomes,
+      probes: latencies.length,
+      probeErrors,
+      p50Ms: round1(quantile(latencies, 0.5)),
+      p99Ms: round1(quantile(latencies, 0.99)),
+      maxMs: round1(Math.max(...latencies)),
+      adapterCpuPercent
+    }
+    const refusedAll = floodRequests > 0 && floodOutcomes['413'] === floodRequests
+    const row: Row = {
+      name: 'healthz, body flood',
+      connections: BODY_FLOOD.connections,
+      requests: figures.probes,
+      p50: figures.p50Ms,
+      p99: figures.p99Ms,
+      rps: Math.round(figures.probes / seconds),
+      upstreamPerRequest: 0,
+      ideal: {
+        metric: 'p99',
+        value: BODY_FLOOD.p99TargetMs,
+        why: `${floodRequests} flood requests of ${Math.round(bodyBytes / 1024)} KiB (${figures.floodPerSecond}/s): ${Object.entries(floodOutcomes).map(([outcome, count]) => `${count} ${outcome}`).join(', ')}; ${probeErrors} probe errors; adapter CPU ${adapterCpuPercent} %; slowest probe ${figures.maxMs} ms`
+      },
+      ratio: Math.round(figures.p99Ms / BODY_FLOOD.p99TargetMs * 100) / 100,
+      target: BODY_FLOOD.p99TargetMs,
+      met: figures.p99Ms <= BODY_FLOOD.p99TargetMs && probeErrors === 0 && refusedAll
+    }
+    return { row, figures }
+  } finally {
+    if (flooder.exitCode === null && flooder.signalCode === null) flooder.kill('SIGKILL')
+    await probe.close()
+  }
+}
+
 /** SIGTERM, and the exit (so the adapter's pool is closed before its database goes). */
 async function stopped (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return
@@ -633,12 +757,15 @@ async function main (): Promise<void> {
     await load(`${adapter.url}/v1/infrastructure/provider/locations`, { connections: 32, amount: quick ? 30_000 : 90_000 })
     const rssAfter = await adapter.rss()
     const memory = { rss10kMb: Math.round(rss10k), rssAfterMb: Math.round(rssAfter), growth: Math.round(((rssAfter - rss10k) / rss10k) * 1000) / 10, requestsAfter: quick ? 40_000 : 100_000 }
+    // last: the flood must not weigh on the memory rows
+    const bodyFlood = await onceMoreInCi(() => bodyFloodRow({ url: adapter.url, pid: adapter.child.pid }), (result) => result.row)
+    rows.push(bodyFlood.row)
 
     printTable(rows, memory)
     printCoordination(coordination.figures)
     printCallBudget(budget)
     if (wrapperRatio !== undefined) console.log(`locations (cached) against Fastify reading the same wrapper with a per-request logger (no adapter code): ${wrapperRatio}x`)
-    const report = { date: new Date().toISOString(), latencyMs: L, quick, node: process.version, pinnedCores: pinning, rows, memory, callBudget: budget, isolation: isolation.figures, coordination: coordination.figures, ...(wrapperRatio === undefined ? {} : { cachedAgainstWrapperParsing: wrapperRatio }) }
+    const report = { date: new Date().toISOString(), latencyMs: L, quick, node: process.version, pinnedCores: pinning, rows, memory, callBudget: budget, isolation: isolation.figures, coordination: coordination.figures, bodyFlood: bodyFlood.figures, ...(wrapperRatio === undefined ? {} : { cachedAgainstWrapperParsing: wrapperRatio }) }
     const file = values.json ?? join(root, 'bench/results', `${quick ? 'quick' : 'full'}-L${L}.json`)
     await mkdir(dirname(file), { recursive: true })
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`)
@@ -683,8 +810,8 @@ function printTable (rows: Row[], memory: { rss10kMb: number, rssAfterMb: number
     const target = row.ideal.metric === 'rps' ? `>= ${row.target}x` : row.ideal.metric === 'count' ? `<= ${row.target}` : `<= ${row.target} ms`
     console.log([row.name.padEnd(27), String(row.connections).padStart(5), String(row.requests).padStart(6), String(row.p50).padStart(8), String(row.p99).padStart(6), String(row.rps).padStart(7), String(row.upstreamPerRequest).padStart(7), ideal.slice(0, 64).padEnd(65), String(row.ratio).padStart(6), target.padStart(10), row.met ? '  yes' : '  NO'].join(' '))
   }
-  const isolation = rows.find((row) => row.ideal.metric === 'p99')
-  if (isolation !== undefined) console.log(`\n${isolation.name}: p99 ${isolation.p99} ms (target <= ${isolation.target} ms); ${isolation.ideal.why}`)
+  // the rows held to a p99, whose figures do not fit the table
+  for (const row of rows.filter((candidate) => candidate.ideal.metric === 'p99')) console.log(`\n${row.name}: p99 ${row.p99} ms (target <= ${row.target} ms); ${row.ideal.why}`)
   console.log(`\nadapter RSS: ${memory.rss10kMb} MB after 10k requests, ${memory.rssAfterMb} MB after ${memory.requestsAfter} (growth ${memory.growth}%; targets < ${RSS_LIMIT_MB} MB, < 10%)`)
 }
 

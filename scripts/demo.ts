@@ -16,6 +16,7 @@ import { runLifecycle, type StepName } from '@cycle-ial-openmetal/ial-check/life
 import { createAddress } from '@cycle-ial-openmetal/openmetal-simulator/network'
 import { consoleReporter, summary } from '@cycle-ial-openmetal/ial-check/cli'
 import { UsageError, parseCommandLine, readCommandLine } from '../src/cli/args.ts'
+import { SSH_PUBLIC_KEY } from '../test/helpers/fixtures.ts'
 
 const USAGE = `usage: npm run demo [-- --once] [--buy-ip-blocks] [--port N]
 
@@ -55,7 +56,7 @@ const config = loadConfig({
   LOG_LEVEL: 'warn',
   OPENMETAL_API_URL: sim.url,
   OPENMETAL_DEPLOYMENT_CONFIGURATION: deploymentConfiguration,
-  OPENMETAL_SSH_PUBLIC_KEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q demo@cycle',
+  OPENMETAL_SSH_PUBLIC_KEY: SSH_PUBLIC_KEY,
   OPENMETAL_IP_BLOCK_PURCHASE: buyIpBlocks ? 'true' : 'false'
 })
 const app = await buildApp(config)

@@ -13,8 +13,9 @@ import { allocateBody, cycleServer, objectId, provisionBody, releaseBody, server
 import type { RunningServer } from '../ops/support.ts'
 import { startPglite, type PgliteServer } from '../helpers/pglite.ts'
 import { cycle, kill, openMetal, orderRef, ordersTagged, sleep, startAdapter, startOrderHoldingProxy, type Outcome, type Proxy, type SimOrder } from './replicas.ts'
+import { SSH_PUBLIC_KEY } from '../helpers/fixtures.ts'
 
-const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q test@cycle'
+const SSH_KEY = SSH_PUBLIC_KEY
 const LEASE_MS = 9000
 /** how long OpenMetal takes to act on an order, and then to confirm it */
 const ORDER_STEP_MS = 750

@@ -9,8 +9,9 @@ import { buildApp, type AppDeps } from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
 import { startSimulator, type Simulator, type SimulatorOptions } from '@cycle-ial-openmetal/openmetal-simulator'
 import { objectId, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
+import { SSH_PUBLIC_KEY } from './fixtures.ts'
 
-export const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q test@cycle'
+export const SSH_KEY = SSH_PUBLIC_KEY
 
 export { objectId, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 

@@ -19,12 +19,18 @@ export async function unprovisioned (h: Harness) {
   return { tenant, server, provision: () => h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server)) }
 }
 
-export async function provisioned (h: Harness, tenant: Tenant): Promise<{ server: CycleServer, serverId: string, extra: Record<string, unknown>, status: Record<string, unknown> }> {
-  const { modelId, locationId } = await stockedModel(h)
-  const server = cycleServer(modelId, locationId)
+/** A server provisioned (bought, not waited for): a new Cycle server of a stocked model unless one is given. */
+export async function ordered (h: Harness, tenant: Tenant, given?: CycleServer): Promise<{ server: CycleServer, serverId: string, extra: Record<string, unknown>, orderId: string }> {
+  const server: CycleServer = given ?? await stockedModel(h).then(({ modelId, locationId }) => cycleServer(modelId, locationId))
   const answer = await h.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))
-  expect(answer.status).toBe(200)
-  const { server_id: serverId, extra } = answer.body.data as { server_id: string, extra: Record<string, unknown> }
+  expect(answer.status, JSON.stringify(answer.body.error)).toBe(200)
+  const { server_id: serverId, extra } = answer.body.data as { server_id: string, extra: Record<string, unknown> & { order_id: string } }
+  return { server, serverId, extra, orderId: extra.order_id }
+}
+
+/** The same, then polled until provision-status says provisioned (the harness's replica thereby knows its cloud and node). */
+export async function provisioned (h: Harness, tenant: Tenant, given?: CycleServer): Promise<{ server: CycleServer, serverId: string, extra: Record<string, unknown>, status: Record<string, unknown> }> {
+  const { server, serverId, extra } = await ordered(h, tenant, given)
   const status = await untilProvisioned(h, tenant, server, serverId, extra)
   return { server, serverId, extra: status.extra as Record<string, unknown>, status }
 }

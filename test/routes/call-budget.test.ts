@@ -6,17 +6,12 @@
  */
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-import { stockedModel, untilProvisioned } from '../helpers/lifecycle.ts'
+import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
 import { measureCallBudget } from '../helpers/call-budget.ts'
-import { serverActionBody, provisionBody, cycleServer, type CycleServer, type Tenant } from '@cycle-ial-openmetal/ial-check/cycle-requests'
+import { serverActionBody, cycleServer } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 
 let h: Harness
 
-/** provisions and polls until provisioned in `h`'s replica, which thereby learns the server's cloud and node */
-async function provisionedIn (harness: Harness, tenant: Tenant, server: CycleServer): Promise<{ serverId: string, extra: Record<string, unknown> }> {
-  const provisioned = (await harness.call('POST', '/v1/infrastructure/server/provision', provisionBody(tenant, server))).body.data as { server_id: string, extra: Record<string, unknown> }
-  return { serverId: provisioned.server_id, extra: await untilProvisioned(harness, tenant, server, provisioned.server_id, provisioned.extra).then((status) => status.extra as Record<string, unknown>) }
-}
 beforeAll(async () => { h = await startHarness() })
 afterAll(async () => { await h.close() })
 
@@ -44,7 +39,7 @@ test('a restart in a replica that never saw the server asks the cloud for its no
   const tenant = tenantA()
   const { modelId, locationId } = await stockedModel(h)
   const server = cycleServer(modelId, locationId)
-  const { serverId, extra } = await provisionedIn(h, tenant, server)
+  const { serverId, extra } = await provisioned(h, tenant, server)
   const other = await h.replica()
   try {
     const before = h.sim.state.requests.length
@@ -61,7 +56,7 @@ test('a node this replica remembers that OpenMetal no longer has in the cloud (4
   const tenant = tenantA()
   const { modelId, locationId } = await stockedModel(h)
   const server = cycleServer(modelId, locationId)
-  const { serverId, extra } = await provisionedIn(h, tenant, server)
+  const { serverId, extra } = await provisioned(h, tenant, server)
   h.sim.faults.add({ method: 'POST', path: '/v1/deployment/cloud/*/node/*/power', status: 404, times: 1 })
   const before = h.sim.state.requests.length
   const answer = await h.call('POST', '/v1/infrastructure/server/restart', serverActionBody(tenant, server, serverId, extra))

@@ -15,6 +15,7 @@ import { SANDBOX_API_URL } from '../../src/config.ts'
 import type { SpecDriftReport } from '../../scripts/sandbox/spec-drift.ts'
 import { PODS, productCatalog } from '@cycle-ial-openmetal/openmetal-simulator/catalog'
 import { startSimulator } from '@cycle-ial-openmetal/openmetal-simulator'
+import { SSH_PUBLIC_KEY } from '../helpers/fixtures.ts'
 
 const CLIENT_SECRET = 'sandbox-secret-0042'
 const ACCESS_TOKEN = 'sandbox-access-token-7c1d'
@@ -226,7 +227,7 @@ describe('--yes: the whole lifecycle', () => {
         SANDBOX_API_URL: sim.url,
         OPENMETAL_API_KEY: 'sim-api-key',
         OPENMETAL_DEPLOYMENT_CONFIGURATION: configuration,
-        OPENMETAL_SSH_PUBLIC_KEY: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK0wmN/Cr3JXqmLW7u+g9pTh+wyqDHpSQEIQczXkVx9q test@cycle'
+        OPENMETAL_SSH_PUBLIC_KEY: SSH_PUBLIC_KEY
       })
       expect(result.code, result.stdout).toBe(1)
       expect(result.stdout).toMatch(/^✔ provision /m)

@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { ConfigError, ENVIRONMENT, loadConfig, PRODUCTION_API_URL, SANDBOX_API_URL } from '../../src/config.ts'
 import type { EnvName } from '../../src/config.ts'
+import { HUB_SSH_PUBLIC_KEY } from '../helpers/fixtures.ts'
 
 /** The adapter's environment: defaults, and a failed start that names the bad variable. */
 describe('src/config.ts', () => {
@@ -73,7 +74,7 @@ describe('src/config.ts', () => {
     })
 
     test('an OpenSSH public key line', () => {
-      const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@example.com'
+      const key = HUB_SSH_PUBLIC_KEY
       expect(loadConfig({ OPENMETAL_SSH_PUBLIC_KEY: key }).sshPublicKey).toBe(key)
     })
 

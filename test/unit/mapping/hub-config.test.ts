@@ -3,13 +3,14 @@ import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { decodeHubConfig, provisioningSettings } from '../../../src/mapping/hub-config.ts'
 import { fullUnicodeString } from '../../helpers/arbitraries.ts'
+import { HUB_SSH_PUBLIC_KEY } from '../../helpers/fixtures.ts'
 
 const operator = { deploymentConfiguration: 'opCfg', deploymentConfigurationSetting: 'OPENMETAL_DEPLOYMENT_CONFIGURATION', sshPublicKey: 'ssh-ed25519 AAAA op', sshKeyIds: ['opKey'] }
 
 /** auth.config: a hub's own provisioning settings, base64 JSON, validated like any input. */
 describe('src/mapping/hub-config.ts', () => {
   const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64')
-  const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@example.com'
+  const SSH_KEY = HUB_SSH_PUBLIC_KEY
   const ALLOWED = ['deployment_configuration', 'ssh_public_key', 'ssh_key_ids']
 
   function reasonOf (encoded: string): string {

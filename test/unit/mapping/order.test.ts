@@ -5,11 +5,12 @@ import { Value } from 'typebox/value'
 import { orderRequestFor } from '../../../src/mapping/order.ts'
 import type { ProvisionPlan } from '../../../src/mapping/order.ts'
 import { OrderRequest } from '../../../src/generated/openmetal.ts'
+import { HUB_SSH_PUBLIC_KEY } from '../../helpers/fixtures.ts'
 
 /** A Cycle provision -> the one OpenMetal order that buys it. */
 describe('src/mapping/order.ts', () => {
   const TAG = 'cycle:651586fca6078e98982dbd90:651586fca6078e98982dbd91'
-  const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ops@example.com'
+  const SSH_KEY = HUB_SSH_PUBLIC_KEY
 
   function plan (overrides: Partial<ProvisionPlan> = {}): ProvisionPlan {
     return {
