@@ -16,9 +16,10 @@ import { coordinationReports } from './observability/coordination-reports.ts'
 import { loggerOptions } from './observability/logger.ts'
 import { createMetrics, type Metrics } from './observability/metrics.ts'
 import { upstreamReports } from './observability/upstream-reports.ts'
-import { refuseUnparsableRequests, refuseUnroutablePaths } from './edge/client-errors.ts'
+import { refuseHostlessRequests, refuseUnparsableRequests, refuseUnroutablePaths } from './edge/client-errors.ts'
 import { capConnections } from './edge/connections.ts'
 import { refuseCompressedBodies } from './edge/content-encoding.ts'
+import { requestBodies } from './edge/request-bodies.ts'
 import { proxiesTrusted } from './edge/proxies.ts'
 import { listenerOptions } from './http/listener.ts'
 import { securityHeaders, securityHeadersOf } from './http/security-headers.ts'
@@ -58,9 +59,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     genReqId: requestIdOf,
     ajv: { customOptions: { strict: false, coerceTypes: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  capConnections(app.server, { total: config.maxConnections, perAddress: config.maxConnectionsPerAddress, isProxy: (address) => trusted(address, 0) })
-  // Cycle's Go client sends the {auth, request} wrapper with GET requests too
-  app.addHttpMethod('GET', { hasBody: true, overrideExisting: true })
+  capConnections(app.server, { total: config.maxConnections, perAddress: config.maxConnectionsPerAddress, silentMs: config.silentConnectionTimeoutMs, isProxy: (address) => trusted(address, 0) })
 
   const metrics = deps.metrics ?? createMetrics()
   const { onSkipped, onCleanup } = upstreamReports(app.log, metrics)
@@ -80,7 +79,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
 
   await app.register(securityHeaders, { headers })
   await app.register(requestContext, { requestDeadlineMs: config.requestDeadlineMs, logsRequests: ['info', 'debug', 'trace'].includes(config.logLevel), metrics })
+  await app.register(refuseHostlessRequests)
   await app.register(refuseCompressedBodies)
+  // GET carries Cycle's wrapper, on the routes that take a body; a body is JSON, nested sanely
+  await app.register(requestBodies)
   await app.register(envelope)
   await app.register(docs)
   await app.register(probes, { client, leases, metrics })

@@ -26,6 +26,7 @@ export interface Config {
   readonly upstreamTenantConcurrency: number
   readonly upstreamTenantQueue: number
   readonly upstreamMaxAttempts: number
+  readonly upstreamMaxAnswerBytes: number
   readonly requestDeadlineMs: number
   readonly catalogTtlMs: number
   readonly bodyLimitBytes: number
@@ -34,6 +35,7 @@ export interface Config {
   readonly keepAliveTimeoutMs: number
   readonly maxConnections: number
   readonly maxConnectionsPerAddress: number
+  readonly silentConnectionTimeoutMs: number
   readonly rateLimitPerMinute: number
   readonly rateLimitPerAddressPerMinute: number
   readonly allowedHubIds: readonly string[]
@@ -70,14 +72,16 @@ export const ENVIRONMENT = {
   OPENMETAL_TENANT_CONCURRENCY: ['8', 'OpenMetal calls one tenant (one set of credentials) may have under way at once per replica; below OPENMETAL_CONNECTIONS'],
   OPENMETAL_TENANT_QUEUE: ['64', 'OpenMetal calls one tenant may have waiting for a turn; past that its requests get 503.not-ready with Retry-After'],
   OPENMETAL_MAX_ATTEMPTS: ['3', 'attempts for calls that are safe to repeat'],
+  OPENMETAL_MAX_ANSWER_BYTES: ['4194304', 'largest OpenMetal answer read, in bytes (65536 to 134217728); a larger one is cut off unread and its call fails with 503.not-ready'],
   REQUEST_DEADLINE_MS: ['25000', 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout'],
   CATALOG_TTL_MS: ['60000', 'how long the public catalog (pods, products, stock) is reused'],
-  BODY_LIMIT_BYTES: ['1048576', 'largest accepted request body'],
+  BODY_LIMIT_BYTES: ['131072', 'largest accepted request body'],
   REQUEST_TIMEOUT_MS: ['30000', 'longest time a client may take to send one whole request, headers and body'],
   HEADERS_TIMEOUT_MS: ['10000', 'longest time a client may take to send the headers of one request (at most REQUEST_TIMEOUT_MS)'],
   KEEP_ALIVE_TIMEOUT_MS: ['72000', 'how long an idle keep-alive connection stays open; keep it above the idle timeout of any load balancer in front'],
   MAX_CONNECTIONS: ['4096', 'open connections per replica, all clients together'],
   MAX_CONNECTIONS_PER_ADDRESS: ['1024', 'open connections per client address and replica (not applied to the proxies TRUST_PROXY names)'],
+  SILENT_CONNECTION_TIMEOUT_MS: ['2000', 'how long a new connection may send nothing at all before it is closed (not applied to the proxies TRUST_PROXY names, which may open connections ahead of use)'],
   RATE_LIMIT_PER_MINUTE: ['1200', 'IAL requests per minute per Cycle hub and client address (0 disables this limit)'],
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: ['6000', 'IAL requests per minute per client address, all hubs together (at least RATE_LIMIT_PER_MINUTE; 0 disables this ceiling)'],
   IAL_ALLOWED_HUB_IDS: ['', 'comma-separated Cycle hub IDs allowed to call; empty allows every hub'],
@@ -226,6 +230,7 @@ export function loadConfig (env: Env): Config {
     upstreamTenantConcurrency,
     upstreamTenantQueue: integer(env, 'OPENMETAL_TENANT_QUEUE', 0, 100_000),
     upstreamMaxAttempts: integer(env, 'OPENMETAL_MAX_ATTEMPTS', 1, 10),
+    upstreamMaxAnswerBytes: integer(env, 'OPENMETAL_MAX_ANSWER_BYTES', 65_536, 134_217_728),
     requestDeadlineMs,
     catalogTtlMs: integer(env, 'CATALOG_TTL_MS', 0, 3_600_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024),
@@ -234,6 +239,7 @@ export function loadConfig (env: Env): Config {
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 500, 600_000),
     maxConnections,
     maxConnectionsPerAddress: bounded(integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1, 1_000_000), 'MAX_CONNECTIONS_PER_ADDRESS', 'at most', 'MAX_CONNECTIONS', maxConnections),
+    silentConnectionTimeoutMs: integer(env, 'SILENT_CONNECTION_TIMEOUT_MS', 500, 600_000),
     rateLimitPerMinute,
     rateLimitPerAddressPerMinute: rateLimitPerAddressPerMinute === 0 ? 0 : bounded(rateLimitPerAddressPerMinute, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 'at least', 'RATE_LIMIT_PER_MINUTE', rateLimitPerMinute),
     allowedHubIds,

@@ -4,7 +4,7 @@
  */
 
 import { errorCodes } from 'fastify'
-import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from './openmetal/transport.ts'
+import { AnswerTooLarge, OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from './openmetal/transport.ts'
 import { UnreadableAnswer } from './openmetal/tolerant-reader.ts'
 import { OpenMetalBusyError } from './openmetal/bulkhead.ts'
 import type { Operation } from './openmetal/operations.ts'
@@ -54,6 +54,8 @@ function entry (status: number, slug: string, title: string) {
 
 export const Errors = {
   invalidSyntax: entry(400, 'invalid-syntax', 'The request body is not valid JSON'),
+  // Go's encoding/json, Cycle's own decoder, calls a body nested too deeply a syntax error too
+  nestedTooDeeply: entry(400, 'invalid-syntax', 'The request body nests too deeply'),
   malformedRequest: entry(400, 'invalid-syntax', 'The HTTP request is malformed'),
   authInvalid: entry(401, 'auth-invalid', 'OpenMetal rejected the credentials'),
   credentialsUnusable: entry(401, 'auth-invalid', 'The credentials cannot be OpenMetal credentials'),
@@ -65,6 +67,8 @@ export const Errors = {
   busy: entry(503, 'not-ready', 'OpenMetal is busy with this resource'),
   requestTimeout: entry(408, 'request-timeout', 'The request did not arrive in time'),
   payloadTooLarge: entry(413, 'payload-too-large', 'The request body is too large'),
+  // a route that reads no body takes none at all: any body is more than it will read
+  bodyNotTaken: entry(413, 'payload-too-large', 'This endpoint takes no request body'),
   invalidContentType: entry(415, 'invalid-content-type', 'The request body must be application/json'),
   invalidContentEncoding: entry(415, 'invalid-content-type', 'The request body must not be compressed'),
   missingArgument: entry(422, 'missing-argument', 'A required argument is missing'),
@@ -112,6 +116,11 @@ export function toAdapterError (error: unknown): AdapterError {
     if (error.kind === 'malformed') {
       const unreadable = error.cause instanceof UnreadableAnswer ? `: in its answer, ${error.cause.message}` : ': its answer is not JSON'
       return Errors.upstreamMalformed({ detail: `OpenMetal ${error.operation}${unreadable}`, retryAfter: 60, cause: error })
+    }
+    if (error.kind === 'too-large') {
+      const limit = error.cause instanceof AnswerTooLarge ? `${error.cause.limitBytes} bytes` : 'the limit'
+      // not a glitch a quick retry passes: the answer holds that much until OpenMetal holds less or the cap is raised
+      return Errors.notReady({ detail: `OpenMetal ${error.operation}: its answer is larger than ${limit} (OPENMETAL_MAX_ANSWER_BYTES), so it was cut off unread and nothing was done with it`, retryAfter: 120, cause: error })
     }
     if (error.kind === 'network') return Errors.notReady({ detail: `${detail} (connection failed)`, retryAfter: 5, cause: error })
     return Errors.notAvailable({ detail: `${detail} (no answer in time)`, cause: error })

@@ -4,12 +4,14 @@
  * line, a request that did not arrive within REQUEST_TIMEOUT_MS. They are answered like every
  * other failure (Cycle's envelope, the security headers, a request ID), then the connection
  * is closed: after a parse error nothing more on it can be trusted. Also the paths Fastify's
- * router refuses before any hook runs, answered the same way on a connection that stays open.
+ * router refuses before any hook runs, answered the same way on a connection that stays open,
+ * and HTTP/1.1 requests without a Host header (which Node would answer with a bare 400).
  */
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { errorCodes, type FastifyBaseLogger, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
 import { Errors, type AdapterError } from '../errors.ts'
 
 export interface ParserRefusalOptions {
@@ -83,3 +85,21 @@ export function refuseUnroutablePaths (headers: Readonly<Record<string, string>>
     void reply.code(failure.status).headers(headers).header('x-request-id', request.id).send({ error: failure.toBody(), data: null })
   }
 }
+
+/**
+ * HTTP/1.1 requires a Host header on every request (RFC 9112, 3.2: answer 400). The listener
+ * lets such a request through (`requireHostHeader: false`) so that it is refused here, after
+ * the security headers and the request context: Cycle's envelope, a request ID, a log line
+ * and a metric, like any other refusal; then the connection is closed, as Node would.
+ */
+export const refuseHostlessRequests = fp(async (app) => {
+  app.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw
+    if (raw.headers.host !== undefined || raw.httpVersionMajor !== 1 || raw.httpVersionMinor !== 1) {
+      done()
+      return
+    }
+    reply.header('connection', 'close')
+    done(Errors.malformedRequest({ detail: 'an HTTP/1.1 request must carry a Host header' }))
+  })
+}, { name: 'refuse-hostless-requests', fastify: '5.x' })

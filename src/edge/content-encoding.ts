@@ -1,6 +1,7 @@
 /**
  * A compressed body would be parsed as if it were not: such a request is refused as it
- * arrives, before its body is read (415, through the error handler). Content-Encoding
+ * arrives, before its body is read (415, through the error handler; the connection is closed
+ * once what was already sent has drained: edge/request-bodies.ts). Content-Encoding
  * identity, or none, passes.
  */
 import fp from 'fastify-plugin'

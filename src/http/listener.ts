@@ -12,7 +12,10 @@ export function listenerOptions (config: Config) {
     requestTimeout: config.requestTimeoutMs,
     headersTimeout: config.headersTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
-    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)))
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    // Node would answer an HTTP/1.1 request without Host with a bare 400 of its own; the
+    // adapter refuses it in Cycle's envelope instead (edge/client-errors.ts)
+    requireHostHeader: false
   }
   return {
     bodyLimit: config.bodyLimitBytes,

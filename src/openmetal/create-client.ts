@@ -23,6 +23,7 @@ export function createClient (config: Config, observers?: ClientObservers, optio
     maxAttempts: config.upstreamMaxAttempts,
     retryBaseDelayMs: 200,
     retryMaxDelayMs: 3000,
+    maxAnswerBytes: config.upstreamMaxAnswerBytes,
     ...(observers === undefined ? {} : { observer: observers.upstream }),
     ...(options.onAnswer === undefined ? {} : { onAnswer: options.onAnswer })
   })

@@ -5,7 +5,7 @@
  * 504 and connection failures).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Pool, errors as undiciErrors } from 'undici'
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import type { paths } from '../generated/openmetal-paths.ts'
 import { Bulkhead, OpenMetalBusyError } from './bulkhead.ts'
 import type { Operation } from './operations.ts'
@@ -68,6 +68,7 @@ export class OpenMetalHttpError extends Error {
   /** OpenMetal's own reason for a refusal (4xx), cleaned (see `refusalMessage`): for Cycle's error detail and the log */
   readonly upstreamMessage: string | undefined
 
+  /** `upstreamRequestId` as the header gave it: the transport passes it through `requestIdOf` first, which also drops one holding credentials */
   constructor (operation: Operation, status: number, retryAfter: number | undefined, upstreamRequestId: string | undefined, upstreamMessage?: string) {
     super(`OpenMetal ${operation} answered ${status}`)
     this.name = 'OpenMetalHttpError'
@@ -81,23 +82,99 @@ export class OpenMetalHttpError extends Error {
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 const MESSAGE_LIMIT = 300
+/** Shorter credential material is not hidden: it would hide ordinary words. */
+const SECRET_MIN = 4
+/**
+ * This many characters of a credential in a row, left in what is kept after the whole
+ * credentials were hidden, are an echo cut short (`omk_live_8f2d…`) and are hidden too.
+ */
+const ECHO_RUN = 8
+const REDACTED = '[redacted]'
 
 /**
  * OpenMetal's reason for refusing a call, from whichever of the usual error shapes it used
  * (`message`, `error`, `error.message`, `errors[].message|detail`, `detail`, `title`, or a
  * plain-text body): control characters removed, whitespace collapsed, at most 300
  * characters, and every credential behind the call (bearer token, Basic pair, secret, API
- * key) replaced, as is anything that looks like a bearer token.
+ * key) replaced, as is anything that looks like a bearer token. The whole text is redacted
+ * before it is cut: a cut first could keep the head of a credential standing across it.
  */
 export function refusalMessage (body: unknown, authorization: string | undefined, secrets: readonly string[] = []): string | undefined {
   const found = messageIn(body)
   if (found === undefined) return undefined
+  const credentials = credentialsOf(authorization, secrets)
   let text = found.replace(/\p{Cc}+/gu, ' ')
-  const hidden = [...secretsOf(authorization), ...secrets.filter((secret) => secret.length >= 4)].sort((a, b) => b.length - a.length)
-  for (const secret of hidden) text = text.split(secret).join('[redacted]')
-  text = text.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]').replace(/\s+/g, ' ').trim()
+  for (const form of credentials.forms) text = text.split(form).join(REDACTED)
+  text = text.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`).replace(/\s+/g, ' ').trim()
   if (text === '') return undefined
+  // what an echo cut short left is looked for in what is kept only (a long body costs nothing more)
+  text = hideEchoes(cut(text), credentials.echoable)
+  return cut(text)
+}
+
+function cut (text: string): string {
   return text.length > MESSAGE_LIMIT ? `${text.slice(0, MESSAGE_LIMIT - 1)}…` : text
+}
+
+/**
+ * OpenMetal's request ID as it may be repeated in Cycle's error detail and the log: 1 to 128
+ * characters of `A-Z a-z 0-9 . _ : -`, and holding no credential of the call (whole, or
+ * `ECHO_RUN` characters of one in a row): an upstream that echoes a key there would
+ * otherwise publish it. Anything else is no request ID worth keeping.
+ */
+export function requestIdOf (value: string | string[] | undefined, authorization: string | undefined, secrets: readonly string[] = []): string | undefined {
+  const id = headerText(value)
+  if (id === undefined || !SAFE_REQUEST_ID.test(id)) return undefined
+  const credentials = credentialsOf(authorization, secrets)
+  if (credentials.forms.some((form) => id.includes(form)) || echoesIn(id, credentials.echoable).length > 0) return undefined
+  return id
+}
+
+interface CallCredentials {
+  /** every form of the call's credentials to hide wherever it stands, longest first */
+  readonly forms: readonly string[]
+  /** the secret ones (not the Basic pair, which names the client ID), whose runs of `ECHO_RUN` characters are hidden too */
+  readonly echoable: readonly string[]
+}
+
+/** The credential material behind a call: its Authorization header's and the secrets it names. */
+function credentialsOf (authorization: string | undefined, secrets: readonly string[]): CallCredentials {
+  const [scheme, value = ''] = (authorization ?? '').split(/\s+/, 2)
+  const secret = [value, ...secrets]
+  let pair: string | undefined
+  if (scheme?.toLowerCase() === 'basic') {
+    pair = Buffer.from(value, 'base64').toString('utf8')
+    secret.push(pair.slice(pair.indexOf(':') + 1))
+  }
+  const long = (text: string): boolean => text.length >= SECRET_MIN
+  // a credential echoed inside a URL arrives percent-encoded
+  const forms = new Set([...secret, ...(pair === undefined ? [] : [pair])].filter(long).flatMap((text) => [text, encodeURIComponent(text)]))
+  return { forms: [...forms].sort((a, b) => b.length - a.length), echoable: [...new Set(secret.filter((text) => text.length >= ECHO_RUN))] }
+}
+
+/** Where `text` repeats `ECHO_RUN` or more characters of a credential in a row, as merged [start, end) ranges. */
+function echoesIn (text: string, credentials: readonly string[]): Array<[number, number]> {
+  const found: Array<[number, number]> = []
+  for (const credential of credentials) {
+    for (let from = 0; from + ECHO_RUN <= credential.length; from++) {
+      const run = credential.slice(from, from + ECHO_RUN)
+      for (let at = text.indexOf(run); at !== -1; at = text.indexOf(run, at + 1)) found.push([at, at + ECHO_RUN])
+    }
+  }
+  found.sort((a, b) => a[0] - b[0])
+  const merged: Array<[number, number]> = []
+  for (const [start, end] of found) {
+    const last = merged[merged.length - 1]
+    if (last !== undefined && start <= last[1]) last[1] = Math.max(last[1], end)
+    else merged.push([start, end])
+  }
+  return merged
+}
+
+function hideEchoes (text: string, credentials: readonly string[]): string {
+  let hidden = text
+  for (const [start, end] of echoesIn(text, credentials).reverse()) hidden = `${hidden.slice(0, start)}${REDACTED}${hidden.slice(end)}`
+  return hidden
 }
 
 function messageIn (body: unknown, depth = 0): string | undefined {
@@ -112,20 +189,9 @@ function messageIn (body: unknown, depth = 0): string | undefined {
   return undefined
 }
 
-/** The credential material inside an Authorization header, long enough to be worth hiding. */
-function secretsOf (authorization: string | undefined): string[] {
-  const [scheme, value = ''] = (authorization ?? '').split(/\s+/, 2)
-  const secrets = [value]
-  if (scheme?.toLowerCase() === 'basic') {
-    const pair = Buffer.from(value, 'base64').toString('utf8')
-    secrets.push(pair, pair.slice(pair.indexOf(':') + 1))
-  }
-  return secrets.filter((secret) => secret.length >= 4)
-}
+export type TransportFailure = 'timeout' | 'network' | 'malformed' | 'too-large' | 'deadline'
 
-export type TransportFailure = 'timeout' | 'network' | 'malformed' | 'deadline'
-
-/** No usable answer from OpenMetal: it timed out, the connection failed, or the body was not what the spec says. */
+/** No usable answer from OpenMetal: it timed out, the connection failed, or the body was not what the spec says or larger than the cap. */
 export class OpenMetalTransportError extends Error {
   readonly operation: Operation
   readonly kind: TransportFailure
@@ -137,9 +203,32 @@ export class OpenMetalTransportError extends Error {
     this.kind = kind
   }
 
-  /** Whether OpenMetal may have acted on the request although we saw no answer. */
+  /**
+   * Whether OpenMetal may have acted on the request although we saw no answer. An answer that
+   * could not be used (malformed, too large) did arrive, and asking again would get the same:
+   * a size is what the answer holds (a list, a catalog), not a glitch, and each try would
+   * download up to the cap again. It passes when OpenMetal holds less or the cap is raised.
+   */
   get ambiguous (): boolean {
-    return this.kind !== 'malformed'
+    return this.kind !== 'malformed' && this.kind !== 'too-large'
+  }
+}
+
+/**
+ * An answer larger than the transport's cap (`maxAnswerBytes`, OPENMETAL_MAX_ANSWER_BYTES):
+ * refused unread when its content-length said so, else cut off as soon as the bytes counted
+ * passed the cap. The cause of a `too-large` OpenMetalTransportError.
+ */
+export class AnswerTooLarge extends Error {
+  readonly limitBytes: number
+  /** the size the answer announced (content-length), when it did */
+  readonly announcedBytes: number | undefined
+
+  constructor (limitBytes: number, announcedBytes?: number) {
+    super(announcedBytes === undefined ? `the answer ran past ${limitBytes} bytes` : `the answer announced ${announcedBytes} bytes, more than ${limitBytes}`)
+    this.name = 'AnswerTooLarge'
+    this.limitBytes = limitBytes
+    this.announcedBytes = announcedBytes
   }
 }
 
@@ -215,6 +304,8 @@ export interface TransportOptions {
   readonly maxAttempts: number
   readonly retryBaseDelayMs: number
   readonly retryMaxDelayMs: number
+  /** the largest answer read, in bytes: a larger one is cut off unread (AnswerTooLarge) */
+  readonly maxAnswerBytes: number
   readonly observer?: UpstreamObserver
   readonly onAnswer?: AnswerObserver
   /** injectable for tests; defaults to Math.random */
@@ -222,6 +313,13 @@ export interface TransportOptions {
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
+
+/**
+ * The most of a failure's answer (4xx, 5xx) read: a refusal's reason fits in far less, and
+ * all of it is cleaned before it is cut (refusalMessage), which must stay cheap. A larger
+ * error page is read for its status only.
+ */
+const FAILURE_ANSWER_BYTES = 64 * 1024
 
 type PathParams<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? { [K in Name | keyof PathParams<Rest>]: string | number } : Record<never, never>
 
@@ -272,7 +370,7 @@ export class OpenMetalTransport {
         // a wait longer than a backoff step is Cycle's to do, not ours: it hears Retry-After
         const waitTooLong = retryAfter !== undefined && retryAfter * 1000 > this.options.retryMaxDelayMs
         if (last || !idempotent || !RETRYABLE_STATUS.has(response.status) || waitTooLong) {
-          throw new OpenMetalHttpError(call.operation, response.status, retryAfter, headerText(response.headers['x-request-id']),
+          throw new OpenMetalHttpError(call.operation, response.status, retryAfter, requestIdOf(response.headers['x-request-id'], call.authorization, call.secrets),
             // a refusal's reason is for the operator and Cycle; a failure's body (5xx) is OpenMetal's internals and kept by no one
             response.status < 500 ? refusalMessage(response.body, call.authorization, call.secrets) : undefined)
         }
@@ -318,9 +416,15 @@ export class OpenMetalTransport {
     try {
       const response = await this.pool.request({ method: call.method, path: call.path, query: call.query, headers, body, signal })
       status = response.statusCode
-      const text = await response.body.text()
+      const text = await readCapped(response, response.statusCode < 400 ? this.options.maxAnswerBytes : Math.min(this.options.maxAnswerBytes, FAILURE_ANSWER_BYTES))
       let parsed: unknown = null
-      if (text !== '') {
+      if (text instanceof AnswerTooLarge) {
+        // a failure's status says what happened; its oversized page (a proxy's, a dump) is left unread
+        if (response.statusCode < 400) {
+          status = 'too-large'
+          throw new OpenMetalTransportError(call.operation, 'too-large', text)
+        }
+      } else if (text !== '') {
         try {
           parsed = JSON.parse(text)
         } catch (error) {
@@ -329,7 +433,8 @@ export class OpenMetalTransport {
             status = 'malformed'
             throw new OpenMetalTransportError(call.operation, 'malformed', error)
           }
-          parsed = text.slice(0, 4096)
+          // kept whole (the cap bounds it): refusalMessage hides the credentials before it cuts
+          parsed = text
         }
       }
       try {
@@ -362,6 +467,34 @@ export class OpenMetalTransport {
 
 function headerText (value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value
+}
+
+/**
+ * The answer's text, its bytes counted as they arrive: once past `limit` the body is
+ * destroyed, which aborts the request and closes its connection, so at most `limit` bytes
+ * (and the chunk in hand) are ever held. A content-length above `limit` is refused before a
+ * byte is read. (undici's `maxResponseSize` would cut the socket too, but only on HTTP/1 and
+ * for every answer alike, naming no call.)
+ */
+async function readCapped (response: Dispatcher.ResponseData, limit: number): Promise<string | AnswerTooLarge> {
+  const announced = Number(headerText(response.headers['content-length']) ?? Number.NaN)
+  if (announced > limit) return cutOff(response.body, new AnswerTooLarge(limit, announced))
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > limit) return cutOff(response.body, new AnswerTooLarge(limit))
+    chunks.push(chunk)
+  }
+  // as undici's body.text() reads it: UTF-8, a byte order mark dropped
+  return new TextDecoder().decode(Buffer.concat(chunks, size))
+}
+
+function cutOff (body: Dispatcher.ResponseData['body'], reason: AnswerTooLarge): AnswerTooLarge {
+  // the call fails with `reason`; the stream's own abort error has no one else to tell
+  body.on('error', () => {})
+  body.destroy()
+  return reason
 }
 
 function classify (operation: Operation, error: unknown, deadline: AbortSignal | undefined): OpenMetalTransportError {

@@ -4,7 +4,7 @@
  * OpenMetal's own origin and the list's own path; a list that cannot be read whole says why.
  */
 import { describe, expect, test } from 'vitest'
-import { MAX_PAGES, nextLink, readAllPages, readPage, type PageRequest } from '../../../src/openmetal/pagination.ts'
+import { MAX_ITEMS, MAX_PAGES, nextLink, readAllPages, readPage, type PageRequest } from '../../../src/openmetal/pagination.ts'
 import { paginate } from '@cycle-ial-openmetal/openmetal-simulator/paging'
 
 const ORIGIN = 'https://api.openmetal.io'
@@ -246,5 +246,43 @@ describe('readAllPages', () => {
       ? { body: 'Internal error', headers: {} }
       : { body: [1], headers: { link: `<${ORIGIN}/v1/orders?page=2>; rel="next"` } })
     expect(await readAllPages(FIRST, ORIGIN, fetchPage)).toBeUndefined()
+  })
+
+  describe(`at most ${MAX_ITEMS} items`, () => {
+    const many = (count: number, from = 0): number[] => Array.from({ length: count }, (_, index) => from + index)
+
+    test('a page of 300,000 items is no stack overflow: the list is cut, and says so', async () => {
+      const { fetchPage, requests } = server(() => ({ body: { data: many(300_000) }, headers: {} }))
+      const listing = await readAllPages(FIRST, ORIGIN, fetchPage)
+      expect(listing?.items).toHaveLength(MAX_ITEMS)
+      expect(listing?.items.at(-1)).toBe(MAX_ITEMS - 1)
+      expect(listing?.incomplete).toBe(`the list holds more than ${MAX_ITEMS} items`)
+      expect(requests).toHaveLength(1)
+    })
+
+    test('pages that together pass the bound stop there, without the next page being asked for', async () => {
+      const size = 3000
+      const { fetchPage, requests } = server((page) => {
+        const number = Number(page.query.page ?? '1')
+        return { body: many(size, (number - 1) * size), headers: { link: `<${ORIGIN}/v1/orders?page=${number + 1}>; rel="next"` } }
+      })
+      const listing = await readAllPages(FIRST, ORIGIN, fetchPage)
+      expect(listing?.items).toEqual(many(MAX_ITEMS))
+      expect(listing?.incomplete).toMatch(/more than/)
+      expect(requests).toHaveLength(Math.ceil(MAX_ITEMS / size))
+    })
+
+    test(`exactly ${MAX_ITEMS} items over several pages are a whole list`, async () => {
+      const { fetchPage } = server((page) => page.query.page === '2'
+        ? { body: many(MAX_ITEMS / 2, MAX_ITEMS / 2), headers: {} }
+        : { body: many(MAX_ITEMS / 2), headers: { link: `<${ORIGIN}/v1/orders?page=2>; rel="next"` } })
+      expect(await readAllPages(FIRST, ORIGIN, fetchPage)).toEqual({ items: many(MAX_ITEMS), incomplete: undefined })
+    })
+
+    test('a total announced above the bound ends the list at the first page', async () => {
+      const { fetchPage, requests } = server(() => ({ body: { data: [1, 2], meta: { total: MAX_ITEMS + 1, current_page: 1, last_page: 9999 } }, headers: {} }))
+      expect(await readAllPages(FIRST, ORIGIN, fetchPage)).toEqual({ items: [1, 2], incomplete: `the list holds more than ${MAX_ITEMS} items` })
+      expect(requests).toHaveLength(1)
+    })
   })
 })

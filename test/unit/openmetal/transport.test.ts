@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError, openMetalPath, parseRetryAfter, withinDeadline, refusalMessage } from '../../../src/openmetal/transport.ts'
+import { AnswerTooLarge, OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError, mayHaveActed, openMetalPath, parseRetryAfter, requestIdOf, withinDeadline, refusalMessage } from '../../../src/openmetal/transport.ts'
 import type { TransportOptions, UpstreamCall, UpstreamTrace } from '../../../src/openmetal/transport.ts'
 import fc from 'fast-check'
 
@@ -14,6 +14,22 @@ const CLIENT_ID = 'cycle-hub-client'
 const CLIENT_SECRET = 's3cr3t-Value_42'
 
 const BASIC = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`
+
+const API_KEY = 'omk_live_8f2d0c4b7a1e9d3f'
+
+/** Each credential a call may carry, as the call carries it and as an upstream might echo it. */
+const CREDENTIALS: ReadonlyArray<{ name: string, authorization: string, secrets: string[], echoed: string }> = [
+  { name: 'the API key', authorization: `Bearer ${API_KEY}`, secrets: [API_KEY], echoed: API_KEY },
+  { name: 'the OAuth secret', authorization: BASIC, secrets: [CLIENT_SECRET], echoed: CLIENT_SECRET },
+  { name: 'the Basic pair', authorization: BASIC, secrets: [CLIENT_SECRET], echoed: `${CLIENT_ID}:${CLIENT_SECRET}` },
+  { name: 'the Basic pair as sent', authorization: BASIC, secrets: [CLIENT_SECRET], echoed: BASIC.slice('Basic '.length) },
+  { name: 'the bearer token', authorization: `Bearer ${TOKEN}`, secrets: [CLIENT_SECRET], echoed: TOKEN }
+]
+
+/** Whether `text` still holds the head of `secret` (4 characters or more: shorter is not hidden, see refusalMessage). */
+function holdsHeadOf (text: string, secret: string): boolean {
+  return text.includes(secret.slice(0, 4))
+}
 
 /** The OpenMetal transport against a real HTTP server: retries, timeouts, failures. */
 describe('src/openmetal/transport.ts', () => {
@@ -100,6 +116,7 @@ describe('src/openmetal/transport.ts', () => {
       maxAttempts: 3,
       retryBaseDelayMs: 5,
       retryMaxDelayMs: 20,
+      maxAnswerBytes: 1024 * 1024,
       random: () => 0,
       observer: {
         call: (operation, status) => { calls.push({ operation, status }) },
@@ -301,6 +318,171 @@ describe('src/openmetal/transport.ts', () => {
     })
   })
 
+  describe('answers larger than maxAnswerBytes', () => {
+    const CAP = 256 * 1024
+    const CHUNK = Buffer.alloc(16 * 1024, 'x')
+
+    /**
+     * Answers `total` bytes (a JSON string), chunk by chunk as fast as the client reads;
+     * `written` counts what was handed to the socket, `closed` settles when the client hangs up
+     * or the answer is done.
+     */
+    function streamed (status: number, total: number, headers: Record<string, string> = {}): { handler: Handler, answer: (response: ServerResponse) => void, written: () => number, closed: Promise<void> } {
+      let written = 0
+      let onClose = (): void => {}
+      const closed = new Promise<void>((resolve) => { onClose = resolve })
+      const answer = (response: ServerResponse): void => {
+        response.once('close', onClose)
+        response.writeHead(status, { 'content-type': 'application/json', ...headers })
+        response.write('"')
+        written = 1
+        const pump = (): void => {
+          while (!response.destroyed && written < total - 1) {
+            const more = response.write(CHUNK.subarray(0, Math.min(CHUNK.length, total - 1 - written)))
+            written += Math.min(CHUNK.length, total - 1 - written)
+            if (!more) {
+              response.once('drain', pump)
+              return
+            }
+          }
+          if (!response.destroyed) response.end('"')
+        }
+        pump()
+      }
+      return { answer, handler: (_request, response) => { answer(response) }, written: () => written, closed }
+    }
+
+    async function settled (closed: Promise<void>, ms = 2000): Promise<boolean> {
+      return await Promise.race([closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))])
+    }
+
+    test('an answer whose content-length passes the cap is refused before a byte is read, and its connection closed', async () => {
+      const answer = streamed(200, 64 * 1024 * 1024, { 'content-length': String(64 * 1024 * 1024) })
+      handler = answer.handler
+      const { created, calls, retries } = transport({ maxAnswerBytes: CAP })
+      const error = await failureOf(created.send(getOrder))
+      expect(error).toBeInstanceOf(OpenMetalTransportError)
+      expect(error).toMatchObject({ kind: 'too-large', operation: 'getOrder', ambiguous: false })
+      expect((error as OpenMetalTransportError).cause).toBeInstanceOf(AnswerTooLarge)
+      expect((error as OpenMetalTransportError).cause).toMatchObject({ limitBytes: CAP, announcedBytes: 64 * 1024 * 1024 })
+      expect(await settled(answer.closed)).toBe(true)
+      // a size is no glitch: asking again would download as much again
+      expect(seen).toHaveLength(1)
+      expect(retries).toEqual([])
+      expect(calls).toEqual([{ operation: 'getOrder', status: 'too-large' }])
+    })
+
+    test('an answer that announces nothing is counted as it arrives and cut off past the cap, connection and all', async () => {
+      const total = 64 * 1024 * 1024
+      const answer = streamed(200, total)
+      handler = answer.handler
+      const started = performance.now()
+      const error = await failureOf(transport({ maxAnswerBytes: CAP }).created.send(getOrder))
+      expect(error).toMatchObject({ kind: 'too-large', operation: 'getOrder' })
+      expect((error as OpenMetalTransportError).cause).toMatchObject({ limitBytes: CAP, announcedBytes: undefined })
+      expect(await settled(answer.closed)).toBe(true)
+      // the server stopped being read: what it handed over is the cap and the sockets' buffers, not the 64 MB
+      expect(answer.written()).toBeLessThan(total / 4)
+      expect(performance.now() - started).toBeLessThan(2000)
+      expect(seen).toHaveLength(1)
+    })
+
+    test('an answer of exactly the cap is read whole', async () => {
+      handler = streamed(200, CAP).handler
+      const response = await transport({ maxAnswerBytes: CAP }).created.send(getOrder)
+      expect(typeof response.body === 'string' && response.body.length).toBe(CAP - 2)
+    })
+
+    test('after an answer was cut off, the next call is served', async () => {
+      handler = sequence(streamed(200, 4 * CAP).answer, json(200, { id: 'ORD1' }))
+      const { created } = transport({ maxAnswerBytes: CAP })
+      expect(await failureOf(created.send(getOrder))).toMatchObject({ kind: 'too-large' })
+      expect((await created.send(getOrder)).body).toEqual({ id: 'ORD1' })
+    })
+
+    test('a create whose answer is too large may have acted (it is looked for by its label), and is not repeated', async () => {
+      handler = streamed(201, 4 * CAP).handler
+      const error = await failureOf(transport({ maxAnswerBytes: CAP }).created.send({ operation: 'createOrder', method: 'POST', path: '/v1/orders', body: {} }))
+      expect(error).toMatchObject({ kind: 'too-large', operation: 'createOrder' })
+      expect(mayHaveActed(error)).toBe(true)
+      expect(seen).toHaveLength(1)
+    })
+
+    test('a failure too large to read keeps its status: a 503 is retried as any 503, a refusal says no reason', async () => {
+      handler = sequence(streamed(503, 4 * CAP).answer, json(200, { ok: true }))
+      expect((await transport({ maxAnswerBytes: CAP }).created.send(getOrder)).body).toEqual({ ok: true })
+      expect(seen).toHaveLength(2)
+      seen = []
+      handler = streamed(422, 4 * CAP, { 'content-length': String(4 * CAP) }).handler
+      const error = await failureOf(transport({ maxAnswerBytes: CAP }).created.send(getOrder))
+      expect(error).toBeInstanceOf(OpenMetalHttpError)
+      expect(error).toMatchObject({ status: 422, upstreamMessage: undefined })
+    })
+  })
+
+  describe('failures larger than 64 KB', () => {
+    test('are read for their status only: no reason, and the connection is not read on', async () => {
+      const long = `quota exceeded ${'x'.repeat(70 * 1024)}`
+      handler = sequence(json(422, long, { 'content-type': 'text/plain' }))
+      const error = await failureOf(transport().created.send(getOrder))
+      expect(error).toMatchObject({ status: 422, upstreamMessage: undefined })
+    })
+
+    test('a failure within 64 KB is read for its reason', async () => {
+      handler = sequence(json(422, `quota exceeded ${'x'.repeat(60 * 1024)}`, { 'content-type': 'text/plain' }))
+      const error = await failureOf(transport().created.send(getOrder))
+      expect((error as OpenMetalHttpError).upstreamMessage).toMatch(/^quota exceeded x+…$/)
+    })
+  })
+
+  describe('what is kept of a refusal holds no credential of the call', () => {
+    // the transport once cut a text body at 4096 characters before hiding credentials, so one
+    // standing across the cut kept its head; whitespace and control characters collapse, so
+    // that head reached the message
+    const filler = (length: number): string => ' \n\t\u0000'.repeat(Math.ceil(length / 4)).slice(0, length)
+
+    test.each(CREDENTIALS)('$name standing across character 4096 of a text body', async ({ authorization, secrets, echoed }) => {
+      for (const offset of [4096 - echoed.length + 1, 4096 - 4, 4096 - 1]) {
+        handler = sequence(json(400, `${filler(offset)}${echoed}${filler(200)}`, { 'content-type': 'text/plain' }))
+        const error = await failureOf(transport().created.send({ ...getOrder, authorization, secrets }))
+        expect(error).toBeInstanceOf(OpenMetalHttpError)
+        const message = (error as OpenMetalHttpError).upstreamMessage ?? ''
+        expect(message).toBe('[redacted]')
+        expect(holdsHeadOf(message, echoed)).toBe(false)
+      }
+    })
+
+    test('property: a credential anywhere in a long text body, lengths around the old cut, leaves no head in the message', async () => {
+      const { created } = transport()
+      const body = fc.integer({ min: 3800, max: 4400 }).chain((length) => fc.record({
+        length: fc.constant(length),
+        // most offsets at random, many standing across the old cut at 4096
+        offset: fc.oneof(fc.integer({ min: 0, max: length }), fc.integer({ min: Math.min(length, 4096 - 40), max: Math.min(length, 4096) })),
+        words: fc.boolean()
+      }))
+      await fc.assert(fc.asyncProperty(body, fc.constantFrom(...CREDENTIALS), async ({ length, offset, words }, { authorization, secrets, echoed }) => {
+        const text = words ? `quota exceeded ${filler(length)}` : filler(length)
+        handler = sequence(json(422, `${text.slice(0, offset)}${echoed}${text.slice(offset)}`, { 'content-type': 'text/plain' }))
+        const error = await failureOf(created.send({ ...getOrder, authorization, secrets }))
+        const message = (error as OpenMetalHttpError).upstreamMessage ?? ''
+        expect(holdsHeadOf(message, echoed)).toBe(false)
+        expect(message.length).toBeLessThanOrEqual(300)
+      }), { numRuns: 300 })
+    })
+
+    test.each(CREDENTIALS)('an X-Request-Id holding $name is dropped (Cycle\'s detail and the log see none)', async ({ authorization, secrets, echoed }) => {
+      handler = sequence(json(404, { message: 'not found' }, { 'x-request-id': `req-${echoed}` }))
+      const error = await failureOf(transport().created.send({ ...getOrder, authorization, secrets }))
+      expect(error).toMatchObject({ status: 404, upstreamRequestId: undefined, upstreamMessage: 'not found' })
+    })
+
+    test('an X-Request-Id holding no credential is kept', async () => {
+      handler = sequence(json(404, { message: 'not found' }, { 'x-request-id': '3f2b8c1e-7d4a-4e0b-9a61-0c5d2e8f4b17' }))
+      const error = await failureOf(transport().created.send({ ...getOrder, authorization: `Bearer ${API_KEY}`, secrets: [API_KEY] }))
+      expect(error).toMatchObject({ upstreamRequestId: '3f2b8c1e-7d4a-4e0b-9a61-0c5d2e8f4b17' })
+    })
+  })
+
   describe('openMetalPath', () => {
     test('encodes every parameter', () => {
       expect(openMetalPath('/v1/clouds/{cloudId}', { cloudId: 'a/b' })).toBe('/v1/clouds/a%2Fb')
@@ -474,5 +656,49 @@ describe('OpenMetalHttpError', () => {
 
   test('no request ID stays none', () => {
     expect(new OpenMetalHttpError('getOrder', 404, undefined, undefined).upstreamRequestId).toBeUndefined()
+  })
+})
+
+describe('requestIdOf', () => {
+  test('every credential at every offset of every safe request ID length: no head of it is kept', () => {
+    for (const { authorization, secrets, echoed } of CREDENTIALS) {
+      for (let length = 0; length + echoed.length <= 130; length++) {
+        const filler = 'ZQ.-'.repeat(40).slice(0, length)
+        for (let offset = 0; offset <= length; offset++) {
+          const id = requestIdOf(`${filler.slice(0, offset)}${echoed}${filler.slice(offset)}`, authorization, secrets)
+          if (id !== undefined) expect(holdsHeadOf(id, echoed), id).toBe(false)
+        }
+      }
+    }
+  })
+
+  test('an ID holding eight characters of a credential in a row (an echo cut short) is dropped', () => {
+    expect(requestIdOf(`req-${API_KEY.slice(0, 8)}`, `Bearer ${API_KEY}`, [API_KEY])).toBeUndefined()
+    expect(requestIdOf(`req-${API_KEY.slice(5, 13)}-42`, undefined, [API_KEY])).toBeUndefined()
+    expect(requestIdOf(`req-${TOKEN.slice(10, 18)}`, `Bearer ${TOKEN}`)).toBeUndefined()
+    // seven, or the client ID (which is no secret), are no echo
+    expect(requestIdOf(`req-${API_KEY.slice(0, 7)}`, `Bearer ${API_KEY}`, [API_KEY])).toBe(`req-${API_KEY.slice(0, 7)}`)
+    expect(requestIdOf(`${CLIENT_ID}-42`, BASIC, [CLIENT_SECRET])).toBe(`${CLIENT_ID}-42`)
+  })
+
+  test('the first of several values, of a safe shape only', () => {
+    expect(requestIdOf(['req-1', 'req-2'], undefined)).toBe('req-1')
+    expect(requestIdOf('req 1', undefined)).toBeUndefined()
+    expect(requestIdOf(undefined, undefined)).toBeUndefined()
+  })
+})
+
+describe('refusalMessage, echoes cut short', () => {
+  test('eight characters or more of a credential in a row are hidden, fewer are not', () => {
+    expect(refusalMessage({ message: `API key ${API_KEY.slice(0, 14)}… is not valid` }, `Bearer ${API_KEY}`, [API_KEY])).toBe('API key [redacted]… is not valid')
+    expect(refusalMessage({ message: `key ending ${API_KEY.slice(-9)} revoked` }, undefined, [API_KEY])).toBe('key ending [redacted] revoked')
+    expect(refusalMessage({ message: `prefix ${API_KEY.slice(0, 7)} unknown` }, undefined, [API_KEY])).toBe(`prefix ${API_KEY.slice(0, 7)} unknown`)
+    // the client ID is named by a refusal of the Basic pair, and is no secret
+    expect(refusalMessage({ message: `client ${CLIENT_ID} is disabled` }, BASIC, [CLIENT_SECRET])).toBe(`client ${CLIENT_ID} is disabled`)
+  })
+
+  test('a credential echoed percent-encoded is hidden', () => {
+    const secret = 'k3y/with+special=chars'
+    expect(refusalMessage({ message: `GET /v1/x?key=${encodeURIComponent(secret)} refused` }, undefined, [secret])).toBe('GET /v1/x?key=[redacted] refused')
   })
 })
