@@ -2,30 +2,43 @@
  * deploy/kubernetes: the manifests agree with the server they run, and with how it may be
  * scaled. The base (deploy/kubernetes, which names deploy/kubernetes/base) runs ONE replica
  * coordinating its purchases in-process; overlays/ha runs 2 to 10 coordinated through
- * PostgreSQL. Both are built here as kustomize would (resources, JSON 6902 patches, images;
- * checked against `kubectl kustomize` when kubectl is installed). Probe paths are routes that
- * answer in time, the port is the server's, the ConfigMap holds only variables the loader reads
- * (and values it accepts), a pod gets longer to stop than the server takes to drain, the
- * Service, autoscaler and disruption budget all find the Deployment's pods, and the database's
- * address only ever comes from a Secret.
+ * PostgreSQL. Both are built here as kustomize would (resources, JSON 6902 patches, images, the
+ * ConfigMap generator that merges the operator's provisioning.env; checked against `kubectl
+ * kustomize` when kubectl is installed). Probe paths are routes that answer in time, the port is
+ * the server's, the ConfigMap holds every variable the loader reads with its default and
+ * nothing else, the build refuses to go on without the provisioning settings, a pod gets longer
+ * to stop than the server takes to drain, the Service, autoscaler and disruption budget all
+ * find the Deployment's pods, the database's address only ever comes from a Secret, the
+ * ial-inventory CronJob runs the image's command with its Secret's credentials, and Prometheus
+ * finds /metrics (scrape annotations, the ServiceMonitor of deploy/kubernetes/monitoring).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join, posix } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { parseAllDocuments } from 'yaml'
+import { startSimulator, type Simulator } from '@cycle-ial-openmetal/openmetal-simulator'
 import { buildApp } from '../../src/app.ts'
-import { ENVIRONMENT, loadConfig } from '../../src/config.ts'
-import { readRepoFile, root } from './support.ts'
+import { ConfigError, ENVIRONMENT, loadConfig } from '../../src/config.ts'
+import { provisioningSettings } from '../../src/mapping/hub-config.ts'
+import { copiesOf, parseDockerfile, readRepoFile, root, runNode, workdirOf } from './support.ts'
+import { SSH_PUBLIC_KEY } from '../helpers/fixtures.ts'
 
 interface Metadata { name: string, labels?: Record<string, string> }
 interface Manifest { apiVersion: string, kind: string, metadata: Metadata }
 interface Probe { httpGet: { path: string, port: string | number, scheme?: string }, timeoutSeconds?: number, periodSeconds?: number }
-interface EnvVar { name: string, value?: string, valueFrom?: { secretKeyRef?: { name: string, key: string, optional?: boolean } } }
+interface KeyRef { name: string, key: string, optional?: boolean }
+interface EnvVar { name: string, value?: string, valueFrom?: { secretKeyRef?: KeyRef, configMapKeyRef?: KeyRef } }
+interface SecurityContext { allowPrivilegeEscalation?: boolean, readOnlyRootFilesystem?: boolean, runAsNonRoot?: boolean, capabilities?: { drop?: string[] } }
+interface PodSecurityContext { runAsNonRoot?: boolean, runAsUser?: number, runAsGroup?: number, seccompProfile?: { type: string } }
 interface Container {
   name: string
   image: string
+  command?: string[]
+  args?: string[]
+  workingDir?: string
   ports: Array<{ name?: string, containerPort: number }>
   env?: EnvVar[]
   envFrom?: Array<{ configMapRef?: { name: string } }>
@@ -33,19 +46,35 @@ interface Container {
   livenessProbe: Probe
   lifecycle?: { preStop?: { exec?: { command: string[] }, sleep?: { seconds: number } } }
   resources: { requests?: Record<string, string>, limits?: Record<string, string> }
-  securityContext?: { allowPrivilegeEscalation?: boolean, readOnlyRootFilesystem?: boolean, runAsNonRoot?: boolean, capabilities?: { drop?: string[] } }
+  securityContext?: SecurityContext
+}
+interface PodSpec {
+  terminationGracePeriodSeconds: number
+  automountServiceAccountToken?: boolean
+  enableServiceLinks?: boolean
+  restartPolicy?: string
+  securityContext?: PodSecurityContext
+  containers: Container[]
 }
 interface Deployment extends Manifest {
   spec: {
     replicas?: number
     strategy?: { type: string, rollingUpdate?: { maxSurge?: number | string, maxUnavailable?: number | string } }
     selector: { matchLabels: Record<string, string> }
-    template: {
-      metadata: { labels: Record<string, string> }
-      spec: { terminationGracePeriodSeconds: number, securityContext?: { runAsNonRoot?: boolean, runAsUser?: number }, containers: Container[] }
-    }
+    template: { metadata: { labels: Record<string, string>, annotations?: Record<string, string> }, spec: PodSpec }
   }
 }
+interface CronJob extends Manifest {
+  spec: {
+    schedule: string
+    concurrencyPolicy?: string
+    startingDeadlineSeconds?: number
+    successfulJobsHistoryLimit?: number
+    failedJobsHistoryLimit?: number
+    jobTemplate: { spec: { backoffLimit?: number, activeDeadlineSeconds?: number, template: { metadata: { labels: Record<string, string> }, spec: PodSpec } } }
+  }
+}
+interface ServiceMonitor extends Manifest { spec: { selector: { matchLabels: Record<string, string> }, endpoints: Array<{ port?: string, path?: string }> } }
 interface Service extends Manifest { spec: { selector: Record<string, string>, ports: Array<{ name?: string, port: number, targetPort: string | number }> } }
 interface Hpa extends Manifest { spec: { scaleTargetRef: { apiVersion: string, kind: string, name: string }, minReplicas: number, maxReplicas: number, metrics: Array<{ type: string, resource?: { name: string } }> } }
 interface Pdb extends Manifest { spec: { minAvailable?: number, selector: { matchLabels: Record<string, string> } } }
@@ -55,6 +84,7 @@ interface Kustomization extends Manifest {
   resources: string[]
   patches?: Array<{ path: string, target: PatchTarget }>
   images?: Array<{ name: string, newName?: string, newTag?: string }>
+  configMapGenerator?: Array<{ name: string, behavior?: string, envs?: string[], literals?: string[] }>
 }
 interface Operation { op: string, path: string, value?: unknown }
 
@@ -153,24 +183,76 @@ function targets (manifest: Manifest, target: PatchTarget): boolean {
     (target.kind === undefined || target.kind === manifest.kind) && (target.name === undefined || target.name === manifest.metadata.name)
 }
 
-function withImages (manifest: Manifest, images: NonNullable<Kustomization['images']>): Manifest {
-  if (manifest.kind !== 'Deployment') return manifest
-  const deployment = structuredClone(manifest as Deployment)
-  for (const container of deployment.spec.template.spec.containers) {
-    const [, name = '', tag = ''] = /^([^:@]+)((?::|@).*)?$/.exec(container.image) ?? []
-    const image = images.find((candidate) => candidate.name === name)
-    if (image !== undefined) container.image = `${image.newName ?? name}${image.newTag === undefined ? tag : `:${image.newTag}`}`
-  }
-  return deployment
+/** The pod specs of a Deployment or CronJob (where kustomize's images: applies), or none. */
+function podSpecsOf (manifest: Manifest): PodSpec[] {
+  if (manifest.kind === 'Deployment') return [(manifest as Deployment).spec.template.spec]
+  if (manifest.kind === 'CronJob') return [(manifest as CronJob).spec.jobTemplate.spec.template.spec]
+  return []
 }
 
-/** What `kubectl apply -k folder` would send. */
-function build (folder: string): Manifest[] {
+function withImages (manifest: Manifest, images: NonNullable<Kustomization['images']>): Manifest {
+  const copy = structuredClone(manifest)
+  for (const pod of podSpecsOf(copy)) {
+    for (const container of pod.containers) {
+      const [, name = '', tag = ''] = /^([^:@]+)((?::|@).*)?$/.exec(container.image) ?? []
+      const image = images.find((candidate) => candidate.name === name)
+      if (image !== undefined) container.image = `${image.newName ?? name}${image.newTag === undefined ? tag : `:${image.newTag}`}`
+    }
+  }
+  return copy
+}
+
+/**
+ * Files a build reads that are not committed (provisioning.env): their text, or undefined for
+ * "not there". A file named here is never read from the checkout, where a developer may keep
+ * one of their own.
+ */
+type LocalFiles = Readonly<Record<string, string | undefined>>
+
+/** An env file as kustomize reads it: KEY=value lines taken literally, # comments, blank lines. */
+function parseEnvFile (text: string, file: string): Record<string, string> {
+  const entries: Record<string, string> = {}
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/^\s+/, '').replace(/\r$/, '')
+    if (line === '' || line.startsWith('#')) continue
+    const equals = line.indexOf('=')
+    // kustomize would take KEY alone from the environment of whoever builds: never wanted here
+    if (equals < 1) throw new Error(`${file}: "${line}" is not KEY=value`)
+    const key = line.slice(0, equals)
+    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(key)) throw new Error(`${file}: "${key}" is not a variable name`)
+    entries[key] = line.slice(equals + 1)
+  }
+  return entries
+}
+
+function envFileOf (path: string, local: LocalFiles): Record<string, string> {
+  const text = Object.hasOwn(local, path) ? local[path] : existsSync(join(root, path)) ? readRepoFile(path) : undefined
+  // what kustomize says, in substance: the build stops and names the file
+  if (text === undefined) throw new Error(`env source files: [${posix.basename(path)}]: ${path}: no such file or directory`)
+  return parseEnvFile(text, path)
+}
+
+/** configMapGenerator with behavior: merge over a ConfigMap of the kustomization's resources (the only kind the base uses). */
+function generateConfigMaps (folder: string, manifests: Manifest[], generators: NonNullable<Kustomization['configMapGenerator']>, local: LocalFiles): Manifest[] {
+  let result = manifests
+  for (const generator of generators) {
+    if (generator.behavior !== 'merge' || generator.literals !== undefined) throw new Error(`${folder}: this kustomize merges env files into an existing ConfigMap, nothing else`)
+    const data = Object.assign({}, ...(generator.envs ?? []).map((file) => envFileOf(posix.join(folder, file), local))) as Record<string, string>
+    const targets = result.filter((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name === generator.name)
+    if (targets.length !== 1) throw new Error(`${folder}: the generator ${generator.name} merges into ${targets.length} ConfigMaps`)
+    result = result.map((manifest) => targets.includes(manifest) ? { ...manifest, data: { ...(manifest as ConfigMap).data, ...data } } as ConfigMap : manifest)
+  }
+  return result
+}
+
+/** What `kubectl apply -k folder` would send, with `local` standing for the files not committed. */
+function build (folder: string, local: LocalFiles): Manifest[] {
   const kustomization = kustomizationOf(folder)
   let manifests = kustomization.resources.flatMap((resource) => {
     const path = posix.join(folder, resource)
-    return isKustomizationFolder(path) ? build(path) : documentsOf(path) as Manifest[]
+    return isKustomizationFolder(path) ? build(path, local) : documentsOf(path) as Manifest[]
   })
+  manifests = generateConfigMaps(folder, manifests, kustomization.configMapGenerator ?? [], local)
   for (const patch of kustomization.patches ?? []) {
     const operations = operationsOf(posix.join(folder, patch.path))
     if (!manifests.some((manifest) => targets(manifest, patch.target))) throw new Error(`${folder}: the patch ${patch.path} matches nothing`)
@@ -212,9 +294,35 @@ function variablesOf (manifests: readonly Manifest[]): string[] {
 
 const baseFolder = 'deploy/kubernetes/base'
 const haFolder = 'deploy/kubernetes/overlays/ha'
-const top = build('deploy/kubernetes')
-const base = build(baseFolder)
-const ha = build(haFolder)
+const monitoringFolder = 'deploy/kubernetes/monitoring'
+
+// --- the provisioning settings: the operator's provisioning.env, made from the committed example ---
+
+const provisioningFile = `${baseFolder}/provisioning.env`
+const provisioningExample = readRepoFile(`${provisioningFile}.example`)
+/** A value the example leaves for the operator to write: <what to write>. */
+const MARKER = /^<[^>]+>$/
+/** What an operator writes in place of the example's markers. */
+const operatorValues: Readonly<Record<string, string>> = {
+  OPENMETAL_DEPLOYMENT_CONFIGURATION: '0a7Y8ABym5',
+  OPENMETAL_SSH_PUBLIC_KEY: SSH_PUBLIC_KEY
+}
+
+/** The example with the markers `values` has a value for replaced by it (the others left as they are). */
+function filledIn (example: string, values: Readonly<Record<string, string>>): string {
+  return example.split('\n').map((line) => {
+    const [, key = '', value = ''] = /^([A-Z0-9_]+)=(.*)$/.exec(line) ?? []
+    if (key === '' || !MARKER.test(value)) return line
+    const replacement = values[key]
+    return replacement === undefined ? line : `${key}=${replacement}`
+  }).join('\n')
+}
+
+const operatorFiles: LocalFiles = { [provisioningFile]: filledIn(provisioningExample, operatorValues) }
+const top = build('deploy/kubernetes', operatorFiles)
+const base = build(baseFolder, operatorFiles)
+const ha = build(haFolder, operatorFiles)
+const monitoring = build(monitoringFolder, {})
 
 const deployment = only<Deployment>(base, 'Deployment')
 const pod = deployment.spec.template.spec
@@ -224,6 +332,13 @@ const defaultPort = Number(ENVIRONMENT.PORT[0])
 const defaults: Readonly<Record<string, readonly [string, string] | undefined>> = ENVIRONMENT
 const databaseSecret = { name: 'cycle-ial-openmetal-database', key: 'url' }
 
+/** The variables the loader reads that the ConfigMap leaves out, each for its reason. */
+const NOT_IN_CONFIGMAP: Readonly<Record<string, string>> = {
+  DATABASE_URL: 'it carries the database\'s password: overlays/ha takes it from a Secret',
+  TLS_CERT_FILE: 'a path to a file mounted from a Secret: TLS ends at the ingress unless the operator mounts one and sets both',
+  TLS_KEY_FILE: 'the private key\'s path, with TLS_CERT_FILE'
+}
+
 /** The value the pod runs with: the ConfigMap's (or env's), or the loader's default when unset or empty. */
 function effective (name: string, manifests: readonly Manifest[] = base): string | undefined {
   const value = environmentOf(manifests)[name]
@@ -231,7 +346,7 @@ function effective (name: string, manifests: readonly Manifest[] = base): string
 }
 
 describe('the files', () => {
-  test('every YAML file under deploy/ is a kustomization, or one resource or one patch a kustomization names', () => {
+  test('every YAML file under deploy/kubernetes is a kustomization, or one resource or one patch a kustomization names; deploy/prometheus holds plain Prometheus files', () => {
     const kinds = Object.fromEntries(yamlFiles.map((file) => {
       const role = roles.get(file) ?? 'named by no kustomization'
       if (role === 'patch') return [file, `patch: ${operationsOf(file).map((operation) => `${operation.op} ${operation.path}`).join(', ')}`]
@@ -244,14 +359,29 @@ describe('the files', () => {
       'deploy/kubernetes/kustomization.yaml': kustomization,
       'deploy/kubernetes/base/configmap.yaml': 'v1 ConfigMap',
       'deploy/kubernetes/base/deployment.yaml': 'apps/v1 Deployment',
+      'deploy/kubernetes/base/inventory-cronjob.yaml': 'batch/v1 CronJob',
       'deploy/kubernetes/base/kustomization.yaml': kustomization,
       'deploy/kubernetes/base/service.yaml': 'v1 Service',
+      'deploy/kubernetes/monitoring/kustomization.yaml': kustomization,
+      'deploy/kubernetes/monitoring/prometheus-rule.yaml': 'monitoring.coreos.com/v1 PrometheusRule',
+      'deploy/kubernetes/monitoring/service-monitor.yaml': 'monitoring.coreos.com/v1 ServiceMonitor',
       'deploy/kubernetes/overlays/ha/configmap-patch.yaml': 'patch: replace /data/COORDINATION_REQUIRED',
       'deploy/kubernetes/overlays/ha/deployment-patch.yaml': 'patch: remove /spec/replicas, replace /spec/strategy, add /spec/template/spec/containers/0/env',
       'deploy/kubernetes/overlays/ha/hpa.yaml': 'autoscaling/v2 HorizontalPodAutoscaler',
       'deploy/kubernetes/overlays/ha/kustomization.yaml': kustomization,
-      'deploy/kubernetes/overlays/ha/pdb.yaml': 'policy/v1 PodDisruptionBudget'
+      'deploy/kubernetes/overlays/ha/pdb.yaml': 'policy/v1 PodDisruptionBudget',
+      // plain Prometheus (no kustomization): test/ops/monitoring.test.ts checks them
+      'deploy/prometheus/rules.test.yaml': 'named by no kustomization',
+      'deploy/prometheus/rules.yaml': 'named by no kustomization'
     })
+  })
+
+  test('beside the YAML, deploy/ holds the provisioning settings\' example and the .gitignore that keeps the real ones out of this repository', () => {
+    const listed = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'deploy'], { cwd: root, encoding: 'utf8' }).split('\n').filter((file) => file !== '')
+    expect(listed.filter((file) => !/\.ya?ml$/.test(file)).sort()).toEqual([`${baseFolder}/.gitignore`, `${provisioningFile}.example`])
+    // so no checkout ships one, and `kubectl apply -k` stops until the operator has made theirs
+    expect(spawnSync('git', ['check-ignore', '--quiet', provisioningFile], { cwd: root }).status, `${provisioningFile} is ignored`).toBe(0)
+    expect(execFileSync('git', ['ls-files', provisioningFile], { cwd: root, encoding: 'utf8' })).toBe('')
   })
 
   test('deploy/kubernetes is the base and nothing more; the ha overlay is built on the same base', () => {
@@ -280,13 +410,29 @@ describe('the files', () => {
   })
 
   const kubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 10_000 }).status === 0
-  test.skipIf(!kubectl)('kubectl kustomize builds the same manifests as the small kustomize here', () => {
+  test.skipIf(!kubectl)('kubectl kustomize builds the same manifests as the small kustomize here, and stops the same way without provisioning.env', () => {
     const byKind = (manifests: readonly Manifest[]): Manifest[] => [...manifests].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`))
-    for (const [folder, built] of [['deploy/kubernetes', top], [baseFolder, base], [haFolder, ha]] as const) {
-      const output = execFileSync('kubectl', ['kustomize', join(root, folder)], { encoding: 'utf8', timeout: 30_000 })
-      const real = parseAllDocuments(output)
-      if (!Array.isArray(real)) throw new Error(`${folder}: kubectl kustomize printed no YAML`)
-      expect(byKind(real.map((document) => document.toJS() as Manifest)), folder).toEqual(byKind(built))
+    // a copy of deploy/ with the operator's provisioning.env (the checkout has none, or a developer's own)
+    const scratch = mkdtempSync(join(tmpdir(), 'ial-kustomize-'))
+    const kustomize = (folder: string): ReturnType<typeof spawnSync> => spawnSync('kubectl', ['kustomize', join(scratch, folder)], { encoding: 'utf8', timeout: 30_000 })
+    try {
+      cpSync(join(root, 'deploy'), join(scratch, 'deploy'), { recursive: true })
+      writeFileSync(join(scratch, provisioningFile), operatorFiles[provisioningFile] ?? '')
+      for (const [folder, built] of [['deploy/kubernetes', top], [baseFolder, base], [haFolder, ha], [monitoringFolder, monitoring]] as const) {
+        const result = kustomize(folder)
+        expect(result.status, `${folder}: ${String(result.stderr)}`).toBe(0)
+        const real = parseAllDocuments(String(result.stdout))
+        if (!Array.isArray(real)) throw new Error(`${folder}: kubectl kustomize printed no YAML`)
+        expect(byKind(real.map((document) => document.toJS() as Manifest)), folder).toEqual(byKind(built))
+      }
+      rmSync(join(scratch, provisioningFile))
+      for (const folder of ['deploy/kubernetes', baseFolder, haFolder]) {
+        const result = kustomize(folder)
+        expect(result.status, folder).not.toBe(0)
+        expect(String(result.stderr), folder).toContain(`env source files: [provisioning.env]: evalsymlink failure on '${join(scratch, provisioningFile)}'`)
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true })
     }
   })
 
@@ -399,11 +545,14 @@ describe('the ConfigMap', () => {
     expect(containerOf(manifests).envFrom).toEqual([{ configMapRef: { name: only<ConfigMap>(manifests, 'ConfigMap').metadata.name } }])
   })
 
-  test('every key is a variable the server reads, and the loader accepts the whole map', () => {
-    const known = Object.keys(ENVIRONMENT)
-    for (const key of Object.keys(configMap.data)) expect(known, key).toContain(key)
-    expect(Object.keys(configMap.data)).toEqual(expect.arrayContaining(['OPENMETAL_API_URL', 'PORT', 'HOST', 'SHUTDOWN_GRACE_MS']))
-    for (const value of Object.values(configMap.data)) expect(typeof value).toBe('string')
+  test('it holds every variable the loader reads (what --help lists) with its default, but those left out for a reason, and nothing else', () => {
+    const [raw] = documentsOf(`${baseFolder}/configmap.yaml`) as ConfigMap[]
+    for (const name of Object.keys(NOT_IN_CONFIGMAP)) expect(Object.keys(ENVIRONMENT), `${name} is a variable the loader reads`).toContain(name)
+    const expected = Object.fromEntries(Object.entries(ENVIRONMENT).filter(([name]) => !Object.hasOwn(NOT_IN_CONFIGMAP, name)).map(([name, [value]]) => [name, value]))
+    // a key the loader does not read, one it reads that is missing, a default out of step: all differ here
+    expect(raw?.data).toEqual(expected)
+    // built: the same keys, the provisioning settings from the operator's provisioning.env
+    expect(configMap.data).toEqual({ ...expected, ...parseEnvFile(operatorFiles[provisioningFile] ?? '', provisioningFile) })
     expect(() => loadConfig(configMap.data)).not.toThrow()
     expect(loadConfig(configMap.data).port).toBe(defaultPort)
   })
@@ -501,6 +650,205 @@ describe('overlays/ha: 2 to 10 replicas coordinated through PostgreSQL', () => {
     const haConfigMap = only<ConfigMap>(ha, 'ConfigMap')
     expect({ ...haConfigMap.data, COORDINATION_REQUIRED: undefined }).toEqual({ ...configMap.data, COORDINATION_REQUIRED: undefined })
     expect(only<Service>(ha, 'Service')).toEqual(only<Service>(base, 'Service'))
+  })
+})
+
+describe('the provisioning settings: the build, then the pods, refuse to go on without them', () => {
+  const example = parseEnvFile(provisioningExample, `${provisioningFile}.example`)
+
+  test('the base merges the operator\'s provisioning.env into the ConfigMap; without it, building any kustomization stops naming the file', () => {
+    expect(kustomizationOf(baseFolder).configMapGenerator).toEqual([{ name: configMap.metadata.name, behavior: 'merge', envs: ['provisioning.env'] }])
+    for (const folder of ['deploy/kubernetes', baseFolder, haFolder]) {
+      expect(() => build(folder, { [provisioningFile]: undefined }), folder).toThrow(`env source files: [provisioning.env]: ${provisioningFile}: no such file or directory`)
+    }
+    // the operator's values reach the pods of both
+    for (const manifests of [base, ha]) expect(environmentOf(manifests)).toMatchObject(operatorValues)
+  })
+
+  test('the example names every setting provisioning needs (what the server asks for when a hub names none)', () => {
+    const none = { deploymentConfiguration: undefined, sshPublicKey: undefined, sshKeyIds: [] }
+    const asked = [provisioningSettings({}, none), provisioningSettings({}, { ...none, deploymentConfiguration: 'cfg' })]
+      .map((result) => 'missing' in result ? result.missing : '').join(' ')
+    const named = [...new Set(asked.match(/\bOPENMETAL_[A-Z_]+/g))].sort()
+    expect(named).toEqual(['OPENMETAL_DEPLOYMENT_CONFIGURATION', 'OPENMETAL_SSH_KEY_IDS', 'OPENMETAL_SSH_PUBLIC_KEY'])
+    expect(Object.keys(example).sort()).toEqual(named)
+    // filled in, a hub that names nothing in auth.config provisions with the operator's settings
+    for (const manifests of [base, ha]) {
+      const config = loadConfig({ ...environmentOf(manifests), DATABASE_URL: 'postgres://database.invalid:5432/cycle' })
+      expect(provisioningSettings({}, config)).toEqual({
+        deploymentConfiguration: operatorValues.OPENMETAL_DEPLOYMENT_CONFIGURATION,
+        deploymentConfigurationSetting: 'OPENMETAL_DEPLOYMENT_CONFIGURATION',
+        sshPublicKey: operatorValues.OPENMETAL_SSH_PUBLIC_KEY,
+        sshKeyIds: []
+      })
+    }
+  })
+
+  test('a value the example leaves for the operator (<...>) stops the pods at start with a line naming it', () => {
+    const markers = Object.keys(example).filter((name) => MARKER.test(example[name] ?? ''))
+    expect(markers.sort()).toEqual(Object.keys(operatorValues).sort())
+    for (const name of markers) {
+      // the example copied as it is but for the other markers
+      const others = Object.fromEntries(Object.entries(operatorValues).filter(([other]) => other !== name))
+      const environment = environmentOf(build(baseFolder, { [provisioningFile]: filledIn(provisioningExample, others) }))
+      expect(environment[name], name).toMatch(MARKER)
+      expect(() => loadConfig(environment), name).toThrow(ConfigError)
+      expect(() => loadConfig(environment), name).toThrow(new RegExp(`^${name} `))
+    }
+    // and the operator's build carries none
+    for (const value of Object.values(environmentOf(base))) expect(value).not.toMatch(MARKER)
+  })
+
+  test('docs/OPERATING.md\'s Kubernetes steps make provisioning.env before applying, and name every setting in it', () => {
+    const operating = readRepoFile('docs/OPERATING.md')
+    const from = operating.indexOf('\n## Kubernetes\n')
+    const section = operating.slice(from, operating.indexOf('\n## ', from + 1))
+    const steps = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
+    const copy = steps.indexOf(`cp ${provisioningFile}.example ${provisioningFile}`)
+    expect(copy).toBeGreaterThanOrEqual(0)
+    expect(copy).toBeLessThan(steps.indexOf('kubectl apply -k'))
+    for (const name of Object.keys(example)) expect(section).toContain(name)
+  })
+})
+
+describe('the ial-inventory CronJob', () => {
+  const cronJob = only<CronJob>(base, 'CronJob')
+  const job = cronJob.spec.jobTemplate.spec
+  const inventoryPod = job.template.spec
+  const inventory = inventoryPod.containers[0] as Container
+  const secretName = 'cycle-ial-openmetal-inventory'
+  const bins = (JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> }).bin
+  const source = (inventory.command?.[1] ?? '').replace(/^dist\//, 'src/').replace(/\.js$/, '.ts')
+
+  test('the base and overlays/ha run the same one, on the adapter\'s image', () => {
+    expect(only<CronJob>(ha, 'CronJob')).toEqual(cronJob)
+    expect(inventoryPod.containers).toHaveLength(1)
+    expect(inventory.image).toBe(container.image)
+    expect(inventory.image).toBe(containerOf(ha).image)
+  })
+
+  test('hourly (the alert waits for two runs), never two at once, one attempt: a run that ends non-zero fails its Job, which is kept', () => {
+    expect(cronJob.spec.schedule).toMatch(/^\d{1,2} \* \* \* \*$/)
+    expect(cronJob.spec.concurrencyPolicy).toBe('Forbid')
+    expect(inventoryPod.restartPolicy).toBe('Never')
+    expect(job.backoffLimit).toBe(0)
+    // a run that hangs ends well before the next one is due
+    expect(job.activeDeadlineSeconds).toBeGreaterThan(0)
+    expect(job.activeDeadlineSeconds).toBeLessThan(3600)
+    expect(cronJob.spec.startingDeadlineSeconds).toBeGreaterThan(0)
+    // the alert compares the newest failed run with the newest successful one
+    expect(cronJob.spec.failedJobsHistoryLimit).toBeGreaterThanOrEqual(1)
+    expect(cronJob.spec.successfulJobsHistoryLimit).toBeGreaterThanOrEqual(1)
+  })
+
+  test('its command is the image\'s ial-inventory, run from the image\'s working directory, which the runtime stage fills with the built dist/', () => {
+    expect(inventory.command).toEqual(['node', 'dist/cli/inventory.js'])
+    expect(inventory.args).toBeUndefined()
+    expect(bins['ial-inventory']).toBe(source)
+    expect(existsSync(join(root, source))).toBe(true)
+    const stages = parseDockerfile(readRepoFile('Dockerfile'))
+    const [build, runtime] = [stages[0], stages.at(-1)]
+    if (build === undefined || runtime === undefined) throw new Error('Dockerfile: no stages')
+    expect(inventory.workingDir).toBeUndefined()
+    expect(copiesOf(runtime)).toContainEqual({ from: build.name, sources: [posix.join(workdirOf(build), 'dist')], destination: './dist' })
+    const compiler = (JSON.parse(readRepoFile('tsconfig.build.json')) as { compilerOptions: { rootDir: string, outDir: string } }).compilerOptions
+    expect([compiler.rootDir, compiler.outDir]).toEqual(['src', 'dist'])
+  })
+
+  test('its credentials come from the Secret the file tells how to create, every key optional; the OpenMetal API is the ConfigMap\'s', () => {
+    const fromSecret = (name: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name, optional: true } } })
+    expect(inventory.env).toEqual([
+      { name: 'OPENMETAL_API_URL', valueFrom: { configMapKeyRef: { name: configMap.metadata.name, key: 'OPENMETAL_API_URL' } } },
+      fromSecret('OPENMETAL_API_KEY'),
+      fromSecret('OPENMETAL_CLIENT_ID'),
+      fromSecret('OPENMETAL_CLIENT_SECRET')
+    ])
+    expect(Object.keys(configMap.data)).toContain('OPENMETAL_API_URL')
+    const instructions = readRepoFile(`${baseFolder}/inventory-cronjob.yaml`)
+    expect(instructions).toContain(`kubectl create secret generic ${secretName} --from-literal=OPENMETAL_API_KEY=`)
+    expect(instructions).toContain('--from-literal=OPENMETAL_CLIENT_ID=… --from-literal=OPENMETAL_CLIENT_SECRET=…')
+  })
+
+  describe('it runs', () => {
+    let sim: Simulator
+    beforeAll(async () => { sim = await startSimulator() })
+    afterAll(async () => { await sim.close() })
+
+    /** The container's environment with this Secret (absent keys left out, as optional ones are) and the simulator for OpenMetal. */
+    function environmentWith (secret: Readonly<Record<string, string>>): Record<string, string> {
+      const environment: Record<string, string> = {}
+      for (const variable of inventory.env ?? []) {
+        const { configMapKeyRef, secretKeyRef } = variable.valueFrom ?? {}
+        const value = variable.value ??
+          (configMapKeyRef === undefined ? undefined : { ...configMap.data, OPENMETAL_API_URL: sim.url }[configMapKeyRef.key]) ??
+          (secretKeyRef === undefined ? undefined : secret[secretKeyRef.key])
+        if (value === undefined && secretKeyRef?.optional !== true) throw new Error(`${variable.name}: no value`)
+        if (value !== undefined) environment[variable.name] = value
+      }
+      return environment
+    }
+
+    test.each([
+      ['an OAuth client', { OPENMETAL_CLIENT_ID: 'sim-client', OPENMETAL_CLIENT_SECRET: 'sim-secret' }],
+      ['an API key', { OPENMETAL_API_KEY: 'sim-api-key' }]
+    ])('with %s in the Secret it reports to its log, exit 0 for an organisation with nothing to look at', async (_name, secret) => {
+      const run = await runNode([join(root, source)], environmentWith(secret), 30_000)
+      expect([run.code, run.output]).toEqual([0, expect.stringMatching(/^SERVERS\n[\s\S]*\n0 server\(s\), 0 IP address\(es\), 0 bought IP block\(s\), 0 finding\(s\)\n$/)])
+    }, 40_000)
+
+    test('without the Secret it says so in its log and fails the Job (exit 2)', async () => {
+      const run = await runNode([join(root, source)], environmentWith({}), 30_000)
+      expect([run.code, run.output]).toEqual([2, expect.stringContaining('ial-inventory: no credentials')])
+    }, 40_000)
+  })
+
+  test('its pods are locked down like the adapter\'s, and no Service, budget, autoscaler or spread counts them', () => {
+    expect(inventoryPod.securityContext).toEqual(pod.securityContext)
+    expect(inventory.securityContext).toEqual(container.securityContext)
+    expect(inventoryPod.automountServiceAccountToken).toBe(false)
+    expect(inventoryPod.enableServiceLinks).toBe(false)
+    expect(inventory.resources.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) })
+    expect(inventory.resources.limits?.memory).toMatch(/^\d+(Mi|Gi)$/)
+    const labels = job.template.metadata.labels
+    const selects = (selector: Record<string, string>): boolean => Object.entries(selector).every(([key, value]) => labels[key] === value)
+    const selectors = [
+      only<Service>(ha, 'Service').spec.selector,
+      only<Deployment>(ha, 'Deployment').spec.selector.matchLabels,
+      only<Pdb>(ha, 'PodDisruptionBudget').spec.selector.matchLabels,
+      ...(only<Deployment>(ha, 'Deployment').spec.template.spec as PodSpec & { topologySpreadConstraints?: Array<{ labelSelector: { matchLabels: Record<string, string> } }> })
+        .topologySpreadConstraints?.map((constraint) => constraint.labelSelector.matchLabels) ?? []
+    ]
+    expect(selectors.length).toBeGreaterThanOrEqual(4)
+    for (const selector of selectors) expect(selects(selector), JSON.stringify(selector)).toBe(false)
+  })
+})
+
+describe('Prometheus finds /metrics', () => {
+  const annotations = deployment.spec.template.metadata.annotations ?? {}
+
+  test('the pods\' prometheus.io annotations name the container\'s port and a path where the server answers its metrics', async () => {
+    expect(annotations['prometheus.io/scrape']).toBe('true')
+    expect(Number(annotations['prometheus.io/port'])).toBe(container.ports[0]?.containerPort)
+    const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }))
+    try {
+      const response = await app.inject({ method: 'GET', url: annotations['prometheus.io/path'] ?? '' })
+      expect(response.statusCode).toBe(200)
+      expect(response.headers['content-type']).toMatch(/^text\/plain/)
+      expect(response.body).toContain('# TYPE ial_requests_total counter')
+    } finally {
+      await app.close()
+    }
+  })
+
+  test('deploy/kubernetes/monitoring holds a ServiceMonitor that selects the Service and scrapes its http port at that path, and the alerts', () => {
+    expect(monitoring.map((manifest) => `${manifest.apiVersion} ${manifest.kind}`).sort()).toEqual(['monitoring.coreos.com/v1 PrometheusRule', 'monitoring.coreos.com/v1 ServiceMonitor'])
+    const monitor = only<ServiceMonitor>(monitoring, 'ServiceMonitor')
+    const service = only<Service>(base, 'Service')
+    expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels)
+    expect(monitor.spec.endpoints).toHaveLength(1)
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'http', path: annotations['prometheus.io/path'] })
+    // the Service's http port reaches the container port the annotations name
+    expect(service.spec.ports.find((port) => port.name === 'http')?.targetPort).toBe(container.ports[0]?.name)
   })
 })
 
