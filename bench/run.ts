@@ -48,7 +48,9 @@ const values = readCommandLine({ name: 'bench', help: 'npm run bench -- --help',
 const L = Number(values.latency)
 const quick = values.quick === true
 const SECONDS = quick ? 2 : 5
-const RSS_LIMIT_MB = 150
+// the Deployment's memory request (deploy/kubernetes/base/deployment.yaml, 160Mi = 167.8 MB): a busy
+// replica must fit what it asks the scheduler for
+const RSS_LIMIT_MB = 160
 // The cached endpoint's target (>= 0.5 x bare Fastify) sits inside this machine's round-to-round
 // noise; CI fails it only below this floor: an added cost of about a quarter per request
 const CACHED_CI_FLOOR = 0.4
@@ -802,13 +804,14 @@ function printCallBudget (steps: readonly StepCalls[]): void {
 
 function printTable (rows: Row[], memory: { rss10kMb: number, rssAfterMb: number, growth: number, requestsAfter: number }): void {
   console.log(`\nL = ${L} ms${quick ? ' (quick)' : ''}${pinning ? ', load generator and servers on separate cores' : ''}\n`)
+  // a row under its target but within its CI line passes the run: it says so rather than NO
   console.log('endpoint                    conns  reqs     p50ms  p99ms  req/s   up/req  ideal                                                     ratio  target     met')
   for (const row of rows) {
     const ideal = row.ideal.metric === 'rps'
       ? `${Math.round(row.ideal.value)} ${row.ideal.unit ?? 'req/s'} (${row.ideal.why})`
       : row.ideal.metric === 'count' ? `${row.ideal.value} ${row.ideal.unit ?? ''} (${row.ideal.why})` : `${row.ideal.value} ms (${row.ideal.why})`
     const target = row.ideal.metric === 'rps' ? `>= ${row.target}x` : row.ideal.metric === 'count' ? `<= ${row.target}` : `<= ${row.target} ms`
-    console.log([row.name.padEnd(27), String(row.connections).padStart(5), String(row.requests).padStart(6), String(row.p50).padStart(8), String(row.p99).padStart(6), String(row.rps).padStart(7), String(row.upstreamPerRequest).padStart(7), ideal.slice(0, 64).padEnd(65), String(row.ratio).padStart(6), target.padStart(10), row.met ? '  yes' : '  NO'].join(' '))
+    console.log([row.name.padEnd(27), String(row.connections).padStart(5), String(row.requests).padStart(6), String(row.p50).padStart(8), String(row.p99).padStart(6), String(row.rps).padStart(7), String(row.upstreamPerRequest).padStart(7), ideal.slice(0, 64).padEnd(65), String(row.ratio).padStart(6), target.padStart(10), row.met ? '  yes' : failsRun(row) ? '   NO' : 'CI ok'].join(' '))
   }
   // the rows held to a p99, whose figures do not fit the table
   for (const row of rows.filter((candidate) => candidate.ideal.metric === 'p99')) console.log(`\n${row.name}: p99 ${row.p99} ms (target <= ${row.target} ms); ${row.ideal.why}`)

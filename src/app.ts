@@ -66,7 +66,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const client = deps.client ?? createClient(config, metrics, { onSkipped, ...deps.clientOptions })
   if (deps.client === undefined) app.addHook('onClose', async () => { await client.close() })
   const reports = coordinationReports(() => app.log, metrics)
-  const coordinator = deps.coordinator ?? createCoordinator({ databaseUrl: config.databaseUrl, observer: reports })
+  const coordinator = deps.coordinator ?? await createCoordinator({ databaseUrl: config.databaseUrl, observer: reports })
   if (deps.coordinator === undefined) app.addHook('onClose', async () => { await coordinator.close() })
   const leases = new Leases(coordinator, { ttlMs: config.coordinationLeaseMs, waitMs: LEASE_WAIT_MS, observer: reports })
   try {

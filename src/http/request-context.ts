@@ -16,22 +16,36 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Metrics } from '../observability/metrics.ts'
 import type { Operation } from '../openmetal/operations.ts'
-import { HUB_ID_MAX, hubOf } from '../ial/hub.ts'
+import { HUB_ID_MAX, hubOf } from './hub.ts'
 
+// what the routes use of a request's context; its bookkeeping stays in this module (RequestState)
 declare module 'fastify' {
   interface FastifyRequest {
     /** aborts when the request's deadline passes or its caller leaves (armed on first use) */
     deadline: AbortSignal
-    deadlineController: AbortController | null
-    deadlineTimer: NodeJS.Timeout | null
-    /** stops watching the connection for the caller hanging up (armed with the deadline) */
-    unwatchCaller: (() => void) | null
-    startedAt: number
-    /** answered or abandoned, counted and logged */
-    ended: boolean
     /** OpenMetal calls made on behalf of this request, for its log line */
     upstreamCalls: Array<{ operation: Operation, status: number | string, ms: number }>
   }
+}
+
+/** The bookkeeping of one request, under a symbol of this module: not part of Fastify's request type. */
+interface RequestState {
+  startedAt: number
+  /** answered or abandoned, counted and logged */
+  ended: boolean
+  deadlineController: AbortController | null
+  deadlineTimer: NodeJS.Timeout | null
+  /** stops watching the connection for the caller hanging up (armed with the deadline) */
+  unwatchCaller: (() => void) | null
+}
+
+const STATE = Symbol('request-context')
+
+/** The request's state, made on first use (a request Fastify refuses before onRequest has none yet). */
+function stateOf (request: FastifyRequest): RequestState {
+  const holder = request as unknown as Record<typeof STATE, RequestState | null>
+  holder[STATE] ??= { startedAt: performance.now(), ended: false, deadlineController: null, deadlineTimer: null, unwatchCaller: null }
+  return holder[STATE]
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -50,32 +64,29 @@ export interface RequestContextOptions {
 }
 
 export const requestContext = fp<RequestContextOptions>(async (app, { requestDeadlineMs, logsRequests, metrics }) => {
-  app.decorateRequest('deadlineTimer', null)
-  app.decorateRequest('deadlineController', null)
-  app.decorateRequest('unwatchCaller', null)
-  app.decorateRequest('startedAt', 0)
-  app.decorateRequest('ended', false)
+  app.decorateRequest(STATE, null)
   app.decorateRequest('deadline', {
     getter (this: FastifyRequest): AbortSignal {
-      if (this.deadlineController === null) {
+      const state = stateOf(this)
+      if (state.deadlineController === null) {
         const controller = new AbortController()
-        this.deadlineTimer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), requestDeadlineMs)
-        this.deadlineController = controller
+        state.deadlineTimer = setTimeout(() => controller.abort(new DOMException('request deadline', 'TimeoutError')), requestDeadlineMs)
+        state.deadlineController = controller
         // a caller hanging up once its whole request arrived closes the socket, and nothing else
         // says so (Fastify's onRequestAbort sees only requests cut off mid-body)
         const socket = this.raw.socket as Socket | null
         if (socket !== null) {
           const gone = (): void => { callerGone(this) }
           socket.once('close', gone)
-          this.unwatchCaller = () => { socket.removeListener('close', gone) }
+          state.unwatchCaller = () => { socket.removeListener('close', gone) }
         }
       }
-      return this.deadlineController.signal
+      return state.deadlineController.signal
     }
   })
   app.decorateRequest('upstreamCalls', null as unknown as [])
   app.addHook('onRequest', (request, reply, done) => {
-    request.startedAt = performance.now()
+    stateOf(request).startedAt = performance.now()
     request.upstreamCalls = []
     metrics.started()
     reply.header('x-request-id', request.id)
@@ -85,16 +96,18 @@ export const requestContext = fp<RequestContextOptions>(async (app, { requestDea
   // every request ends once: answered (onResponse) or abandoned by its client (onRequestAbort)
   /** The caller has gone before its answer: the request is over, and so is what it was doing upstream. */
   function callerGone (request: FastifyRequest): void {
-    if (request.ended) return
-    request.deadlineController?.abort(new DOMException('the caller has gone', 'AbortError'))
-    end(request, 'aborted', performance.now() - request.startedAt)
+    const state = stateOf(request)
+    if (state.ended) return
+    state.deadlineController?.abort(new DOMException('the caller has gone', 'AbortError'))
+    end(request, 'aborted', performance.now() - state.startedAt)
   }
 
   function end (request: FastifyRequest, status: number | 'aborted', ms: number): void {
-    if (request.ended) return
-    request.ended = true
-    if (request.deadlineTimer !== null) clearTimeout(request.deadlineTimer)
-    request.unwatchCaller?.()
+    const state = stateOf(request)
+    if (state.ended) return
+    state.ended = true
+    if (state.deadlineTimer !== null) clearTimeout(state.deadlineTimer)
+    state.unwatchCaller?.()
     metrics.ended(request, status, ms / 1000)
     if (!logsRequests) return
     const route = request.routeOptions.url ?? 'unmatched'

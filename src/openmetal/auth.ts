@@ -5,8 +5,7 @@
  * every caller waiting for it has left.
  */
 import { createHash } from 'node:crypto'
-import { withinDeadline } from './transport.ts'
-import { SharedLookup } from './shared-lookup.ts'
+import { SharedLookup, withinDeadline } from './shared-lookup.ts'
 import type { UpstreamTrace } from './transport.ts'
 
 export type Credentials =

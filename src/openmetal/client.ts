@@ -10,9 +10,9 @@
 import type { TSchema, Static } from 'typebox'
 import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
-import { OpenMetalHttpError, OpenMetalTransportError, openMetalPath, withinDeadline } from './transport.ts'
+import { OpenMetalHttpError, OpenMetalTransportError, openMetalPath } from './transport.ts'
 import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamResponse, UpstreamTrace } from './transport.ts'
-import { SharedLookup } from './shared-lookup.ts'
+import { SharedLookup, withinDeadline } from './shared-lookup.ts'
 import { readAllPages, type Listing } from './pagination.ts'
 import { UnreadableAnswer, kindOfPath, readAnswer, type SkipObserver } from './tolerant-reader.ts'
 import {

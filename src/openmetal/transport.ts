@@ -270,29 +270,6 @@ export class OpenMetalUnsettledWriteError extends Error {
   }
 }
 
-/**
- * A shared upstream call (a token exchange, a lookup joined by several requests), awaited
- * by one request under its own deadline: the request gives up when its deadline passes,
- * while the shared call goes on for the others (until the last has left: shared-lookup.ts).
- */
-export async function withinDeadline<T> (shared: Promise<T>, signal: AbortSignal | undefined, operation: Operation): Promise<T> {
-  if (signal === undefined) return await shared
-  // whoever leaves early, a failure of the shared call must not go unwatched (an unhandled
-  // rejection would stop the process)
-  shared.catch(() => {})
-  if (signal.aborted) throw new OpenMetalTransportError(operation, 'deadline', signal.reason)
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => { reject(new OpenMetalTransportError(operation, 'deadline', signal.reason)) }
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
-  try {
-    return await Promise.race([shared, aborted])
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
-  }
-}
-
 export interface TransportOptions {
   readonly baseUrl: string
   readonly connections: number

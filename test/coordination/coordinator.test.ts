@@ -168,9 +168,9 @@ describe('in-process coordinator', () => {
   })
 
   it('is what createCoordinator gives without a database URL', async () => {
-    expect(createCoordinator({ databaseUrl: undefined }).kind).toBe('in-process')
-    expect(createCoordinator({ databaseUrl: '' }).kind).toBe('in-process')
-    const postgres = createCoordinator({ databaseUrl: 'postgres://u:p@127.0.0.1:1/db' })
+    expect((await createCoordinator({ databaseUrl: undefined })).kind).toBe('in-process')
+    expect((await createCoordinator({ databaseUrl: '' })).kind).toBe('in-process')
+    const postgres = await createCoordinator({ databaseUrl: 'postgres://u:p@127.0.0.1:1/db' })
     expect(postgres.kind).toBe('postgres')
     await postgres.close()
   })

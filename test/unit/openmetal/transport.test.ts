@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { AnswerTooLarge, OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError, mayHaveActed, openMetalPath, parseRetryAfter, requestIdOf, withinDeadline, refusalMessage } from '../../../src/openmetal/transport.ts'
+import { AnswerTooLarge, OpenMetalHttpError, OpenMetalTransport, OpenMetalTransportError, mayHaveActed, openMetalPath, parseRetryAfter, requestIdOf, refusalMessage } from '../../../src/openmetal/transport.ts'
+import { withinDeadline } from '../../../src/openmetal/shared-lookup.ts'
 import type { TransportOptions, UpstreamCall, UpstreamTrace } from '../../../src/openmetal/transport.ts'
 import fc from 'fast-check'
 

@@ -1,4 +1,4 @@
-/** The Cycle hub a request names: for its log line, the rate limits and the hub allow-list. */
+/** The Cycle hub a request names, read once wherever it is needed: the request's log line and metrics, the rate limits and the hub allow-list. */
 import type { FastifyRequest } from 'fastify'
 
 /** No allowed hub ID is longer (config.ts); a longer one is refused before it is compared. */
