@@ -58,44 +58,50 @@ export interface Config {
  */
 export const LEASE_OVER_DEADLINE_MS = 5000
 
-/** Every variable the loader reads, with its default ('' = unset) and meaning (kept in step with .env.example by a test). */
+/**
+ * A setting: its default ('' = unset), its meaning, and for a whole number the range it must
+ * fall in. The one table the loader, `--help`, .env.example and the README are held to.
+ */
+type Setting = readonly [fallback: string, help: string] | readonly [fallback: string, help: string, range: readonly [min: number, max: number]]
+
+/** Every variable the loader reads (kept in step with .env.example, the README and the ConfigMap by tests). */
 export const ENVIRONMENT = {
-  PORT: ['8080', 'TCP port to listen on'],
+  PORT: ['8080', 'TCP port to listen on', [0, 65_535]],
   HOST: ['0.0.0.0', 'interface to listen on'],
   LOG_LEVEL: ['info', 'pino level: fatal, error, warn, info, debug, trace or silent'],
   OPENMETAL_API_URL: [PRODUCTION_API_URL, `OpenMetal Central API base URL (sandbox: ${SANDBOX_API_URL})`],
   OPENMETAL_DEPLOYMENT_CONFIGURATION: ['', 'ID of the OpenMetal deployment configuration (CycleOS ramdisk) used for new servers'],
   OPENMETAL_SSH_PUBLIC_KEY: ['', 'SSH public key installed on new servers'],
   OPENMETAL_SSH_KEY_IDS: ['', 'comma-separated IDs of SSH keys saved at OpenMetal (alternative to OPENMETAL_SSH_PUBLIC_KEY)'],
-  OPENMETAL_TIMEOUT_MS: ['10000', 'timeout of one attempt of one OpenMetal call'],
-  OPENMETAL_CONNECTIONS: ['32', 'keep-alive connections to OpenMetal per replica'],
-  OPENMETAL_TENANT_CONCURRENCY: ['8', 'OpenMetal calls one tenant (one set of credentials) may have under way at once per replica; below OPENMETAL_CONNECTIONS'],
-  OPENMETAL_TENANT_QUEUE: ['64', 'OpenMetal calls one tenant may have waiting for a turn; past that its requests get 503.not-ready with Retry-After'],
-  OPENMETAL_MAX_ATTEMPTS: ['3', 'attempts for calls that are safe to repeat'],
-  OPENMETAL_MAX_ANSWER_BYTES: ['4194304', 'largest OpenMetal answer read, in bytes (65536 to 134217728); a larger one is cut off unread and its call fails with 503.not-ready'],
-  REQUEST_DEADLINE_MS: ['25000', 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout'],
-  CATALOG_TTL_MS: ['60000', 'how long the public catalog (pods, products, stock) is reused'],
-  BODY_LIMIT_BYTES: ['131072', 'largest accepted request body'],
-  REQUEST_TIMEOUT_MS: ['30000', 'longest time a client may take to send one whole request, headers and body'],
-  HEADERS_TIMEOUT_MS: ['10000', 'longest time a client may take to send the headers of one request (at most REQUEST_TIMEOUT_MS)'],
-  KEEP_ALIVE_TIMEOUT_MS: ['72000', 'how long an idle keep-alive connection stays open; keep it above the idle timeout of any load balancer in front'],
-  MAX_CONNECTIONS: ['4096', 'open connections per replica, all clients together'],
-  MAX_CONNECTIONS_PER_ADDRESS: ['1024', 'open connections per client address and replica (not applied to the proxies TRUST_PROXY names)'],
-  SILENT_CONNECTION_TIMEOUT_MS: ['2000', 'how long a new connection may send nothing at all before it is closed (not applied to the proxies TRUST_PROXY names, which may open connections ahead of use)'],
-  RATE_LIMIT_PER_MINUTE: ['1200', 'IAL requests per minute per Cycle hub and client address (0 disables this limit)'],
-  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: ['6000', 'IAL requests per minute per client address, all hubs together (at least RATE_LIMIT_PER_MINUTE; 0 disables this ceiling)'],
+  OPENMETAL_TIMEOUT_MS: ['10000', 'timeout of one attempt of one OpenMetal call', [100, 120_000]],
+  OPENMETAL_CONNECTIONS: ['32', 'keep-alive connections to OpenMetal per replica', [1, 1024]],
+  OPENMETAL_TENANT_CONCURRENCY: ['8', 'OpenMetal calls one tenant (one set of credentials) may have under way at once per replica; below OPENMETAL_CONNECTIONS', [1, 1023]],
+  OPENMETAL_TENANT_QUEUE: ['64', 'OpenMetal calls one tenant may have waiting for a turn; past that its requests get 503.not-ready with Retry-After', [0, 100_000]],
+  OPENMETAL_MAX_ATTEMPTS: ['3', 'attempts for calls that are safe to repeat', [1, 10]],
+  OPENMETAL_MAX_ANSWER_BYTES: ['4194304', 'largest OpenMetal answer read, in bytes (65536 to 134217728); a larger one is cut off unread and its call fails with 503.not-ready', [65_536, 134_217_728]],
+  REQUEST_DEADLINE_MS: ['25000', 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout', [1000, 300_000]],
+  CATALOG_TTL_MS: ['60000', 'how long the public catalog (pods, products, stock) is reused', [0, 3_600_000]],
+  BODY_LIMIT_BYTES: ['131072', 'largest accepted request body', [1024, 16 * 1024 * 1024]],
+  REQUEST_TIMEOUT_MS: ['30000', 'longest time a client may take to send one whole request, headers and body', [500, 600_000]],
+  HEADERS_TIMEOUT_MS: ['10000', 'longest time a client may take to send the headers of one request (at most REQUEST_TIMEOUT_MS)', [500, 600_000]],
+  KEEP_ALIVE_TIMEOUT_MS: ['72000', 'how long an idle keep-alive connection stays open; keep it above the idle timeout of any load balancer in front', [500, 600_000]],
+  MAX_CONNECTIONS: ['4096', 'open connections per replica, all clients together', [1, 1_000_000]],
+  MAX_CONNECTIONS_PER_ADDRESS: ['1024', 'open connections per client address and replica (not applied to the proxies TRUST_PROXY names)', [1, 1_000_000]],
+  SILENT_CONNECTION_TIMEOUT_MS: ['2000', 'how long a new connection may send nothing at all before it is closed (not applied to the proxies TRUST_PROXY names, which may open connections ahead of use)', [500, 600_000]],
+  RATE_LIMIT_PER_MINUTE: ['1200', 'IAL requests per minute per Cycle hub and client address (0 disables this limit)', [0, 1_000_000]],
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: ['6000', 'IAL requests per minute per client address, all hubs together (at least RATE_LIMIT_PER_MINUTE; 0 disables this ceiling)', [0, 10_000_000]],
   IAL_ALLOWED_HUB_IDS: ['', 'comma-separated Cycle hub IDs allowed to call; empty allows every hub'],
   TLS_CERT_FILE: ['', 'PEM certificate for native HTTPS (with TLS_KEY_FILE); empty serves plain HTTP'],
   TLS_KEY_FILE: ['', 'PEM private key for native HTTPS (with TLS_CERT_FILE)'],
-  SHUTDOWN_GRACE_MS: ['10000', 'on SIGTERM/SIGINT, how long in-flight requests may take to finish'],
+  SHUTDOWN_GRACE_MS: ['10000', 'on SIGTERM/SIGINT, how long in-flight requests may take to finish', [0, 600_000]],
   LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)'],
   OPENMETAL_IP_BLOCK_PURCHASE: ['false', 'true: buy a routed /28 for a server whose IP blocks are full (costs money; a hub may override with ip_block_purchase in auth.config)'],
-  OPENMETAL_IP_BLOCKS_PER_SERVER_MAX: ['2', 'most IP blocks bought for one server'],
+  OPENMETAL_IP_BLOCKS_PER_SERVER_MAX: ['2', 'most IP blocks bought for one server', [0, 64]],
   DATABASE_URL: ['', 'postgres://user:password@host:5432/db of the PostgreSQL coordinator that lets several replicas buy each server once; empty: in-process coordination, run one replica'],
-  COORDINATION_LEASE_MS: ['120000', `how long a purchase's lease lasts when its outcome is unknown (a lost answer, a replica killed): a retry waits that long, then looks before buying; at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS}`],
+  COORDINATION_LEASE_MS: ['120000', `how long a purchase's lease lasts when its outcome is unknown (a lost answer, a replica killed): a retry waits that long, then looks before buying; at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS}`, [1000, 86_400_000]],
   COORDINATION_REQUIRED: ['false', 'true: refuse to start without a reachable coordinator (DATABASE_URL); set it wherever more than one replica may run'],
   TRUST_PROXY: ['false', 'behind a load balancer: its comma-separated addresses/CIDRs, so rate limits, connection caps and logs see the client address (true or a hop count also believe clients that connect directly)']
-} as const satisfies Record<string, readonly [string, string]>
+} as const satisfies Record<string, Setting>
 
 export type EnvName = keyof typeof ENVIRONMENT
 
@@ -113,7 +119,10 @@ function read (env: Env, name: EnvName): string {
   return value === undefined || value === '' ? ENVIRONMENT[name][0] : value
 }
 
-function integer (env: Env, name: EnvName, min: number, max: number): number {
+/** A whole number in the range its ENVIRONMENT entry gives. */
+function integer (env: Env, name: EnvName): number {
+  const entry: Setting = ENVIRONMENT[name]
+  const [min, max] = entry[2] ?? [0, Number.MAX_SAFE_INTEGER]
   const text = read(env, name)
   const value = Number(text)
   if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${text}"`)
@@ -200,55 +209,55 @@ export function loadConfig (env: Env): Config {
   if ((certFile === '') !== (keyFile === '')) throw new ConfigError(certFile === '' ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE', 'must be set together with its pair (TLS_CERT_FILE and TLS_KEY_FILE)')
   const logFormat = read(env, 'LOG_FORMAT')
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT', `must be json or pretty, got "${logFormat}"`)
-  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS', 500, 600_000)
-  const maxConnections = integer(env, 'MAX_CONNECTIONS', 1, 1_000_000)
-  const rateLimitPerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE', 0, 1_000_000)
-  const rateLimitPerAddressPerMinute = integer(env, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 0, 10_000_000)
-  const requestDeadlineMs = integer(env, 'REQUEST_DEADLINE_MS', 1000, 300_000)
-  const coordinationLeaseMs = integer(env, 'COORDINATION_LEASE_MS', 1000, 86_400_000)
+  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS')
+  const maxConnections = integer(env, 'MAX_CONNECTIONS')
+  const rateLimitPerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE')
+  const rateLimitPerAddressPerMinute = integer(env, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE')
+  const requestDeadlineMs = integer(env, 'REQUEST_DEADLINE_MS')
+  const coordinationLeaseMs = integer(env, 'COORDINATION_LEASE_MS')
   if (coordinationLeaseMs < requestDeadlineMs + LEASE_OVER_DEADLINE_MS) {
     throw new ConfigError('COORDINATION_LEASE_MS', `must be at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS} (${requestDeadlineMs + LEASE_OVER_DEADLINE_MS}): a lease must outlast the purchase it guards, got ${coordinationLeaseMs}`)
   }
   const coordinationRequired = flag(env, 'COORDINATION_REQUIRED')
   const database = databaseUrl(env)
   if (coordinationRequired && database === undefined) throw new ConfigError('COORDINATION_REQUIRED', 'is true, so DATABASE_URL must name the PostgreSQL coordinator')
-  const upstreamConnections = integer(env, 'OPENMETAL_CONNECTIONS', 1, 1024)
-  const upstreamTenantConcurrency = integer(env, 'OPENMETAL_TENANT_CONCURRENCY', 1, 1023)
+  const upstreamConnections = integer(env, 'OPENMETAL_CONNECTIONS')
+  const upstreamTenantConcurrency = integer(env, 'OPENMETAL_TENANT_CONCURRENCY')
   if (upstreamTenantConcurrency >= upstreamConnections) {
     throw new ConfigError('OPENMETAL_TENANT_CONCURRENCY', `must be below OPENMETAL_CONNECTIONS (${upstreamConnections}), so that no tenant can hold every connection, got "${upstreamTenantConcurrency}"`)
   }
   return {
-    port: integer(env, 'PORT', 0, 65_535),
+    port: integer(env, 'PORT'),
     host: read(env, 'HOST'),
     logLevel: logLevel as LogLevel,
     openMetalApiUrl: url(env, 'OPENMETAL_API_URL'),
     deploymentConfiguration: deploymentConfiguration === '' ? undefined : deploymentConfiguration,
     sshPublicKey: sshPublicKey === '' ? undefined : sshPublicKey,
     sshKeyIds,
-    upstreamTimeoutMs: integer(env, 'OPENMETAL_TIMEOUT_MS', 100, 120_000),
+    upstreamTimeoutMs: integer(env, 'OPENMETAL_TIMEOUT_MS'),
     upstreamConnections,
     upstreamTenantConcurrency,
-    upstreamTenantQueue: integer(env, 'OPENMETAL_TENANT_QUEUE', 0, 100_000),
-    upstreamMaxAttempts: integer(env, 'OPENMETAL_MAX_ATTEMPTS', 1, 10),
-    upstreamMaxAnswerBytes: integer(env, 'OPENMETAL_MAX_ANSWER_BYTES', 65_536, 134_217_728),
+    upstreamTenantQueue: integer(env, 'OPENMETAL_TENANT_QUEUE'),
+    upstreamMaxAttempts: integer(env, 'OPENMETAL_MAX_ATTEMPTS'),
+    upstreamMaxAnswerBytes: integer(env, 'OPENMETAL_MAX_ANSWER_BYTES'),
     requestDeadlineMs,
-    catalogTtlMs: integer(env, 'CATALOG_TTL_MS', 0, 3_600_000),
-    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024, 16 * 1024 * 1024),
+    catalogTtlMs: integer(env, 'CATALOG_TTL_MS'),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES'),
     requestTimeoutMs,
-    headersTimeoutMs: bounded(integer(env, 'HEADERS_TIMEOUT_MS', 500, 600_000), 'HEADERS_TIMEOUT_MS', 'at most', 'REQUEST_TIMEOUT_MS', requestTimeoutMs),
-    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 500, 600_000),
+    headersTimeoutMs: bounded(integer(env, 'HEADERS_TIMEOUT_MS'), 'HEADERS_TIMEOUT_MS', 'at most', 'REQUEST_TIMEOUT_MS', requestTimeoutMs),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS'),
     maxConnections,
-    maxConnectionsPerAddress: bounded(integer(env, 'MAX_CONNECTIONS_PER_ADDRESS', 1, 1_000_000), 'MAX_CONNECTIONS_PER_ADDRESS', 'at most', 'MAX_CONNECTIONS', maxConnections),
-    silentConnectionTimeoutMs: integer(env, 'SILENT_CONNECTION_TIMEOUT_MS', 500, 600_000),
+    maxConnectionsPerAddress: bounded(integer(env, 'MAX_CONNECTIONS_PER_ADDRESS'), 'MAX_CONNECTIONS_PER_ADDRESS', 'at most', 'MAX_CONNECTIONS', maxConnections),
+    silentConnectionTimeoutMs: integer(env, 'SILENT_CONNECTION_TIMEOUT_MS'),
     rateLimitPerMinute,
     rateLimitPerAddressPerMinute: rateLimitPerAddressPerMinute === 0 ? 0 : bounded(rateLimitPerAddressPerMinute, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 'at least', 'RATE_LIMIT_PER_MINUTE', rateLimitPerMinute),
     allowedHubIds,
     tls: certFile === '' ? undefined : { certFile, keyFile },
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 0, 600_000),
+    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS'),
     logPretty: logFormat === 'pretty',
     trustProxy: trustProxyOf(read(env, 'TRUST_PROXY')),
     ipBlockPurchase: flag(env, 'OPENMETAL_IP_BLOCK_PURCHASE'),
-    ipBlocksPerServerMax: integer(env, 'OPENMETAL_IP_BLOCKS_PER_SERVER_MAX', 0, 64),
+    ipBlocksPerServerMax: integer(env, 'OPENMETAL_IP_BLOCKS_PER_SERVER_MAX'),
     databaseUrl: database,
     coordinationLeaseMs,
     coordinationRequired

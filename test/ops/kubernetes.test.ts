@@ -329,7 +329,7 @@ const pod = deployment.spec.template.spec
 const container = pod.containers[0] as Container
 const configMap = only<ConfigMap>(base, 'ConfigMap')
 const defaultPort = Number(ENVIRONMENT.PORT[0])
-const defaults: Readonly<Record<string, readonly [string, string] | undefined>> = ENVIRONMENT
+const defaults: Readonly<Record<string, readonly [string, string, ...unknown[]] | undefined>> = ENVIRONMENT
 const databaseSecret = { name: 'cycle-ial-openmetal-database', key: 'url' }
 
 /** The variables the loader reads that the ConfigMap leaves out, each for its reason. */

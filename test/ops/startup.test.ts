@@ -104,6 +104,11 @@ describe('the command line', () => {
     expect(help.code, help.output).toBe(0)
     expect(help.output).toMatch(/^usage: npm start/)
     for (const [name, [fallback]] of Object.entries(ENVIRONMENT)) expect(help.output, name).toContain(`  ${name}=${fallback}\n`)
+    // a whole number's range, from the same table the loader checks it against
+    for (const [name, entry] of Object.entries(ENVIRONMENT)) {
+      const range = (entry as readonly unknown[])[2] as readonly [number, number] | undefined
+      if (range !== undefined) expect(help.output, name).toMatch(new RegExp(`  ${name}=.*\\n.*\\(an integer from ${range[0]} to ${range[1]}\\)`))
+    }
     expect(help.output).not.toMatch(/serving|listening/)
   })
 

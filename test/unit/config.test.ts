@@ -136,6 +136,18 @@ describe('src/config.ts', () => {
       expect(error.message.startsWith(`${name} `)).toBe(true)
     })
 
+    test('every whole-number setting is held to the range its table entry gives, one below and one above it refused naming it', () => {
+      const ranged = Object.entries(ENVIRONMENT).flatMap(([name, entry]) => {
+        const range = (entry as readonly unknown[])[2] as readonly [number, number] | undefined
+        return range === undefined ? [] : [{ name: name as EnvName, range }]
+      })
+      expect(ranged.length).toBeGreaterThan(15)
+      for (const { name, range: [min, max] } of ranged) {
+        if (min > 0) expect(failure({ [name]: String(min - 1) }).message, name).toBe(`${name} must be an integer from ${min} to ${max}, got "${min - 1}"`)
+        expect(failure({ [name]: String(max + 1) }).message, name).toMatch(new RegExp(`^${name} must be `))
+      }
+    })
+
     test('a tenant\'s share of OpenMetal connections must leave room for the others', () => {
       expect(failure({ OPENMETAL_CONNECTIONS: '8' }).message).toBe('OPENMETAL_TENANT_CONCURRENCY must be below OPENMETAL_CONNECTIONS (8), so that no tenant can hold every connection, got "8"')
       expect(loadConfig({ OPENMETAL_CONNECTIONS: '8', OPENMETAL_TENANT_CONCURRENCY: '7', OPENMETAL_TENANT_QUEUE: '0' })).toMatchObject({ upstreamConnections: 8, upstreamTenantConcurrency: 7, upstreamTenantQueue: 0 })
