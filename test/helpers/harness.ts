@@ -56,7 +56,24 @@ export interface Harness {
   close (): Promise<void>
 }
 
-export async function startHarness (options: { sim?: SimulatorOptions, env?: Record<string, string>, deps?: AppDeps } = {}): Promise<Harness> {
+export interface HarnessOptions { sim?: SimulatorOptions, env?: Record<string, string>, deps?: AppDeps }
+
+/** A harness for one test: started, handed to `use`, closed whatever happened. */
+export async function withHarness<T> (options: HarnessOptions, use: (harness: Harness) => Promise<T>): Promise<T> {
+  const harness = await startHarness(options)
+  try {
+    return await use(harness)
+  } finally {
+    await harness.close()
+  }
+}
+
+/** The same, with settings only. */
+export async function withEnv<T> (env: Record<string, string>, use: (harness: Harness) => Promise<T>): Promise<T> {
+  return await withHarness({ env }, use)
+}
+
+export async function startHarness (options: HarnessOptions = {}): Promise<Harness> {
   const sim = await startSimulator({ provisioningStepMs: 20, ...options.sim })
   const openMetal: Harness['openMetal'] = async (method, path, body, apiKey = 'sim-api-key') => {
     const response = await request(`${sim.url}${path}`, {

@@ -7,37 +7,18 @@
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { connect as connectTcp, createServer, type Socket } from 'node:net'
+import { connect as connectTcp, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as connectTls } from 'node:tls'
 import { describe, expect, test } from 'vitest'
 import { listBody, verifyBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
-import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-
-async function withHarness<T> (env: Record<string, string>, use: (harness: Harness) => Promise<T>): Promise<T> {
-  const harness = await startHarness({ env })
-  try {
-    return await use(harness)
-  } finally {
-    await harness.close()
-  }
-}
+import { tenantA, withEnv, type Harness } from '../helpers/harness.ts'
+import { routesOtherLoopbacks } from './support.ts'
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-/** Whether this machine routes 127.0.0.2 (Linux does: all of 127/8 is loopback). */
-const otherLoopbacks = await (async () => {
-  const server = createServer((socket) => socket.destroy())
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const routed = await new Promise<boolean>((resolve) => {
-    const socket = connectTcp({ port: (server.address() as { port: number }).port, host: '127.0.0.1', localAddress: '127.0.0.2' })
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => resolve(false))
-  })
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return routed
-})()
+const otherLoopbacks = await routesOtherLoopbacks()
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0
 
@@ -159,7 +140,7 @@ const ATTACKERS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5']
 
 describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn against Cycle (needs 127.0.0.2-7, as Linux routes them)', () => {
   test('attackers from four addresses hold idle keep-alive connections up to both caps: Cycle\'s calls, on new connections, are still answered, and the total holds', async () => {
-    await withHarness({ MAX_CONNECTIONS: '40', MAX_CONNECTIONS_PER_ADDRESS: '10' }, async (h) => {
+    await withEnv({ MAX_CONNECTIONS: '40', MAX_CONNECTIONS_PER_ADDRESS: '10' }, async (h) => {
       const port = portOf(h)
       const attackers: Client[] = []
       try {
@@ -191,7 +172,7 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
   })
 
   test('attackers opening more at the total cap recycle their own idle connections: Cycle\'s idle keep-alive connection stays open and serves its next call', async () => {
-    await withHarness({ MAX_CONNECTIONS: '40', MAX_CONNECTIONS_PER_ADDRESS: '20' }, async (h) => {
+    await withEnv({ MAX_CONNECTIONS: '40', MAX_CONNECTIONS_PER_ADDRESS: '20' }, async (h) => {
       const port = portOf(h)
       const attackers: Client[] = []
       // Cycle's connection is the longest idle of all
@@ -218,7 +199,7 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
   })
 
   const inFlight = async (secure: boolean, env: Record<string, string> = {}): Promise<void> => {
-    await withHarness({ MAX_CONNECTIONS: '6', MAX_CONNECTIONS_PER_ADDRESS: '6', CATALOG_TTL_MS: '0', OPENMETAL_TIMEOUT_MS: '5000', ...env }, async (h) => {
+    await withEnv({ MAX_CONNECTIONS: '6', MAX_CONNECTIONS_PER_ADDRESS: '6', CATALOG_TTL_MS: '0', OPENMETAL_TIMEOUT_MS: '5000', ...env }, async (h) => {
       const port = portOf(h)
       h.sim.faults.add({ method: 'GET', path: '/v2/inventory/locations', delayMs: 1500, times: 20 })
       const clients: Client[] = []
@@ -263,7 +244,7 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
     ['sending a request body slowly', async (port: number, address: string) => (await slowBody(port, address)).socket],
     ['not reading a large answer', slowReader]
   ])('attackers holding connections by %s, from four addresses up to both caps, do not lock Cycle out either', async (_name, hold) => {
-    await withHarness({ MAX_CONNECTIONS: '40', MAX_CONNECTIONS_PER_ADDRESS: '10' }, async (h) => {
+    await withEnv({ MAX_CONNECTIONS: '40', MAX_CONNECTIONS_PER_ADDRESS: '10' }, async (h) => {
       const port = portOf(h)
       const held: Socket[] = []
       try {
@@ -283,7 +264,7 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
   })
 
   test('a connection that sends nothing is closed after SILENT_CONNECTION_TIMEOUT_MS (2 s by default), not held until HEADERS_TIMEOUT_MS (10 s); one that has started a request is not', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const port = portOf(h)
       const silent = await open(port, '127.0.0.2')
       const started = await open(port, '127.0.0.3')
@@ -304,7 +285,7 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
   })
 
   test('behind a proxy TRUST_PROXY names: its silent connections (opened ahead of use) are left to HEADERS_TIMEOUT_MS, a direct client\'s are not; its idle ones count towards no per-address cap', async () => {
-    await withHarness({ TRUST_PROXY: '127.0.0.1', SILENT_CONNECTION_TIMEOUT_MS: '500', HEADERS_TIMEOUT_MS: '2000', MAX_CONNECTIONS: '8', MAX_CONNECTIONS_PER_ADDRESS: '2' }, async (h) => {
+    await withEnv({ TRUST_PROXY: '127.0.0.1', SILENT_CONNECTION_TIMEOUT_MS: '500', HEADERS_TIMEOUT_MS: '2000', MAX_CONNECTIONS: '8', MAX_CONNECTIONS_PER_ADDRESS: '2' }, async (h) => {
       const port = portOf(h)
       const proxy = await open(port, '127.0.0.1')
       const direct = await open(port, '127.0.0.2')

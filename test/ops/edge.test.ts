@@ -6,22 +6,14 @@
  * allow-list compares whole IDs.
  */
 import { once } from 'node:events'
-import { connect, createServer, type Socket } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { Agent, request } from 'undici'
 import { describe, expect, test } from 'vitest'
 import { listBody, verifyBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
-import { objectId, startHarness, tenantA, type Harness } from '../helpers/harness.ts'
-
-async function withHarness<T> (env: Record<string, string>, use: (harness: Harness) => Promise<T>): Promise<T> {
-  const harness = await startHarness({ env })
-  try {
-    return await use(harness)
-  } finally {
-    await harness.close()
-  }
-}
+import { objectId, startHarness, tenantA, withEnv, type Harness } from '../helpers/harness.ts'
+import { routesOtherLoopbacks } from './support.ts'
 
 function portOf (harness: Harness): number {
   return (harness.app.server.address() as { port: number }).port
@@ -29,18 +21,7 @@ function portOf (harness: Harness): number {
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-/** Whether this machine routes 127.0.0.2 (Linux does: all of 127/8 is loopback). */
-const otherLoopbacks = await (async () => {
-  const server = createServer((socket) => socket.destroy())
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const routed = await new Promise<boolean>((resolve) => {
-    const socket = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1', localAddress: '127.0.0.2' })
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => resolve(false))
-  })
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return routed
-})()
+const otherLoopbacks = await routesOtherLoopbacks()
 
 interface RawAnswer {
   readonly status: number
@@ -109,7 +90,7 @@ describe('slow clients (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEO
   const env = { REQUEST_TIMEOUT_MS: '1000', HEADERS_TIMEOUT_MS: '500', KEEP_ALIVE_TIMEOUT_MS: '500', OPENMETAL_TIMEOUT_MS: '3000' }
 
   test('a body trickling in a byte at a time is cut off after REQUEST_TIMEOUT_MS with a 408 envelope, and OpenMetal is never asked', async () => {
-    await withHarness(env, async (h) => {
+    await withEnv(env, async (h) => {
       const before = h.sim.state.requests.length
       const body = JSON.stringify(verifyBody(tenantA()))
       const trickle = [...body].flatMap((char) => [300, char])
@@ -124,7 +105,7 @@ describe('slow clients (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEO
   })
 
   test('headers trickling in are cut off after HEADERS_TIMEOUT_MS, before REQUEST_TIMEOUT_MS', async () => {
-    await withHarness(env, async (h) => {
+    await withEnv(env, async (h) => {
       const trickle = [...'x-slow: abcdefghijklmnopqrstuvwxyz'].flatMap((char) => [100, char])
       const { text, closedAfterMs } = await exchange(portOf(h), ['GET /healthz HTTP/1.1\r\nHost: adapter\r\n', ...trickle])
       expectEnvelope(parseAnswer(text), 408, '408.request-timeout')
@@ -134,7 +115,7 @@ describe('slow clients (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEO
   })
 
   test('an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT_MS (Node adds a second of grace)', async () => {
-    await withHarness(env, async (h) => {
+    await withEnv(env, async (h) => {
       const { text, closedAfterMs } = await exchange(portOf(h), ['GET /healthz HTTP/1.1\r\nHost: adapter\r\n\r\n'], 5000)
       expect(parseAnswer(text)?.status).toBe(200)
       expect(closedAfterMs).toBeGreaterThanOrEqual(400)
@@ -143,7 +124,7 @@ describe('slow clients (REQUEST_TIMEOUT_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEO
   })
 
   test('an answer that takes longer than REQUEST_TIMEOUT_MS is not cut off: the timeout is for receiving the request', async () => {
-    await withHarness({ ...env, CATALOG_TTL_MS: '0' }, async (h) => {
+    await withEnv({ ...env, CATALOG_TTL_MS: '0' }, async (h) => {
       h.sim.faults.add({ method: 'GET', path: '/v2/inventory/locations', delayMs: 1500, times: 1 })
       const started = performance.now()
       const answer = await h.call('GET', '/v1/infrastructure/provider/locations', listBody(tenantA()))
@@ -196,7 +177,7 @@ async function connectionsOf (h: Harness): Promise<number> {
 
 describe('greedy clients (MAX_CONNECTIONS_PER_ADDRESS, MAX_CONNECTIONS)', () => {
   test.skipIf(!otherLoopbacks)('connections over the per-address cap are closed unanswered; another address, or the same one after closing one, is served; the total cap holds for everyone (needs 127.0.0.2-5, as Linux routes them)', async () => {
-    await withHarness({ MAX_CONNECTIONS: '6', MAX_CONNECTIONS_PER_ADDRESS: '3' }, async (h) => {
+    await withEnv({ MAX_CONNECTIONS: '6', MAX_CONNECTIONS_PER_ADDRESS: '3' }, async (h) => {
       const port = portOf(h)
       const open: Socket[] = []
       try {
@@ -220,7 +201,7 @@ describe('greedy clients (MAX_CONNECTIONS_PER_ADDRESS, MAX_CONNECTIONS)', () => 
   })
 
   test('a proxy TRUST_PROXY names carries many clients: the per-address cap does not apply to it, the total does', async () => {
-    await withHarness({ MAX_CONNECTIONS: '5', MAX_CONNECTIONS_PER_ADDRESS: '2', TRUST_PROXY: '127.0.0.1' }, async (h) => {
+    await withEnv({ MAX_CONNECTIONS: '5', MAX_CONNECTIONS_PER_ADDRESS: '2', TRUST_PROXY: '127.0.0.1' }, async (h) => {
       const port = portOf(h)
       const open: Socket[] = []
       try {
@@ -235,7 +216,7 @@ describe('greedy clients (MAX_CONNECTIONS_PER_ADDRESS, MAX_CONNECTIONS)', () => 
   })
 
   test('3,000 connections from one address: only MAX_CONNECTIONS_PER_ADDRESS of them stay open, and another address is still served', async () => {
-    await withHarness({ MAX_CONNECTIONS_PER_ADDRESS: '50' }, async (h) => {
+    await withEnv({ MAX_CONNECTIONS_PER_ADDRESS: '50' }, async (h) => {
       const port = portOf(h)
       const sockets = Array.from({ length: 3000 }, () => {
         const socket = connect({ port, host: '127.0.0.1' })
@@ -271,7 +252,7 @@ describe('requests the HTTP parser refuses are answered in Cycle\'s envelope, th
     ['a malformed protocol version', 'GET /healthz HTXP/1.1\r\nHost: adapter\r\n\r\n', 400, '400.invalid-syntax'],
     ['a header without a name', 'GET /healthz HTTP/1.1\r\nHost: adapter\r\n: nameless\r\n\r\n', 400, '400.invalid-syntax']
   ])('%s', async (_name, raw, status, code) => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const ordinary = await h.call('GET', '/healthz')
       const { text, closedAfterMs } = await exchange(portOf(h), [raw, 'and more that is never read'])
       const answer = parseAnswer(text)
@@ -288,7 +269,7 @@ describe('requests the HTTP parser refuses are answered in Cycle\'s envelope, th
 })
 
 test('a path the router cannot decode is answered in the same envelope, with the security headers', async () => {
-  await withHarness({}, async (h) => {
+  await withEnv({}, async (h) => {
     for (const path of ['/v1/auth/%zz', '/%E0%A4%A']) {
       const answer = await h.call('GET', path)
       expect(answer.status, path).toBe(400)
@@ -301,7 +282,7 @@ test('a path the router cannot decode is answered in the same envelope, with the
 
 describe('Content-Encoding', () => {
   test.each(['gzip', 'br', 'deflate', 'x-anything', 'identity, gzip'])('%s is refused with 415.invalid-content-type before the body is read', async (encoding) => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const before = h.sim.state.requests.length
       const answer = await h.call('POST', '/v1/auth/verify', verifyBody(tenantA()), { 'content-encoding': encoding })
       expect(answer.status).toBe(415)
@@ -312,7 +293,7 @@ describe('Content-Encoding', () => {
   })
 
   test('a real gzip body, and a GET that carries the wrapper, are refused the same way (not as unreadable JSON)', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const compressed = gzipSync(JSON.stringify(listBody(tenantA())))
       for (const method of ['POST', 'GET'] as const) {
         const path = method === 'POST' ? '/v1/auth/verify' : '/v1/infrastructure/provider/locations'
@@ -324,7 +305,7 @@ describe('Content-Encoding', () => {
   })
 
   test('identity, or no Content-Encoding at all, is read as usual', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       for (const headers of [{}, { 'content-encoding': 'identity' }, { 'content-encoding': 'IDENTITY' }] as Array<Record<string, string>>) {
         expect(await h.call('POST', '/v1/auth/verify', verifyBody(tenantA()), headers)).toMatchObject({ status: 200, body: { data: { valid: true } } })
       }
@@ -337,7 +318,7 @@ describe('rate limits that fit Cycle: per hub and address, under a ceiling per a
     await h.call('GET', '/v1/infrastructure/provider/locations', listBody(tenantA(hubId)), headers)
 
   test('two hubs behind one address each get their own budget; the address ceiling caps their sum; a new hub ID does not escape it; probes, metrics and docs are never limited', async () => {
-    await withHarness({ RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '7' }, async (h) => {
+    await withEnv({ RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '7' }, async (h) => {
       const [busy, quiet] = [objectId(), objectId()]
       const busyAnswers = []
       for (let i = 0; i < 4; i++) busyAnswers.push(await locations(h, busy))
@@ -372,12 +353,12 @@ describe('rate limits that fit Cycle: per hub and address, under a ceiling per a
   })
 
   test('a caller inventing a hub ID per request is held by the address ceiling', async () => {
-    await withHarness({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '5' }, async (h) => {
+    await withEnv({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '5' }, async (h) => {
       const statuses = []
       for (let i = 0; i < 8; i++) statuses.push((await locations(h, objectId())).status)
       expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429])
       // requests without a hub, or with a hub ID no Cycle hub has, share one budget per address
-      await withHarness({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '100' }, async (fresh) => {
+      await withEnv({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '100' }, async (fresh) => {
         const odd = []
         for (const hubId of ['x'.repeat(65), 'y'.repeat(100), 'z'.repeat(200)]) odd.push((await locations(fresh, hubId)).status)
         expect(odd).toEqual([200, 200, 429])
@@ -386,7 +367,7 @@ describe('rate limits that fit Cycle: per hub and address, under a ceiling per a
   })
 
   test('behind a proxy TRUST_PROXY names, each client address has its own ceiling', async () => {
-    await withHarness({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '2', TRUST_PROXY: '127.0.0.1' }, async (h) => {
+    await withEnv({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '2', TRUST_PROXY: '127.0.0.1' }, async (h) => {
       const statuses = []
       for (const address of ['198.51.100.1', '198.51.100.1', '198.51.100.1', '198.51.100.2', '198.51.100.2']) {
         statuses.push((await locations(h, objectId(), { 'x-forwarded-for': address })).status)
@@ -396,13 +377,13 @@ describe('rate limits that fit Cycle: per hub and address, under a ceiling per a
   })
 
   test('0 switches each limit off', async () => {
-    await withHarness({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '3' }, async (h) => {
+    await withEnv({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '3' }, async (h) => {
       const hubId = objectId()
       const statuses = []
       for (let i = 0; i < 4; i++) statuses.push((await locations(h, hubId)).status)
       expect(statuses).toEqual([200, 200, 200, 429])
     })
-    await withHarness({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0' }, async (h) => {
+    await withEnv({ RATE_LIMIT_PER_MINUTE: '2', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '0' }, async (h) => {
       const statuses = []
       for (let i = 0; i < 6; i++) statuses.push((await locations(h, objectId())).status)
       expect(statuses).toEqual([200, 200, 200, 200, 200, 200])
@@ -415,7 +396,7 @@ describe('IAL_ALLOWED_HUB_IDS compares the whole hub ID', () => {
     const allowed = objectId()
     // Cycle's IDs are 24 characters; an allowed ID may be up to 64
     const allowedLong = `${objectId()}${'a'.repeat(40)}`
-    await withHarness({ IAL_ALLOWED_HUB_IDS: `${allowed},${allowedLong}` }, async (h) => {
+    await withEnv({ IAL_ALLOWED_HUB_IDS: `${allowed},${allowedLong}` }, async (h) => {
       const before = h.sim.state.requests.length
       for (const hubId of [`${allowed}0`, allowed.slice(0, 23)]) {
         const answer = await h.call('POST', '/v1/auth/verify', verifyBody(tenantA(hubId)))
@@ -519,7 +500,7 @@ describe('bodies only where a route reads one', () => {
   const bodyless = ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs', '/docs/json']
 
   test.each(bodyless)('GET %s with a JSON body: 413 in the envelope, with the security headers and Connection: close', async (path) => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const ordinary = await request(`${h.url}${path}`)
       await ordinary.body.dump()
       const response = await request(`${h.url}${path}`, { method: 'GET', headers: { 'content-type': 'application/json' }, body: JSON.stringify(listBody(tenantA())) })
@@ -533,7 +514,7 @@ describe('bodies only where a route reads one', () => {
   })
 
   test('a body far over BODY_LIMIT_BYTES is refused as a body the route does not take, before it has arrived: it is never read', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
         // 8 MiB announced, 64 KiB sent: the answer cannot wait for the rest
         const { answer, answeredAfterMs } = await timedExchange(portOf(h), `GET ${path} HTTP/1.1\r\nHost: adapter\r\nContent-Type: application/json\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`, nestedJson(64 * 1024))
@@ -546,7 +527,7 @@ describe('bodies only where a route reads one', () => {
   })
 
   test('a chunked body is refused the same way before its last chunk', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const { answer, answeredAfterMs } = await timedExchange(portOf(h), 'GET /healthz HTTP/1.1\r\nHost: adapter\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', `1000\r\n${nestedJson(0x1000)}\r\n`)
       expectEnvelope(answer, 413, '413.payload-too-large')
       expect(answeredAfterMs).toBeLessThan(500)
@@ -554,7 +535,7 @@ describe('bodies only where a route reads one', () => {
   })
 
   test('a client that goes on sending a refused body is cut off a second after its answer; one whose body has arrived whole, at once', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const head = (length: number): string => `GET /healthz HTTP/1.1\r\nHost: adapter\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`
       const endless = await timedExchange(portOf(h), head(1024 * 1024 * 1024), nestedJson(1024), { keepSendingEveryMs: 50, waitMs: 4000 })
       expect(endless.answer?.status).toBe(413)
@@ -568,7 +549,7 @@ describe('bodies only where a route reads one', () => {
   })
 
   test('every refused client reads its answer, whatever the size of the body it is still sending (the connection is not reset under it)', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const outcomes = new Map<string, number>()
       const count = (outcome: string): void => { outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1) }
       for (const bytes of [16, 4096, 131_072, 1_048_576, 8 * 1_048_576]) {
@@ -590,7 +571,7 @@ describe('bodies only where a route reads one', () => {
   })
 
   test('no body, or Content-Length: 0, is served as usual; an unknown path with a body is a 404 that does not read it', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       expect(parseAnswer((await exchange(portOf(h), ['GET /healthz HTTP/1.1\r\nHost: adapter\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'])).text)?.status).toBe(200)
       expect((await h.call('GET', '/healthz')).status).toBe(200)
       const { answer, answeredAfterMs } = await timedExchange(portOf(h), `POST /v1/nowhere HTTP/1.1\r\nHost: adapter\r\nContent-Type: application/json\r\nContent-Length: ${8 * 1024 * 1024}\r\n\r\n`, nestedJson(1024))
@@ -601,7 +582,7 @@ describe('bodies only where a route reads one', () => {
   })
 
   test('16 connections flooding /healthz with bodies of BODY_LIMIT_BYTES leave it answering a separate client promptly', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       const body = nestedJson(131_072)
       const flooders = new Agent({ connections: 16 })
       const flooding = new AbortController()
@@ -669,7 +650,7 @@ describe('an HTTP/1.1 request without Host', () => {
   })
 
   test('HTTP/1.0 needs no Host, and an HTTP/1.1 request with one is served as usual', async () => {
-    await withHarness({}, async (h) => {
+    await withEnv({}, async (h) => {
       expect(parseAnswer((await exchange(portOf(h), ['GET /healthz HTTP/1.0\r\n\r\n'])).text)?.status).toBe(200)
       expect(parseAnswer((await exchange(portOf(h), ['GET /healthz HTTP/1.1\r\nHost: adapter\r\nConnection: close\r\n\r\n'])).text)?.status).toBe(200)
     })

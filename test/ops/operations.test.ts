@@ -15,7 +15,7 @@ import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { loadConfig } from '../../src/config.ts'
 import { cycleServer, listBody, provisionBody, serverActionBody, statusBody, verifyBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
-import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
+import { startHarness, tenantA, withHarness, type Harness } from '../helpers/harness.ts'
 import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
 import { freePort, root, runNode, startServerProcess } from './support.ts'
 
@@ -52,15 +52,6 @@ async function scrape (url: string): Promise<{ contentType: string, text: string
 function sample (text: string, series: string): number | undefined {
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `))
   return line === undefined ? undefined : Number(line.slice(series.length + 1))
-}
-
-async function withHarness<T> (options: Parameters<typeof startHarness>[0], use: (harness: Harness) => Promise<T>): Promise<T> {
-  const harness = await startHarness(options)
-  try {
-    return await use(harness)
-  } finally {
-    await harness.close()
-  }
 }
 
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0

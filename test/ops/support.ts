@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import { request } from 'undici'
 
@@ -221,4 +221,17 @@ export function dockerignored (lines: readonly string[], path: string): boolean 
     if (candidates.some((candidate) => matcher.test(candidate))) ignored = !negated
   }
   return ignored
+}
+
+/** Whether this machine routes 127.0.0.2 and the rest of 127/8 to loopback (Linux does): tests of many client addresses need it. */
+export async function routesOtherLoopbacks (): Promise<boolean> {
+  const server = createServer((socket) => socket.destroy())
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const routed = await new Promise<boolean>((resolve) => {
+    const socket = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1', localAddress: '127.0.0.2' })
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => resolve(false))
+  })
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return routed
 }

@@ -5,24 +5,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
+import { IAL_ENDPOINTS } from '../helpers/fixtures.ts'
 
 let h: Harness
 beforeAll(async () => { h = await startHarness() })
 afterAll(async () => { await h.close() })
-
-const ENDPOINTS: Array<['GET' | 'POST', string]> = [
-  ['POST', '/v1/auth/verify'],
-  ['GET', '/v1/infrastructure/provider/locations'],
-  ['GET', '/v1/infrastructure/provider/server-models'],
-  ['POST', '/v1/location/configure'],
-  ['POST', '/v1/infrastructure/server/provision'],
-  ['GET', '/v1/infrastructure/server/provision-status'],
-  ['POST', '/v1/infrastructure/server/provision-status'],
-  ['POST', '/v1/infrastructure/server/decommission'],
-  ['POST', '/v1/infrastructure/server/restart'],
-  ['POST', '/v1/infrastructure/ip/allocate'],
-  ['POST', '/v1/infrastructure/ip/release']
-]
 
 async function expectEnvelope (method: 'GET' | 'POST', url: string, payload: string, contentType = 'application/json'): Promise<void> {
   const response = await h.app.inject({ method, url, payload, headers: { 'content-type': contentType } })
@@ -56,7 +43,7 @@ const cycleShaped = fc.record({
   cycle: fc.record({ server_id: fc.stringMatching(/^[0-9a-f]{24}$/), model_class: fc.string(), model_category: fc.string(), model_id: fc.string(), location_id: fc.string(), pool_id: fc.oneof(fc.string(), fc.constant(null)), server_model_class: fc.string(), server_model_category: fc.string() })
 }, { requiredKeys: [] })
 
-describe.each(ENDPOINTS)('%s %s', (method, url) => {
+describe.each(IAL_ENDPOINTS)('%s %s', (method, url) => {
   test('arbitrary JSON', async () => {
     await fc.assert(fc.asyncProperty(fc.jsonValue(), async (value) => expectEnvelope(method, url, JSON.stringify(value))), { numRuns: 40 })
   })

@@ -12,6 +12,7 @@ import { provisioned, stockedModel } from '../helpers/lifecycle.ts'
 import { allocateBody, configureBody, cycleServer, listBody, provisionBody, releaseBody, statusBody, verifyBody, type AllocatedIp } from '@cycle-ial-openmetal/ial-check/cycle-requests'
 import { ipIdCodec } from '../../src/mapping/identifiers.ts'
 import { JSON_DEPTH_MAX, nestsDeeperThan } from '../../src/edge/request-bodies.ts'
+import { IAL_ENDPOINTS } from '../helpers/fixtures.ts'
 
 let h: Harness
 beforeAll(async () => { h = await startHarness({ env: { CATALOG_TTL_MS: '60000' } }) })
@@ -114,21 +115,6 @@ describe('an IP of another server\'s block', () => {
     expect([...h.sim.state.prefixes.get(ref.prefixId)?.addresses.keys() ?? []]).toContain(ref.ipId)
   })
 })
-
-/** Every IAL endpoint, with the method Cycle calls it with. */
-const IAL_ENDPOINTS: Array<['GET' | 'POST', string]> = [
-  ['POST', '/v1/auth/verify'],
-  ['GET', '/v1/infrastructure/provider/locations'],
-  ['GET', '/v1/infrastructure/provider/server-models'],
-  ['POST', '/v1/location/configure'],
-  ['POST', '/v1/infrastructure/server/provision'],
-  ['GET', '/v1/infrastructure/server/provision-status'],
-  ['POST', '/v1/infrastructure/server/provision-status'],
-  ['POST', '/v1/infrastructure/server/decommission'],
-  ['POST', '/v1/infrastructure/server/restart'],
-  ['POST', '/v1/infrastructure/ip/allocate'],
-  ['POST', '/v1/infrastructure/ip/release']
-]
 
 /** An object nesting `levels` objects: {"a":{"a":...{}}} */
 function nestedObject (levels: number): string {
