@@ -15,6 +15,7 @@ import type { Credentials } from '../openmetal/auth.ts'
 import { STUCK_AFTER_HOURS, inventoryReport, type Finding, type InventoryReport } from '../mapping/inventory.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
 import { printable } from './terminal.ts'
+import { labelOf } from '../openmetal/labelled-writes.ts'
 import { openMetalOrigin, unreachable } from './openmetal-origin.ts'
 import { parseCommandLine, readCommandLine } from './args.ts'
 
@@ -63,7 +64,7 @@ export async function collectInventory (apiUrl: string, credentials: Credentials
   try {
     const context = { credentials }
     // an order carrying any Cycle tag must be read: skipping it would hide a billable server
-    const tagged = (item: unknown): boolean => cycleTag.parse((item as { label?: unknown } | null)?.label as string | undefined) !== undefined
+    const tagged = (item: unknown): boolean => cycleTag.parse(labelOf(item)) !== undefined
     const [orders, clouds, prefixes] = await Promise.all([client.listOrders(context, { mustRead: tagged }), client.listClouds(context), client.listPrefixes(context)])
     const routed = prefixes.items.filter((prefix) => prefix.fields.prefix_type === 'routed')
     const details = await Promise.all(routed.map(async (prefix) => ({ prefixId: prefix.id, detail: await client.getPrefixAddresses(prefix.id, context) })))

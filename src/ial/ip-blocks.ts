@@ -10,7 +10,7 @@
  */
 import type { Config } from '../config.ts'
 import type { OpenMetalClient } from '../openmetal/client.ts'
-import type { LabelledWrites } from '../openmetal/labelled-writes.ts'
+import { labelOf, type LabelledWrites } from '../openmetal/labelled-writes.ts'
 import type { PrefixAnswer, VlanAnswer } from '../openmetal/answers.ts'
 import type { Listing } from '../openmetal/pagination.ts'
 import { freeAddresses, parseCidr } from '../mapping/cidr.ts'
@@ -19,11 +19,6 @@ import { cycleTag } from '../mapping/identifiers.ts'
 import { isRefusal } from '../openmetal/transport.ts'
 import { Errors } from '../errors.ts'
 import type { IalCall } from './context.ts'
-
-function labelOf (item: unknown): string | undefined {
-  const label = typeof item === 'object' && item !== null ? (item as { label?: unknown }).label : undefined
-  return typeof label === 'string' ? label : undefined
-}
 
 /** The OpenMetal add-on of a routed /28. */
 export const IP_BLOCK_ADDON = 'ipv4_block_28'

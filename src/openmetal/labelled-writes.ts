@@ -64,8 +64,10 @@ export interface LabelledSource<T> {
 
 interface Labelled { readonly label?: string | undefined }
 
-function labelOf (item: unknown): unknown {
-  return typeof item === 'object' && item !== null ? (item as { label?: unknown }).label : undefined
+/** The label of a list entry read as it came (before the tolerant reader), when it has a text one: what `mustRead` predicates look at. */
+export function labelOf (item: unknown): string | undefined {
+  const label = typeof item === 'object' && item !== null ? (item as { label?: unknown }).label : undefined
+  return typeof label === 'string' ? label : undefined
 }
 
 /** Everything in `source` carrying `label`, from a fresh, whole read; a list that may be incomplete refuses. */

@@ -8,6 +8,7 @@ import { describe, expect, test } from 'vitest'
 import { ENVIRONMENT } from '../../src/config.ts'
 import { root, runNode, startServerProcess } from './support.ts'
 import { startPglite } from '../helpers/pglite.ts'
+import { startSimulator } from '@cycle-ial-openmetal/openmetal-simulator'
 
 const server = join(root, 'src/server.ts')
 
@@ -75,13 +76,16 @@ describe('the start-up summary', () => {
   test('a coordinator unreachable at start without COORDINATION_REQUIRED: the replica serves, /readyz says why not, logged at error', async () => {
     const database = await startPglite()
     await database.close()
-    const running = await startServerProcess([server], root, { LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '1000', OPENMETAL_API_URL: 'http://127.0.0.1:9', DATABASE_URL: database.url })
+    // OpenMetal answers, so the coordinator is the only reason not to be ready
+    const sim = await startSimulator()
+    const running = await startServerProcess([server], root, { LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '1000', OPENMETAL_API_URL: sim.url, DATABASE_URL: database.url })
     try {
       const ready = await fetch(`${running.url}/readyz`)
       expect(ready.status).toBe(503)
-      expect((await ready.json() as { reason: string }).reason).toMatch(/OpenMetal|coordinator/)
+      expect((await ready.json() as { reason: string }).reason).toMatch(/^coordinator: PostgreSQL coordinator unreachable/)
     } finally {
       running.child.kill('SIGTERM')
+      await sim.close()
     }
     expect(await running.exit).toBe(0)
     const lines = running.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
