@@ -1,12 +1,12 @@
 /**
- * The error catalog: every failure the adapter reports, as Cycle sees it. One entry per
- * Cycle code; routes and the client throw these, the envelope writer renders them.
+ * The error catalog: every failure the adapter reports, as Cycle sees it (one entry per Cycle
+ * code), and the one mapping from everything else that can fail (OpenMetal's failures, the
+ * coordinator's, Fastify's) to an entry, with the log line the operator gets for it. Routes
+ * and the client throw; the envelope, the readiness probe and the commands read this.
  */
 
 import { errorCodes } from 'fastify'
-import { AnswerTooLarge, OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from './openmetal/transport.ts'
-import { UnreadableAnswer } from './openmetal/tolerant-reader.ts'
-import { OpenMetalBusyError } from './openmetal/bulkhead.ts'
+import { AnswerTooLarge, OpenMetalError, UnreadableAnswer, type OpenMetalFailure, type OpenMetalHttpError } from './openmetal/errors.ts'
 import type { Operation } from './openmetal/operations.ts'
 import { CoordinatorUnavailableError, LeaseBusyError } from './coordination/coordinator.ts'
 
@@ -18,6 +18,12 @@ export interface CycleErrorBody {
   source?: string
 }
 
+/**
+ * How the operator hears of a failure: the one log line written for it (the envelope adds the
+ * Cycle code), or 'silent' when another part reports it or nothing went wrong.
+ */
+export type FailureReport = 'silent' | { readonly level: 'warn' | 'error', readonly message: string, readonly fields: Readonly<Record<string, unknown>> }
+
 export class AdapterError extends Error {
   readonly status: number
   readonly code: string
@@ -26,8 +32,11 @@ export class AdapterError extends Error {
   readonly source: string | undefined
   /** seconds after which the caller may retry (sent as Retry-After) */
   readonly retryAfter: number | undefined
+  /** the stable code of the failure behind this one (OPENMETAL_NETWORK, COORDINATOR_UNAVAILABLE, …), for logs */
+  readonly reason: FailureCode | undefined
+  readonly report: FailureReport
 
-  constructor (status: number, code: string, title: string, options: { detail?: string, source?: string, retryAfter?: number, cause?: unknown } = {}) {
+  constructor (status: number, code: string, title: string, options: Detail = {}) {
     super(options.detail === undefined ? title : `${title}: ${options.detail}`, { cause: options.cause })
     this.name = 'AdapterError'
     this.status = status
@@ -36,6 +45,11 @@ export class AdapterError extends Error {
     this.detail = options.detail
     this.source = options.source
     this.retryAfter = options.retryAfter
+    this.reason = options.reason
+    // by default a failure of the adapter's (5xx) is logged at error, a refusal of Cycle's request (4xx) is not
+    this.report = options.report ?? (status < 500
+      ? 'silent'
+      : { level: 'error', message: title, fields: { failure: options.cause instanceof Error ? options.cause.message : this.message } })
   }
 
   toBody (): CycleErrorBody {
@@ -46,7 +60,7 @@ export class AdapterError extends Error {
   }
 }
 
-interface Detail { detail?: string, source?: string, retryAfter?: number, cause?: unknown }
+interface Detail { detail?: string, source?: string, retryAfter?: number, cause?: unknown, reason?: FailureCode, report?: FailureReport }
 
 function entry (status: number, slug: string, title: string) {
   return (options: Detail = {}): AdapterError => new AdapterError(status, `${status}.${slug}`, title, options)
@@ -87,56 +101,95 @@ export const Errors = {
 } as const
 
 /**
- * Every other failure, as Cycle should see it. Upstream bodies never reach the envelope:
- * only the status and the operation name do.
+ * Every other failure, as Cycle should see it, and as the operator's log tells it: the one
+ * mapping the envelope, the readiness probe and the commands all read. Upstream bodies never
+ * reach the envelope: only the status, the operation name and OpenMetal's cleaned reason do.
  */
 export function toAdapterError (error: unknown): AdapterError {
   if (error instanceof AdapterError) return error
-  if (error instanceof OpenMetalHttpError) return fromUpstreamStatus(error)
-  if (error instanceof OpenMetalIncompleteListError) {
-    return Errors.notReady({ detail: `OpenMetal ${error.operation} could not be read whole (${error.reason}); nothing is bought on a list that may be incomplete`, retryAfter: 60, cause: error })
-  }
-  if (error instanceof OpenMetalBusyError) {
-    return Errors.notReady({ detail: `${error.message}: no more are queued; retry shortly (other tenants are not affected)`, retryAfter: 5, cause: error })
-  }
-  if (error instanceof LeaseBusyError) {
-    return Errors.notReady({ detail: 'another call is buying this right now (a retry, or another replica); retry after the time given: it will find what was bought', retryAfter: error.retryAfterSeconds, cause: error })
-  }
-  if (error instanceof CoordinatorUnavailableError) {
-    return Errors.notReady({ detail: 'the coordinator that lets replicas buy each server once cannot be reached, so nothing is bought; reads, status, restart, release and decommission still work', retryAfter: 15, cause: error })
-  }
+  const known = knownFailure(error)
+  if (known !== undefined) return fromKnown(known)
   if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return Errors.notAvailable({ detail: 'the request\'s deadline passed before it could be carried out', cause: error })
   }
-  if (error instanceof OpenMetalUnsettledWriteError) {
-    return Errors.notReady({ detail: `OpenMetal ${error.operation} may have been carried out, and what it made was not found yet; retry: the retry looks for it before acting again`, retryAfter: 15, cause: error })
-  }
-  if (error instanceof OpenMetalTransportError) {
-    const detail = `OpenMetal ${error.operation}: ${error.kind}`
-    if (error.kind === 'malformed') {
+  return fromFastify(error) ?? Errors.unknown({ cause: error })
+}
+
+/** The failures that carry a stable code: OpenMetal's (openmetal/errors.ts) and the coordinator's. */
+type KnownFailure = OpenMetalFailure | LeaseBusyError | CoordinatorUnavailableError
+export type FailureCode = KnownFailure['code']
+
+function knownFailure (error: unknown): KnownFailure | undefined {
+  // every subclass of OpenMetalError is one of OpenMetalFailure (a new one must join it, and be placed below)
+  if (error instanceof OpenMetalError) return error as OpenMetalFailure
+  if (error instanceof LeaseBusyError || error instanceof CoordinatorUnavailableError) return error
+  return undefined
+}
+
+/** Each stable code, placed: a new code does not compile until it is. */
+function fromKnown (error: KnownFailure): AdapterError {
+  const reason = error.code
+  switch (error.code) {
+    case 'OPENMETAL_HTTP_STATUS':
+      return fromUpstreamStatus(error)
+    case 'OPENMETAL_INCOMPLETE_LIST':
+      return Errors.notReady({ detail: `OpenMetal ${error.operation} could not be read whole (${error.reason}); nothing is bought or created on a list that may be incomplete`, retryAfter: 60, cause: error, reason })
+    case 'OPENMETAL_UNSETTLED_WRITE':
+      return Errors.notReady({ detail: `OpenMetal ${error.operation} may have been carried out, and what it made was not found yet; retry: the retry looks for it before acting again`, retryAfter: 15, cause: error, reason })
+    case 'OPENMETAL_TENANT_BUSY':
+      // a tenant over its bulkhead is told to come back; one line per refusal, not an error of the adapter
+      return Errors.notReady({ detail: `${error.message}: no more are queued; retry shortly (other tenants are not affected)`, retryAfter: 5, cause: error, reason, report: { level: 'warn', message: 'OpenMetal is busy with this tenant\'s calls', fields: { failure: error.message } } })
+    case 'COORDINATION_LEASE_BUSY':
+      // a purchase waiting for another is no failure: nothing to log
+      return Errors.notReady({ detail: 'another call is buying this right now (a retry, or another replica); retry after the time given: it will find what was bought', retryAfter: error.retryAfterSeconds, cause: error, reason, report: 'silent' })
+    case 'COORDINATOR_UNAVAILABLE':
+      // logged at error once a minute by its reporter (observability/coordination-reports.ts), not per request
+      return Errors.notReady({ detail: 'the coordinator that lets replicas buy each server once cannot be reached, so nothing is bought; reads, status, restart, release and decommission still work', retryAfter: 15, cause: error, reason, report: 'silent' })
+    case 'OPENMETAL_MALFORMED_ANSWER': {
       const unreadable = error.cause instanceof UnreadableAnswer ? `: in its answer, ${error.cause.message}` : ': its answer is not JSON'
-      return Errors.upstreamMalformed({ detail: `OpenMetal ${error.operation}${unreadable}`, retryAfter: 60, cause: error })
+      const detail = `OpenMetal ${error.operation}${unreadable}`
+      return Errors.upstreamMalformed({ detail, retryAfter: 60, cause: error, reason, report: { level: 'warn', message: `OpenMetal answered ${error.operation} in a shape the adapter cannot use`, fields: { operation: error.operation, detail } } })
     }
-    if (error.kind === 'too-large') {
+    case 'OPENMETAL_ANSWER_TOO_LARGE': {
       const limit = error.cause instanceof AnswerTooLarge ? `${error.cause.limitBytes} bytes` : 'the limit'
       // not a glitch a quick retry passes: the answer holds that much until OpenMetal holds less or the cap is raised
-      return Errors.notReady({ detail: `OpenMetal ${error.operation}: its answer is larger than ${limit} (OPENMETAL_MAX_ANSWER_BYTES), so it was cut off unread and nothing was done with it`, retryAfter: 120, cause: error })
+      const detail = `OpenMetal ${error.operation}: its answer is larger than ${limit} (OPENMETAL_MAX_ANSWER_BYTES), so it was cut off unread and nothing was done with it`
+      return Errors.notReady({ detail, retryAfter: 120, cause: error, reason, report: { level: 'warn', message: `OpenMetal answered ${error.operation} with more than the adapter reads`, fields: { operation: error.operation, detail } } })
     }
-    if (error.kind === 'network') return Errors.notReady({ detail: `${detail} (connection failed)`, retryAfter: 5, cause: error })
-    return Errors.notAvailable({ detail: `${detail} (no answer in time)`, cause: error })
+    case 'OPENMETAL_NETWORK':
+      return Errors.notReady({ detail: `OpenMetal ${error.operation}: network (connection failed${systemCodeIn(error.cause)})`, retryAfter: 5, cause: error, reason })
+    case 'OPENMETAL_TIMEOUT':
+    case 'OPENMETAL_DEADLINE':
+      return Errors.notAvailable({ detail: `OpenMetal ${error.operation}: ${error.kind} (no answer in time)`, cause: error, reason })
+    default:
+      return unplaced(error)
   }
-  return fromFastify(error) ?? Errors.unknown({ cause: error })
+}
+
+function unplaced (error: never): AdapterError {
+  return Errors.unknown({ cause: error })
+}
+
+/** The system's code for a failed connection (ECONNREFUSED, ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, …) down a chain of causes, as ": CODE". */
+export function systemCodeIn (error: unknown): string {
+  for (let cause = error, depth = 0; cause !== undefined && cause !== null && depth < 8; depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{2,40}$/.test(code)) return `: ${code}`
+    cause = cause instanceof AggregateError ? cause.errors[0] : (cause as { cause?: unknown }).cause
+  }
+  return ''
 }
 
 /**
  * What a refusal of each OpenMetal call says about Cycle's request; every operation is
  * placed, so a new one needs a decision here. 'public': the call carries no credentials and
- * names nothing of Cycle's, so a refusal there is OpenMetal's trouble. 'no-server': the call
- * names no single server, so its 404 does not mean the server is gone. 'server': a 404 is
- * Cycle's server gone.
+ * names nothing of Cycle's, so a refusal there is OpenMetal's trouble. 'credentials': the
+ * call sends nothing but the credentials (the OAuth token exchange, whose refusals are 400 or
+ * 401 by RFC 6749), so refusing it is refusing them. 'no-server': the call names no single
+ * server, so its 404 does not mean the server is gone. 'server': a 404 is Cycle's server gone.
  */
-const REFUSAL_MEANS: Readonly<Record<Operation, 'public' | 'no-server' | 'server'>> = {
-  exchangeToken: 'no-server',
+const REFUSAL_MEANS: Readonly<Record<Operation, 'public' | 'credentials' | 'no-server' | 'server'>> = {
+  exchangeToken: 'credentials',
   getAccountProfile: 'no-server',
   getLocations: 'public',
   getProducts: 'public',
@@ -169,12 +222,18 @@ function fromUpstreamStatus (error: OpenMetalHttpError): AdapterError {
   // a refusal's reason is for whoever must fix the request or the settings (a failure carries none)
   const said = error.upstreamMessage === undefined ? '' : `: ${error.upstreamMessage}`
   const detail = `OpenMetal answered ${error.status} to ${error.operation}${error.upstreamRequestId === undefined ? '' : ` (request ${error.upstreamRequestId})`}${said}`
-  const options = { detail, cause: error }
+  const entry = { operation: error.operation, upstreamStatus: error.status, upstreamRequestId: error.upstreamRequestId, upstreamMessage: error.upstreamMessage }
+  // OpenMetal refusing a call is the operator's business too (a bad configuration ID, a missing permission)
+  const report: FailureReport = error.status < 500
+    ? { level: 'warn', message: `OpenMetal refused ${error.operation}`, fields: entry }
+    : { level: 'error', message: `OpenMetal failed ${error.operation}`, fields: entry }
+  const options: Detail = { detail, cause: error, reason: error.code, report }
   // neither the caller's credentials nor its request can be at fault for these: retry later
   const means = REFUSAL_MEANS[error.operation]
-  if (error.status < 500 && error.status !== 429 && (means === 'public' || (error.status === 404 && means === 'no-server'))) {
+  if (error.status < 500 && error.status !== 429 && (means === 'public' || (error.status === 404 && means !== 'server'))) {
     return Errors.notReady({ ...options, retryAfter: 30 })
   }
+  if (means === 'credentials' && (error.status === 400 || error.status === 403)) return Errors.authInvalid(options)
   switch (error.status) {
     case 400: return Errors.upstreamRefused(options)
     case 401: return Errors.authInvalid(options)

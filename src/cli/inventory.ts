@@ -16,7 +16,7 @@ import { STUCK_AFTER_HOURS, inventoryReport, type Finding, type InventoryReport 
 import { cycleTag } from '../mapping/identifiers.ts'
 import { printable } from './terminal.ts'
 import { labelOf } from '../openmetal/labelled-writes.ts'
-import { openMetalOrigin, unreachable } from './openmetal-origin.ts'
+import { failureOf, openMetalOrigin } from './openmetal-origin.ts'
 import { parseCommandLine, readCommandLine } from './args.ts'
 
 /** What each finding means and what to do about it (a Record, so a new kind cannot go unexplained). */
@@ -122,7 +122,7 @@ async function main (): Promise<number> {
     console.log(args.values.json === true ? JSON.stringify(report, null, 2) : renderInventory(report))
     return report.findings > 0 ? 1 : 0
   } catch (error) {
-    console.error(`ial-inventory: ${printable(unreachable(error, apiUrl) ?? `inventory failed: ${(error as Error).message}`)}`)
+    console.error(`ial-inventory: ${printable(failureOf(error, apiUrl, 'nothing was reported').message)}`)
     return 2
   }
 }

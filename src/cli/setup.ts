@@ -23,8 +23,7 @@ import type { Credentials } from '../openmetal/auth.ts'
 import type { OpenMetalClient, TenantContext } from '../openmetal/client.ts'
 import { createConfigurationOnce, findLabelled, sources } from '../openmetal/labelled-writes.ts'
 import { printable } from './terminal.ts'
-import { openMetalOrigin, unreachable } from './openmetal-origin.ts'
-import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from '../openmetal/transport.ts'
+import { failureOf, openMetalOrigin } from './openmetal-origin.ts'
 
 export const DEFAULT_LABEL = 'CycleOS'
 export const KERNEL_ARGS_MAX = 1024
@@ -262,23 +261,9 @@ export function renderResult (result: SetupResult, spec: CycleOsSpec, apiUrl: st
 }
 
 /** The exit code and the one line saying why, for a run that failed. */
-export function failureOf (error: unknown, apiUrl: string): { code: 1 | 2, message: string } {
+export function setupFailure (error: unknown, apiUrl: string): { code: 1 | 2, message: string } {
   if (error instanceof SetupRefused) return { code: 1, message: error.message }
-  const away = unreachable(error, apiUrl)
-  if (away !== undefined) return { code: 1, message: `${away}; nothing was changed` }
-  if (error instanceof OpenMetalHttpError) {
-    const why = error.upstreamMessage === undefined ? '' : `: ${error.upstreamMessage}`
-    // credentials OpenMetal does not accept are the operator's to fix, like missing ones
-    if (error.status === 401 || (error.operation === 'exchangeToken' && error.status < 500 && error.status !== 429)) return { code: 2, message: `OpenMetal did not accept the credentials (${error.operation} answered ${error.status})${why}` }
-    return { code: 1, message: `OpenMetal ${error.status >= 500 ? 'failed' : 'refused'} ${error.operation} (HTTP ${error.status})${why}` }
-  }
-  if (error instanceof OpenMetalIncompleteListError) return { code: 1, message: `OpenMetal's list of deployment configurations could not be read whole (${error.reason}): nothing was created, since the configuration may already exist` }
-  if (error instanceof OpenMetalUnsettledWriteError) return { code: 1, message: 'OpenMetal may have created the configuration, but it was not found yet: run again (it looks for the label before creating)' }
-  if (error instanceof OpenMetalTransportError) {
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
-    return { code: 1, message: `OpenMetal ${error.operation} failed (${error.kind})${error.kind === 'malformed' ? cause : ''}` }
-  }
-  return { code: 1, message: `setup failed: ${error instanceof Error ? error.message : String(error)}` }
+  return failureOf(error, apiUrl, 'nothing was changed')
 }
 
 /** A message as one line of output, whatever it holds (parseArgs writes some over several). */
@@ -313,7 +298,7 @@ export async function main (argv: string[], env: Readonly<Record<string, string 
     io.stdout.write(`${options.json ? JSON.stringify(json) : renderResult(result, spec, options.apiUrl)}\n`)
     return 0
   } catch (error) {
-    const failure = failureOf(error, options.apiUrl)
+    const failure = setupFailure(error, options.apiUrl)
     // OpenMetal's reasons come cleaned of credentials; a message from anywhere else is cleaned here
     const secrets = (credentials.kind === 'oauth' ? [credentials.secret] : [credentials.apiKey]).filter((secret) => secret.length >= 4)
     io.stderr.write(`ial-setup: ${printable(oneLine(secrets.reduce((text, secret) => text.replaceAll(secret, '***'), failure.message)))}\n`)

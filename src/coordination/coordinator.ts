@@ -36,6 +36,8 @@ export interface Coordinator {
 
 /** The coordinator could not be asked (down, unreachable, too slow): nothing may be bought. */
 export class CoordinatorUnavailableError extends Error {
+  readonly code = 'COORDINATOR_UNAVAILABLE'
+
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'CoordinatorUnavailableError'
@@ -44,6 +46,7 @@ export class CoordinatorUnavailableError extends Error {
 
 /** Another call holds the lease for this need; the caller may retry after `retryAfterSeconds` (never after the lease lapses). */
 export class LeaseBusyError extends Error {
+  readonly code = 'COORDINATION_LEASE_BUSY'
   readonly retryAfterSeconds: number
 
   constructor (remainingMs: number) {

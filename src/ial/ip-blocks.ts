@@ -16,7 +16,7 @@ import type { Listing } from '../openmetal/pagination.ts'
 import { freeAddresses, parseCidr } from '../mapping/cidr.ts'
 import { blockPurchaseAllowed } from '../mapping/hub-config.ts'
 import { cycleTag } from '../mapping/identifiers.ts'
-import { isRefusal } from '../openmetal/transport.ts'
+import { isRefusal } from '../openmetal/errors.ts'
 import { Errors } from '../errors.ts'
 import type { IalCall } from './context.ts'
 

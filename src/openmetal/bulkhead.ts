@@ -13,6 +13,7 @@
  * ended). Waiting here instead, where an abort leaves the queue at once, keeps undici's queue
  * empty, so a deadline holds while a call waits for a connection too.
  */
+import { OpenMetalBusyError } from './errors.ts'
 
 export interface BulkheadLimits {
   /** calls of one compartment on the wire at once */
@@ -21,19 +22,6 @@ export interface BulkheadLimits {
   readonly queuePerCompartment: number
   /** calls on the wire at once, all compartments together */
   readonly total: number
-}
-
-/** A tenant's compartment is full: its call is refused before it reaches OpenMetal, and no one else is slowed. */
-export class OpenMetalBusyError extends Error {
-  readonly running: number
-  readonly waiting: number
-
-  constructor (running: number, waiting: number) {
-    super(`${running} OpenMetal calls of the same tenant are under way in this replica and ${waiting} waiting`)
-    this.name = 'OpenMetalBusyError'
-    this.running = running
-    this.waiting = waiting
-  }
 }
 
 interface Compartment {

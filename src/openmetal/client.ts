@@ -10,11 +10,13 @@
 import type { TSchema, Static } from 'typebox'
 import { TokenCache, credentialKey } from './auth.ts'
 import type { Credentials, TokenCacheObserver } from './auth.ts'
-import { OpenMetalHttpError, OpenMetalTransportError, openMetalPath } from './transport.ts'
+import { openMetalPath } from './transport.ts'
+import { OpenMetalHttpError, OpenMetalTransportError } from './errors.ts'
 import type { AnswerObserver, OpenMetalTransport, UpstreamCall, UpstreamResponse, UpstreamTrace } from './transport.ts'
 import { SharedLookup, withinDeadline } from './shared-lookup.ts'
 import { readAllPages, type Listing } from './pagination.ts'
-import { UnreadableAnswer, kindOfPath, readAnswer, type SkipObserver } from './tolerant-reader.ts'
+import { kindOfPath, readAnswer, type SkipObserver } from './tolerant-reader.ts'
+import { UnreadableAnswer } from './errors.ts'
 import {
   AccountProfileAnswer, AddressAnswer, AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, ConfigurationAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
   PrefixAnswer, ProductsAnswer, TokenAnswer, VlanAnswer, podMapIn, stockIn

@@ -22,8 +22,8 @@ import type * as OM from '../generated/openmetal.ts'
 import type { Listing } from './pagination.ts'
 import type { Operation } from './operations.ts'
 import { canonicalOrder, oldest } from './orders.ts'
-import { OpenMetalBusyError } from './bulkhead.ts'
-import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalUnsettledWriteError, isRefusal, mayHaveActed } from './transport.ts'
+import { OpenMetalBusyError } from './errors.ts'
+import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalUnsettledWriteError, isRefusal, mayHaveActed } from './errors.ts'
 
 /** What of the client the workflow uses (unit tests drive it with a fake). */
 export type WriteClient = Pick<OpenMetalClient,

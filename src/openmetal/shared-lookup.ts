@@ -9,7 +9,7 @@
  * aborts (the transport stops the attempt on the wire and starts no other) and the next
  * caller starts afresh. A caller without a signal never leaves, so its call runs to its end.
  */
-import { OpenMetalTransportError } from './transport.ts'
+import { OpenMetalTransportError } from './errors.ts'
 import type { Operation } from './operations.ts'
 
 interface Flight<V> {

@@ -20,6 +20,7 @@ import { Type } from 'typebox'
 import type { Static, TArray, TRecord, TSchema, TString } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { Operation } from './operations.ts'
+import { UnreadableAnswer } from './errors.ts'
 
 const SKIP_UNREADABLE = 'x-skip-unreadable'
 const IPV4_ADDRESS = 'x-ipv4-address'
@@ -68,19 +69,6 @@ export function kindOfPath (path: string): string {
 }
 
 export type SkipObserver = (skipped: SkippedPart) => void
-
-/** A needed value that is missing or unusable. */
-export class UnreadableAnswer extends Error {
-  readonly field: string
-  readonly problem: string
-
-  constructor (field: string, problem: string) {
-    super(`${field === '' ? 'the answer' : field} ${problem}`)
-    this.name = 'UnreadableAnswer'
-    this.field = field
-    this.problem = problem
-  }
-}
 
 type JsonSchema = Record<string, unknown>
 

@@ -7,7 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import type { paths } from '../generated/openmetal-paths.ts'
-import { Bulkhead, OpenMetalBusyError } from './bulkhead.ts'
+import { Bulkhead } from './bulkhead.ts'
+import { AnswerTooLarge, OpenMetalBusyError, OpenMetalHttpError, OpenMetalTransportError, SAFE_REQUEST_ID } from './errors.ts'
 import type { Operation } from './operations.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PATCH'
@@ -58,29 +59,6 @@ export interface UpstreamObserver {
 /** Every answer OpenMetal gave (each page, each attempt), before anything reads it: for tools that study the live API. */
 export type AnswerObserver = (operation: Operation, answer: { readonly status: number, readonly body: unknown, readonly headers: Readonly<Record<string, string | string[] | undefined>> }) => void
 
-/** OpenMetal answered with an error status (after any retries). */
-export class OpenMetalHttpError extends Error {
-  readonly operation: Operation
-  readonly status: number
-  readonly retryAfter: number | undefined
-  /** OpenMetal's request ID, only when it has a safe shape (it goes into logs and Cycle's error detail) */
-  readonly upstreamRequestId: string | undefined
-  /** OpenMetal's own reason for a refusal (4xx), cleaned (see `refusalMessage`): for Cycle's error detail and the log */
-  readonly upstreamMessage: string | undefined
-
-  /** `upstreamRequestId` as the header gave it: the transport passes it through `requestIdOf` first, which also drops one holding credentials */
-  constructor (operation: Operation, status: number, retryAfter: number | undefined, upstreamRequestId: string | undefined, upstreamMessage?: string) {
-    super(`OpenMetal ${operation} answered ${status}`)
-    this.name = 'OpenMetalHttpError'
-    this.operation = operation
-    this.status = status
-    this.retryAfter = retryAfter
-    this.upstreamRequestId = upstreamRequestId !== undefined && SAFE_REQUEST_ID.test(upstreamRequestId) ? upstreamRequestId : undefined
-    this.upstreamMessage = upstreamMessage
-  }
-}
-
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 const MESSAGE_LIMIT = 300
 /** Shorter credential material is not hidden: it would hide ordinary words. */
 const SECRET_MIN = 4
@@ -187,87 +165,6 @@ function messageIn (body: unknown, depth = 0): string | undefined {
     if (text !== undefined && text.trim() !== '') return text
   }
   return undefined
-}
-
-export type TransportFailure = 'timeout' | 'network' | 'malformed' | 'too-large' | 'deadline'
-
-/** No usable answer from OpenMetal: it timed out, the connection failed, or the body was not what the spec says or larger than the cap. */
-export class OpenMetalTransportError extends Error {
-  readonly operation: Operation
-  readonly kind: TransportFailure
-
-  constructor (operation: Operation, kind: TransportFailure, cause?: unknown) {
-    super(`OpenMetal ${operation} failed: ${kind}`, { cause })
-    this.name = 'OpenMetalTransportError'
-    this.operation = operation
-    this.kind = kind
-  }
-
-  /**
-   * Whether OpenMetal may have acted on the request although we saw no answer. An answer that
-   * could not be used (malformed, too large) did arrive, and asking again would get the same:
-   * a size is what the answer holds (a list, a catalog), not a glitch, and each try would
-   * download up to the cap again. It passes when OpenMetal holds less or the cap is raised.
-   */
-  get ambiguous (): boolean {
-    return this.kind !== 'malformed' && this.kind !== 'too-large'
-  }
-}
-
-/**
- * An answer larger than the transport's cap (`maxAnswerBytes`, OPENMETAL_MAX_ANSWER_BYTES):
- * refused unread when its content-length said so, else cut off as soon as the bytes counted
- * passed the cap. The cause of a `too-large` OpenMetalTransportError.
- */
-export class AnswerTooLarge extends Error {
-  readonly limitBytes: number
-  /** the size the answer announced (content-length), when it did */
-  readonly announcedBytes: number | undefined
-
-  constructor (limitBytes: number, announcedBytes?: number) {
-    super(announcedBytes === undefined ? `the answer ran past ${limitBytes} bytes` : `the answer announced ${announcedBytes} bytes, more than ${limitBytes}`)
-    this.name = 'AnswerTooLarge'
-    this.limitBytes = limitBytes
-    this.announcedBytes = announcedBytes
-  }
-}
-
-/**
- * Whether OpenMetal may have acted on a request although no usable success came back
- * (timeout, reset, 5xx, or a success whose answer could not be read): a create that failed
- * so must be looked for before it is tried again.
- */
-export function mayHaveActed (error: unknown): boolean {
-  return error instanceof OpenMetalTransportError || (error instanceof OpenMetalHttpError && error.status >= 500)
-}
-
-/** OpenMetal refusing this one call (a 4xx): not the credentials (401), not a rate limit (429). */
-export function isRefusal (error: unknown): error is OpenMetalHttpError {
-  return error instanceof OpenMetalHttpError && error.status >= 400 && error.status < 500 && error.status !== 401 && error.status !== 429
-}
-
-/** A list whose completeness could not be established: nothing may be bought on it. */
-export class OpenMetalIncompleteListError extends Error {
-  readonly operation: Operation
-  readonly reason: string
-
-  constructor (operation: Operation, reason: string) {
-    super(`OpenMetal ${operation} could not be read whole: ${reason}`)
-    this.name = 'OpenMetalIncompleteListError'
-    this.operation = operation
-    this.reason = reason
-  }
-}
-
-/** A create that may have acted, and that was not found by its label (yet): the caller must retry, which looks again. */
-export class OpenMetalUnsettledWriteError extends Error {
-  readonly operation: Operation
-
-  constructor (operation: Operation, cause: unknown) {
-    super(`OpenMetal ${operation} may have acted; what it made was not found by its label`, { cause })
-    this.name = 'OpenMetalUnsettledWriteError'
-    this.operation = operation
-  }
 }
 
 export interface TransportOptions {

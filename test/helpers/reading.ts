@@ -1,6 +1,7 @@
 /** Reading an OpenMetal answer in a test: what came out and what was skipped, or why it failed. */
 import type { TSchema } from 'typebox'
-import { UnreadableAnswer, readAnswer, type SkippedPart } from '../../src/openmetal/tolerant-reader.ts'
+import { readAnswer, type SkippedPart } from '../../src/openmetal/tolerant-reader.ts'
+import { UnreadableAnswer } from '../../src/openmetal/errors.ts'
 import type { Operation } from '../../src/openmetal/operations.ts'
 
 /** readAnswer, with what it skipped. */

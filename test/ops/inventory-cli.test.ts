@@ -16,5 +16,5 @@ test('a bad --api-url is named as the flag, a bad OPENMETAL_API_URL as the varia
 test('OpenMetal unreachable: the host and the cause, exit 2', async () => {
   const run = await runNode([inventory, '--api-url', 'http://127.0.0.1:1'], { OPENMETAL_API_KEY: 'key' })
   expect(run.code).toBe(2)
-  expect(run.output).toMatch(/^ial-inventory: could not reach 127\.0\.0\.1:1 for \w+: the connection failed \(ECONNREFUSED\)\n$/)
+  expect(run.output).toMatch(/^ial-inventory: could not reach 127\.0\.0\.1:1 for \w+: the connection failed \(ECONNREFUSED\); nothing was reported\n$/)
 })

@@ -212,22 +212,22 @@ describe('what OpenMetal holds or says', () => {
     expect(writesSince(sim, before)).toEqual([])
   })
 
-  test('OpenMetal refusing: exit 1 with its reason; a failure: exit 1 saying which call', async () => {
+  test('OpenMetal refusing: exit 1 with its reason; a failure: exit 1 saying which call; both in the words Cycle gets', async () => {
     sim.faults.add({ method: 'POST', path: '/v1/configurations', status: 400, body: { status: 400, error: 'Bad Request', message: 'image_ramdisk_kernel: the image could not be fetched' } })
     const refused = await run(cycleos('CycleOS refused'))
-    expect(refused).toMatchObject({ code: 1, stdout: '', stderr: 'ial-setup: OpenMetal refused createConfiguration (HTTP 400): image_ramdisk_kernel: the image could not be fetched\n' })
+    expect(refused).toMatchObject({ code: 1, stdout: '', stderr: 'ial-setup: OpenMetal refused the request: OpenMetal answered 400 to createConfiguration: image_ramdisk_kernel: the image could not be fetched\n' })
 
     sim.faults.add({ method: 'GET', path: '/v1/configurations', status: 500, times: Infinity })
     const failed = await run(cycleos('CycleOS refused'))
     sim.faults.clear()
-    expect(failed).toMatchObject({ code: 1, stderr: 'ial-setup: OpenMetal failed listConfigurations (HTTP 500)\n' })
+    expect(failed).toMatchObject({ code: 1, stderr: 'ial-setup: OpenMetal is not available right now: OpenMetal answered 500 to listConfigurations (retry in 5 s)\n' })
     expect(labelled(sim, 'CycleOS refused')).toEqual([])
   })
 
   test('credentials OpenMetal rejects: exit 2, the secret never printed', async () => {
     const wrong = await run(cycleos('x'), { OPENMETAL_API_URL: sim.url, OPENMETAL_CLIENT_ID: 'sim-client', OPENMETAL_CLIENT_SECRET: 'not-the-secret' })
     expect(wrong.code).toBe(2)
-    expect(wrong.stderr).toMatch(/^ial-setup: OpenMetal did not accept the credentials \(exchangeToken answered 401\)/)
+    expect(wrong.stderr).toMatch(/^ial-setup: OpenMetal rejected the credentials: OpenMetal answered 401 to exchangeToken/)
     expect(wrong.stderr).not.toContain('not-the-secret')
     const key = await run(cycleos('x'), { OPENMETAL_API_URL: sim.url, OPENMETAL_API_KEY: 'not-a-key' })
     expect(key.code).toBe(2)

@@ -1,9 +1,12 @@
 /** Unit tests of src/errors.ts. */
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { AdapterError, Errors, toAdapterError } from '../../src/errors.ts'
-import { OpenMetalHttpError, OpenMetalTransportError } from '../../src/openmetal/transport.ts'
-import type { TransportFailure } from '../../src/openmetal/transport.ts'
+import { AdapterError, Errors, toAdapterError, type FailureCode } from '../../src/errors.ts'
+import {
+  AnswerTooLarge, OPENMETAL_ERROR_CODES, OpenMetalBusyError, OpenMetalError, OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError,
+  OpenMetalUnsettledWriteError, UnreadableAnswer, type TransportFailure
+} from '../../src/openmetal/errors.ts'
+import { CoordinatorUnavailableError, LeaseBusyError } from '../../src/coordination/coordinator.ts'
 import { OPERATIONS } from '../../src/openmetal/operations.ts'
 
 /** Every failure as Cycle sees it: the error envelope's status, code and body. */
@@ -93,6 +96,79 @@ describe('src/errors.ts', () => {
       expect(error.detail).toContain('getCloudStats')
       expect(JSON.stringify(error.toBody())).not.toContain('10.0.0.7')
       expectWellFormed(error)
+    })
+  })
+
+  describe('stable codes, each placed once', () => {
+    /** One failure of every stable code, as the parts of the adapter throw them. */
+    const ONE_OF_EACH: Readonly<Record<FailureCode, Error>> = {
+      OPENMETAL_HTTP_STATUS: new OpenMetalHttpError('getOrder', 500, undefined, undefined),
+      OPENMETAL_TIMEOUT: new OpenMetalTransportError('getOrder', 'timeout'),
+      OPENMETAL_NETWORK: new OpenMetalTransportError('getOrder', 'network', Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:443'), { code: 'ECONNREFUSED' })),
+      OPENMETAL_DEADLINE: new OpenMetalTransportError('getOrder', 'deadline'),
+      OPENMETAL_MALFORMED_ANSWER: new OpenMetalTransportError('getOrder', 'malformed', new UnreadableAnswer('/data/id', 'is missing')),
+      OPENMETAL_ANSWER_TOO_LARGE: new OpenMetalTransportError('listOrders', 'too-large', new AnswerTooLarge(65_536)),
+      OPENMETAL_INCOMPLETE_LIST: new OpenMetalIncompleteListError('listOrders', 'page 3 failed'),
+      OPENMETAL_UNSETTLED_WRITE: new OpenMetalUnsettledWriteError('createOrder', new Error('reset')),
+      OPENMETAL_TENANT_BUSY: new OpenMetalBusyError(8, 64),
+      COORDINATION_LEASE_BUSY: new LeaseBusyError(42_000),
+      COORDINATOR_UNAVAILABLE: new CoordinatorUnavailableError('connection refused')
+    }
+
+    test('every OpenMetal failure class carries a code of the list, and every code of the list has a class', () => {
+      const seen = Object.values(ONE_OF_EACH).filter((error) => error instanceof OpenMetalError).map((error) => (error as OpenMetalError).code)
+      expect(new Set(seen)).toEqual(new Set(OPENMETAL_ERROR_CODES))
+      for (const [code, error] of Object.entries(ONE_OF_EACH)) {
+        expect((error as { code?: unknown }).code, code).toBe(code)
+        // logs and stack traces name each by its class
+        expect(error.name, code).toBe(error.constructor.name)
+      }
+    })
+
+    test.each(Object.entries(ONE_OF_EACH))('%s maps to a Cycle error that names it as its reason, never to 500.unknown', (code, thrown) => {
+      const error = toAdapterError(thrown)
+      expect(error.code).not.toBe('500.unknown')
+      expect(error.reason).toBe(code)
+      expect(error.cause).toBe(thrown)
+      expectWellFormed(error)
+      // every failure that is not Cycle's request tells Cycle when to come back (or is a timeout, which Cycle retries itself)
+      if (error.status === 503) expect(error.retryAfter).toBeGreaterThan(0)
+    })
+
+    test('what the operator\'s log gets for each: refusals and unusable answers warn, failures are errors, waits and a down coordinator (reported once a minute elsewhere) are silent', () => {
+      const levels = Object.fromEntries(Object.entries(ONE_OF_EACH).map(([code, thrown]) => {
+        const { report } = toAdapterError(thrown)
+        return [code, report === 'silent' ? 'silent' : report.level]
+      }))
+      expect(levels).toEqual({
+        OPENMETAL_HTTP_STATUS: 'error',
+        OPENMETAL_TIMEOUT: 'error',
+        OPENMETAL_NETWORK: 'error',
+        OPENMETAL_DEADLINE: 'error',
+        OPENMETAL_MALFORMED_ANSWER: 'warn',
+        OPENMETAL_ANSWER_TOO_LARGE: 'warn',
+        OPENMETAL_INCOMPLETE_LIST: 'error',
+        OPENMETAL_UNSETTLED_WRITE: 'error',
+        OPENMETAL_TENANT_BUSY: 'warn',
+        COORDINATION_LEASE_BUSY: 'silent',
+        COORDINATOR_UNAVAILABLE: 'silent'
+      })
+      const refused = toAdapterError(new OpenMetalHttpError('createOrder', 400, undefined, 'req-1', 'no stock')).report
+      expect(refused).toEqual({ level: 'warn', message: 'OpenMetal refused createOrder', fields: { operation: 'createOrder', upstreamStatus: 400, upstreamRequestId: 'req-1', upstreamMessage: 'no stock' } })
+      // a refusal of Cycle's own request is Cycle's to hear, not the operator's
+      expect(Errors.missingArgument().report).toBe('silent')
+    })
+
+    test('a failed connection names the system\'s reason, never the address', () => {
+      const error = toAdapterError(ONE_OF_EACH.OPENMETAL_NETWORK)
+      expect(error.detail).toBe('OpenMetal getOrder: network (connection failed: ECONNREFUSED)')
+      expect(JSON.stringify(error.toBody())).not.toContain('10.0.0.7')
+    })
+
+    test('the token exchange sends nothing but the credentials: its refusals (400, 401, 403) are the credentials\'; a 404 is OpenMetal\'s', () => {
+      for (const status of [400, 401, 403]) expect(toAdapterError(new OpenMetalHttpError('exchangeToken', status, undefined, undefined)).code, String(status)).toBe('401.auth-invalid')
+      expect(toAdapterError(new OpenMetalHttpError('exchangeToken', 404, undefined, undefined))).toMatchObject({ code: '503.not-ready', retryAfter: 30 })
+      expect(toAdapterError(new OpenMetalHttpError('exchangeToken', 429, 9, undefined))).toMatchObject({ code: '429.rate-limiting', retryAfter: 9 })
     })
   })
 

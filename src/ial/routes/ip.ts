@@ -7,7 +7,7 @@ import { contains, freeAddresses, ipv4Assignment, parseCidr, parseIpv4, type Ipv
 import { cycleTag, ipAssignmentIdCodec, ipIdCodec } from '../../mapping/identifiers.ts'
 import { mayHold, type CreatedAddress } from '../../openmetal/client.ts'
 import type { PrefixAnswer } from '../../openmetal/answers.ts'
-import type { OpenMetalHttpError } from '../../openmetal/transport.ts'
+import { type OpenMetalHttpError } from '../../openmetal/errors.ts'
 import type { AllocateIPResponse } from '../../generated/cycle-ial.ts'
 import { Errors } from '../../errors.ts'
 

@@ -11,7 +11,7 @@ import { provisioningSettings } from '../../mapping/hub-config.ts'
 import { cycleTag, serverIdCodec } from '../../mapping/identifiers.ts'
 import { orderRequestFor } from '../../mapping/order.ts'
 import { deployedCloud, provisionStatus, ServerGone } from '../../mapping/provision-status.ts'
-import { OpenMetalHttpError } from '../../openmetal/transport.ts'
+import { OpenMetalHttpError } from '../../openmetal/errors.ts'
 import { Errors } from '../../errors.ts'
 
 /** The hub and Cycle server a new order is tagged with; both must read back from the tag. */

@@ -14,7 +14,7 @@ import { loadConfig } from '../../../src/config.ts'
 import { decodeHubConfig, type HubConfig } from '../../../src/mapping/hub-config.ts'
 import { cycleTag } from '../../../src/mapping/identifiers.ts'
 import { AdapterError } from '../../../src/errors.ts'
-import { OpenMetalHttpError, OpenMetalTransportError } from '../../../src/openmetal/transport.ts'
+import { OpenMetalHttpError, OpenMetalTransportError } from '../../../src/openmetal/errors.ts'
 
 const HUB = '651586fca6078e98982dbd90'
 const SERVER = '651586fca6078e98982dbd91'

@@ -3,7 +3,7 @@
  * it hands out, and what it asks OpenMetal for (and when) to answer a status poll.
  */
 import { describe, expect, test } from 'vitest'
-import { OpenMetalHttpError } from '../../../src/openmetal/transport.ts'
+import { OpenMetalHttpError } from '../../../src/openmetal/errors.ts'
 import { ServerDirectory, decodeServerId, type ServerQuery } from '../../../src/ial/servers.ts'
 import type { IalCall } from '../../../src/ial/context.ts'
 import type { OpenMetalClient } from '../../../src/openmetal/client.ts'

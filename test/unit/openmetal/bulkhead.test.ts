@@ -1,6 +1,7 @@
 /** Unit tests of src/openmetal/bulkhead.ts. */
 import { describe, expect, test } from 'vitest'
-import { Bulkhead, OpenMetalBusyError } from '../../../src/openmetal/bulkhead.ts'
+import { Bulkhead } from '../../../src/openmetal/bulkhead.ts'
+import { OpenMetalBusyError } from '../../../src/openmetal/errors.ts'
 
 /** Calls the test ends by hand, recording which have started, in order. */
 function calls () {

@@ -14,7 +14,7 @@ import type { Listing } from '../../../src/openmetal/pagination.ts'
 import {
   LabelledWrites, RECOVERY_GRACE_MS, findLabelled, sources, type CleanupEvent, type WriteClient
 } from '../../../src/openmetal/labelled-writes.ts'
-import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from '../../../src/openmetal/transport.ts'
+import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalTransportError, OpenMetalUnsettledWriteError } from '../../../src/openmetal/errors.ts'
 import { orderRequestFor } from '../../../src/mapping/order.ts'
 
 const API_KEY: Credentials = { kind: 'api-key', apiKey: 'key-of-org-a' }

@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'vitest'
 import { Type, type TSchema } from 'typebox'
 import { AvailabilityAnswer, OrderAnswer, PodsAnswer, TokenAnswer, stockIn } from '../../../src/openmetal/answers.ts'
-import { Tolerant, UnreadableAnswer, readAnswer } from '../../../src/openmetal/tolerant-reader.ts'
+import { Tolerant, readAnswer } from '../../../src/openmetal/tolerant-reader.ts'
+import { UnreadableAnswer } from '../../../src/openmetal/errors.ts'
 import { failure, read } from '../../helpers/reading.ts'
 
 type Json = Record<string, unknown>
