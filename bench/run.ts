@@ -588,7 +588,7 @@ interface BodyFloodFigures {
 }
 
 async function bodyFloodRow (adapter: Server): Promise<{ row: Row, figures: BodyFloodFigures }> {
-  const bodyBytes = Number(process.env.BODY_LIMIT_BYTES ?? ENVIRONMENT.BODY_LIMIT_BYTES[0])
+  const bodyBytes = Number(process.env.BODY_LIMIT_BYTES ?? ENVIRONMENT.BODY_LIMIT_BYTES.default)
   const flooder = spawn(process.execPath, ['-e', FLOODER], { env: { ...process.env, BENCH_FLOOD: JSON.stringify({ url: `${adapter.url}/healthz`, bytes: bodyBytes, connections: BODY_FLOOD.connections }) }, stdio: ['ignore', 'pipe', 'inherit'] })
   if (flooder.pid !== undefined) setPriority(flooder.pid, 19)
   let printed = ''

@@ -58,52 +58,148 @@ export interface Config {
  */
 export const LEASE_OVER_DEADLINE_MS = 5000
 
+/** A whole number held at most (or at least) another whole-number setting `than`, except when it is `unless` (0: off). */
+interface Relation<Than extends string> {
+  readonly is: 'at most' | 'at least'
+  readonly than: Than
+  readonly unless?: number
+}
+
+/** What a value (or each item of a list) must match, and how --help words it. */
+interface Pattern {
+  readonly pattern: RegExp
+  readonly description: string
+}
+
+/** What a setting of each kind carries beside its kind (`Than`: the names a relation may give). */
+interface Fields<Than extends string> {
+  integer: { readonly min: number, readonly max: number, readonly relation?: Relation<Than> }
+  flag: Record<never, never>
+  /** an http(s) origin (OPENMETAL_API_URL), without credentials, path or query */
+  origin: Record<never, never>
+  enum: { readonly choices: readonly [string, string, ...string[]] }
+  /** comma-separated `items`, each matching `item`; empty: none */
+  list: { readonly items: string, readonly item: Pattern }
+  /** empty: unset */
+  'ssh-public-key': Record<never, never>
+  /** `what` (an OpenMetal configuration ID), matching `item`; empty: unset */
+  id: { readonly what: string, readonly item: Pattern }
+  /** a PostgreSQL connection string, never repeated in a message (it holds a password); empty: unset */
+  'postgres-url': Record<never, never>
+  /** TRUST_PROXY: true, false, a hop count, or addresses/CIDRs as proxy-addr takes them */
+  proxies: Record<never, never>
+  /** any text, `what` says what it should be */
+  text: { readonly what: string }
+  /** a file's path; empty: unset */
+  file: Record<never, never>
+}
+
+/** What a setting of each kind is parsed to (an enum: one of its choices, see SettingValue). */
+interface Values {
+  integer: number
+  flag: boolean
+  origin: string
+  enum: string
+  list: string[]
+  'ssh-public-key': string | undefined
+  id: string | undefined
+  'postgres-url': string | undefined
+  proxies: boolean | number | string[]
+  text: string
+  file: string | undefined
+}
+
+export type Kind = keyof Fields<string>
+
+/** A setting's type: its kind and what that kind carries. */
+type Descriptor<Than extends string, K extends Kind = Kind> = { [P in K]: { readonly kind: P } & Fields<Than>[P] }[K]
+
+/** A whole number from `min` to `max` (both included), maybe bound by another whole number. */
+function integer<const Than extends string = never> (min: number, max: number, relation?: Relation<Than>): Descriptor<Than, 'integer'> {
+  return relation === undefined ? { kind: 'integer', min, max } : { kind: 'integer', min, max, relation }
+}
+function flag (): Descriptor<never, 'flag'> { return { kind: 'flag' } }
+function origin (): Descriptor<never, 'origin'> { return { kind: 'origin' } }
+function oneOf<const C extends readonly [string, string, ...string[]]> (choices: C): Descriptor<never, 'enum'> & { readonly choices: C } {
+  return { kind: 'enum', choices }
+}
+function list (items: string, item: Pattern): Descriptor<never, 'list'> { return { kind: 'list', items, item } }
+function sshPublicKey (): Descriptor<never, 'ssh-public-key'> { return { kind: 'ssh-public-key' } }
+function id (what: string, item: Pattern): Descriptor<never, 'id'> { return { kind: 'id', what, item } }
+function postgresUrl (): Descriptor<never, 'postgres-url'> { return { kind: 'postgres-url' } }
+function proxies (): Descriptor<never, 'proxies'> { return { kind: 'proxies' } }
+function text (what: string): Descriptor<never, 'text'> { return { kind: 'text', what } }
+function file (): Descriptor<never, 'file'> { return { kind: 'file' } }
+
 /**
- * A setting: its default ('' = unset), its meaning, and for a whole number the range it must
- * fall in. The one table the loader, `--help`, .env.example and the README are held to.
+ * A setting: its type, its default ('' = unset) and its meaning. The one table the loader,
+ * `--help`, .env.example and the README are held to.
  */
-type Setting = readonly [fallback: string, help: string] | readonly [fallback: string, help: string, range: readonly [min: number, max: number]]
+interface Setting<Than extends string> {
+  readonly type: Descriptor<Than>
+  readonly default: string
+  readonly help: string
+}
+
+/** The names of a table's whole-number settings: what a relation may name. */
+type IntegerNames<E> = { [N in keyof E]: E[N] extends { readonly type: { readonly kind: 'integer' } } ? N : never }[keyof E] & string
+
+/** The table as written, checked to relate whole numbers only to whole numbers of the same table. */
+function table<const E extends { readonly [N in keyof E]: Setting<IntegerNames<E>> }> (entries: E): E {
+  return entries
+}
+
+/** The IDs OpenMetal and Cycle give their objects, as the settings that name them accept them. */
+const ID: Pattern = { pattern: /^[A-Za-z0-9_-]{1,64}$/, description: '1 to 64 letters, digits, _ or -' }
 
 /** Every variable the loader reads (kept in step with .env.example, the README and the ConfigMap by tests). */
-export const ENVIRONMENT = {
-  PORT: ['8080', 'TCP port to listen on', [0, 65_535]],
-  HOST: ['0.0.0.0', 'interface to listen on'],
-  LOG_LEVEL: ['info', 'pino level: fatal, error, warn, info, debug, trace or silent'],
-  OPENMETAL_API_URL: [PRODUCTION_API_URL, `OpenMetal Central API base URL (sandbox: ${SANDBOX_API_URL})`],
-  OPENMETAL_DEPLOYMENT_CONFIGURATION: ['', 'ID of the OpenMetal deployment configuration (CycleOS ramdisk) used for new servers'],
-  OPENMETAL_SSH_PUBLIC_KEY: ['', 'SSH public key installed on new servers'],
-  OPENMETAL_SSH_KEY_IDS: ['', 'comma-separated IDs of SSH keys saved at OpenMetal (alternative to OPENMETAL_SSH_PUBLIC_KEY)'],
-  OPENMETAL_TIMEOUT_MS: ['10000', 'timeout of one attempt of one OpenMetal call', [100, 120_000]],
-  OPENMETAL_CONNECTIONS: ['32', 'keep-alive connections to OpenMetal per replica', [1, 1024]],
-  OPENMETAL_TENANT_CONCURRENCY: ['8', 'OpenMetal calls one tenant (one set of credentials) may have under way at once per replica; below OPENMETAL_CONNECTIONS', [1, 1023]],
-  OPENMETAL_TENANT_QUEUE: ['64', 'OpenMetal calls one tenant may have waiting for a turn; past that its requests get 503.not-ready with Retry-After', [0, 100_000]],
-  OPENMETAL_MAX_ATTEMPTS: ['3', 'attempts for calls that are safe to repeat', [1, 10]],
-  OPENMETAL_MAX_ANSWER_BYTES: ['4194304', 'largest OpenMetal answer read, in bytes (65536 to 134217728); a larger one is cut off unread and its call fails with 503.not-ready', [65_536, 134_217_728]],
-  REQUEST_DEADLINE_MS: ['25000', 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout', [1000, 300_000]],
-  CATALOG_TTL_MS: ['60000', 'how long the public catalog (pods, products, stock) is reused', [0, 3_600_000]],
-  BODY_LIMIT_BYTES: ['131072', 'largest accepted request body', [1024, 16 * 1024 * 1024]],
-  REQUEST_TIMEOUT_MS: ['30000', 'longest time a client may take to send one whole request, headers and body', [500, 600_000]],
-  HEADERS_TIMEOUT_MS: ['10000', 'longest time a client may take to send the headers of one request (at most REQUEST_TIMEOUT_MS)', [500, 600_000]],
-  KEEP_ALIVE_TIMEOUT_MS: ['72000', 'how long an idle keep-alive connection stays open; keep it above the idle timeout of any load balancer in front', [500, 600_000]],
-  MAX_CONNECTIONS: ['4096', 'open connections per replica, all clients together', [1, 1_000_000]],
-  MAX_CONNECTIONS_PER_ADDRESS: ['1024', 'open connections per client address and replica (not applied to the proxies TRUST_PROXY names)', [1, 1_000_000]],
-  SILENT_CONNECTION_TIMEOUT_MS: ['2000', 'how long a new connection may send nothing at all before it is closed (not applied to the proxies TRUST_PROXY names, which may open connections ahead of use)', [500, 600_000]],
-  RATE_LIMIT_PER_MINUTE: ['1200', 'IAL requests per minute per Cycle hub and client address (0 disables this limit)', [0, 1_000_000]],
-  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: ['6000', 'IAL requests per minute per client address, all hubs together (at least RATE_LIMIT_PER_MINUTE; 0 disables this ceiling)', [0, 10_000_000]],
-  IAL_ALLOWED_HUB_IDS: ['', 'comma-separated Cycle hub IDs allowed to call; empty allows every hub'],
-  TLS_CERT_FILE: ['', 'PEM certificate for native HTTPS (with TLS_KEY_FILE); empty serves plain HTTP'],
-  TLS_KEY_FILE: ['', 'PEM private key for native HTTPS (with TLS_CERT_FILE)'],
-  SHUTDOWN_GRACE_MS: ['10000', 'on SIGTERM/SIGINT, how long in-flight requests may take to finish', [0, 600_000]],
-  LOG_FORMAT: ['json', 'json (for machines) or pretty (for a human at a terminal)'],
-  OPENMETAL_IP_BLOCK_PURCHASE: ['false', 'true: buy a routed /28 for a server whose IP blocks are full (costs money; a hub may override with ip_block_purchase in auth.config)'],
-  OPENMETAL_IP_BLOCKS_PER_SERVER_MAX: ['2', 'most IP blocks bought for one server', [0, 64]],
-  DATABASE_URL: ['', 'postgres://user:password@host:5432/db of the PostgreSQL coordinator that lets several replicas buy each server once; empty: in-process coordination, run one replica'],
-  COORDINATION_LEASE_MS: ['120000', `how long a purchase's lease lasts when its outcome is unknown (a lost answer, a replica killed): a retry waits that long, then looks before buying; at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS}`, [1000, 86_400_000]],
-  COORDINATION_REQUIRED: ['false', 'true: refuse to start without a reachable coordinator (DATABASE_URL); set it wherever more than one replica may run'],
-  TRUST_PROXY: ['false', 'behind a load balancer: its comma-separated addresses/CIDRs, so rate limits, connection caps and logs see the client address (true or a hop count also believe clients that connect directly)']
-} as const satisfies Record<string, Setting>
+export const ENVIRONMENT = table({
+  PORT: { type: integer(0, 65_535), default: '8080', help: 'TCP port to listen on' },
+  HOST: { type: text('a host name or IP address'), default: '0.0.0.0', help: 'interface to listen on' },
+  LOG_LEVEL: { type: oneOf(LOG_LEVELS), default: 'info', help: 'pino level: fatal, error, warn, info, debug, trace or silent' },
+  OPENMETAL_API_URL: { type: origin(), default: PRODUCTION_API_URL, help: `OpenMetal Central API base URL (sandbox: ${SANDBOX_API_URL})` },
+  OPENMETAL_DEPLOYMENT_CONFIGURATION: { type: id('an OpenMetal configuration ID', ID), default: '', help: 'ID of the OpenMetal deployment configuration (CycleOS ramdisk) used for new servers' },
+  OPENMETAL_SSH_PUBLIC_KEY: { type: sshPublicKey(), default: '', help: 'SSH public key installed on new servers' },
+  OPENMETAL_SSH_KEY_IDS: { type: list('SSH key IDs', ID), default: '', help: 'comma-separated IDs of SSH keys saved at OpenMetal (alternative to OPENMETAL_SSH_PUBLIC_KEY)' },
+  OPENMETAL_TIMEOUT_MS: { type: integer(100, 120_000), default: '10000', help: 'timeout of one attempt of one OpenMetal call' },
+  OPENMETAL_CONNECTIONS: { type: integer(1, 1024), default: '32', help: 'keep-alive connections to OpenMetal per replica' },
+  OPENMETAL_TENANT_CONCURRENCY: { type: integer(1, 1023), default: '8', help: 'OpenMetal calls one tenant (one set of credentials) may have under way at once per replica; below OPENMETAL_CONNECTIONS' },
+  OPENMETAL_TENANT_QUEUE: { type: integer(0, 100_000), default: '64', help: 'OpenMetal calls one tenant may have waiting for a turn; past that its requests get 503.not-ready with Retry-After' },
+  OPENMETAL_MAX_ATTEMPTS: { type: integer(1, 10), default: '3', help: 'attempts for calls that are safe to repeat' },
+  OPENMETAL_MAX_ANSWER_BYTES: { type: integer(65_536, 134_217_728), default: '4194304', help: 'largest OpenMetal answer read, in bytes (65536 to 134217728); a larger one is cut off unread and its call fails with 503.not-ready' },
+  REQUEST_DEADLINE_MS: { type: integer(1000, 300_000), default: '25000', help: 'overall deadline of one Cycle call; keep it below Cycle\'s own client timeout' },
+  CATALOG_TTL_MS: { type: integer(0, 3_600_000), default: '60000', help: 'how long the public catalog (pods, products, stock) is reused' },
+  BODY_LIMIT_BYTES: { type: integer(1024, 16 * 1024 * 1024), default: '131072', help: 'largest accepted request body' },
+  REQUEST_TIMEOUT_MS: { type: integer(500, 600_000), default: '30000', help: 'longest time a client may take to send one whole request, headers and body' },
+  HEADERS_TIMEOUT_MS: { type: integer(500, 600_000, { is: 'at most', than: 'REQUEST_TIMEOUT_MS' }), default: '10000', help: 'longest time a client may take to send the headers of one request (at most REQUEST_TIMEOUT_MS)' },
+  KEEP_ALIVE_TIMEOUT_MS: { type: integer(500, 600_000), default: '72000', help: 'how long an idle keep-alive connection stays open; keep it above the idle timeout of any load balancer in front' },
+  MAX_CONNECTIONS: { type: integer(1, 1_000_000), default: '4096', help: 'open connections per replica, all clients together' },
+  MAX_CONNECTIONS_PER_ADDRESS: { type: integer(1, 1_000_000, { is: 'at most', than: 'MAX_CONNECTIONS' }), default: '1024', help: 'open connections per client address and replica (not applied to the proxies TRUST_PROXY names)' },
+  SILENT_CONNECTION_TIMEOUT_MS: { type: integer(500, 600_000), default: '2000', help: 'how long a new connection may send nothing at all before it is closed (not applied to the proxies TRUST_PROXY names, which may open connections ahead of use)' },
+  RATE_LIMIT_PER_MINUTE: { type: integer(0, 1_000_000), default: '1200', help: 'IAL requests per minute per Cycle hub and client address (0 disables this limit)' },
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: { type: integer(0, 10_000_000, { is: 'at least', than: 'RATE_LIMIT_PER_MINUTE', unless: 0 }), default: '6000', help: 'IAL requests per minute per client address, all hubs together (at least RATE_LIMIT_PER_MINUTE; 0 disables this ceiling)' },
+  IAL_ALLOWED_HUB_IDS: { type: list('Cycle hub IDs', ID), default: '', help: 'comma-separated Cycle hub IDs allowed to call; empty allows every hub' },
+  TLS_CERT_FILE: { type: file(), default: '', help: 'PEM certificate for native HTTPS (with TLS_KEY_FILE); empty serves plain HTTP' },
+  TLS_KEY_FILE: { type: file(), default: '', help: 'PEM private key for native HTTPS (with TLS_CERT_FILE)' },
+  SHUTDOWN_GRACE_MS: { type: integer(0, 600_000), default: '10000', help: 'on SIGTERM/SIGINT, how long in-flight requests may take to finish' },
+  LOG_FORMAT: { type: oneOf(['json', 'pretty']), default: 'json', help: 'json (for machines) or pretty (for a human at a terminal)' },
+  OPENMETAL_IP_BLOCK_PURCHASE: { type: flag(), default: 'false', help: 'true: buy a routed /28 for a server whose IP blocks are full (costs money; a hub may override with ip_block_purchase in auth.config)' },
+  OPENMETAL_IP_BLOCKS_PER_SERVER_MAX: { type: integer(0, 64), default: '2', help: 'most IP blocks bought for one server' },
+  DATABASE_URL: { type: postgresUrl(), default: '', help: 'postgres://user:password@host:5432/db of the PostgreSQL coordinator that lets several replicas buy each server once; empty: in-process coordination, run one replica' },
+  COORDINATION_LEASE_MS: { type: integer(1000, 86_400_000), default: '120000', help: `how long a purchase's lease lasts when its outcome is unknown (a lost answer, a replica killed): a retry waits that long, then looks before buying; at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS}` },
+  COORDINATION_REQUIRED: { type: flag(), default: 'false', help: 'true: refuse to start without a reachable coordinator (DATABASE_URL); set it wherever more than one replica may run' },
+  TRUST_PROXY: { type: proxies(), default: 'false', help: 'behind a load balancer: its comma-separated addresses/CIDRs, so rate limits, connection caps and logs see the client address (true or a hop count also believe clients that connect directly)' }
+})
 
 export type EnvName = keyof typeof ENVIRONMENT
+type IntegerName = IntegerNames<typeof ENVIRONMENT>
+
+/** A setting's type as the readers see it: a relation names a whole-number setting of the table. */
+export type SettingType<K extends Kind = Kind> = Descriptor<IntegerName, K>
+
+/** What a setting is parsed to: from its table entry's type (an enum's value is one of its choices). */
+export type SettingValue<N extends EnvName> = ValueOf<(typeof ENVIRONMENT)[N]['type']>
+type ValueOf<T> = T extends { readonly kind: 'enum', readonly choices: ReadonlyArray<infer C> } ? C : T extends { readonly kind: infer K extends Kind } ? Values[K] : never
 
 export class ConfigError extends Error {
   constructor (variable: EnvName, problem: string) {
@@ -114,151 +210,230 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>
 
+/** How --help describes a kind's values, and how a value of that kind is parsed (refused with a ConfigError naming `name`). */
+interface KindOfSetting<K extends Kind> {
+  readonly describe: (type: SettingType<K>) => string
+  readonly parse: (text: string, type: SettingType<K>, name: EnvName, env: Env) => Values[K]
+}
+
+function range (type: SettingType<'integer'>): string {
+  return `an integer from ${type.min} to ${type.max}`
+}
+
+function either (choices: readonly string[]): string {
+  return choices.length === 2 ? choices.join(' or ') : `one of ${choices.join(', ')}`
+}
+
+/** The kinds whose empty value means unset. */
+type Optional = { [K in Kind]: undefined extends Values[K] ? K : never }[Kind]
+
+/** An optional kind's parser: empty is unset, anything else `parse` reads. */
+function unlessEmpty<K extends Optional> (parse: (text: string, type: SettingType<K>, name: EnvName) => string): KindOfSetting<K>['parse'] {
+  return (text, type, name) => text === '' ? undefined : parse(text, type, name)
+}
+
+/** The non-empty items of a comma-separated value, trimmed. */
+function commaSeparated (text: string): string[] {
+  return text.split(',').map((item) => item.trim()).filter((item) => item !== '')
+}
+
+/** A URL, or the ConfigError `refused` gives (it words the message: some URLs must not be repeated). */
+function urlOf (text: string, refused: () => ConfigError): URL {
+  try {
+    return new URL(text)
+  } catch {
+    throw refused()
+  }
+}
+
+/** One entry per kind: a kind without its parser, or its --help wording, does not compile. */
+const KINDS: { readonly [K in Kind]: KindOfSetting<K> } = {
+  integer: {
+    describe: (type) => {
+      const { relation } = type
+      if (relation === undefined) return range(type)
+      return `${range(type)}, ${relation.is} ${relation.than}${relation.unless === undefined ? '' : ` unless ${relation.unless}`}`
+    },
+    parse: (text, type, name, env) => {
+      const value = Number(text)
+      if (!/^\d+$/.test(text) || value < type.min || value > type.max) throw new ConfigError(name, `must be ${range(type)}, got "${text}"`)
+      const relation = type.relation
+      if (relation === undefined || value === relation.unless) return value
+      const bound = readSetting(env, relation.than)
+      if (relation.is === 'at most' ? value > bound : value < bound) throw new ConfigError(name, `must be ${relation.is} ${relation.than} (${bound}), got ${value}`)
+      return value
+    }
+  },
+  flag: {
+    describe: () => 'true or false',
+    parse: (text, _type, name) => {
+      if (text !== 'true' && text !== 'false') throw new ConfigError(name, `must be true or false, got "${text}"`)
+      return text === 'true'
+    }
+  },
+  origin: {
+    describe: () => 'an http(s) origin, without path or query',
+    parse: (text, _type, name) => {
+      const parsed = urlOf(text, () => new ConfigError(name, 'must be an http(s) URL'))
+      if (parsed.username !== '' || parsed.password !== '') throw new ConfigError(name, 'must not carry credentials')
+      if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.pathname !== '/' || parsed.search !== '') {
+        throw new ConfigError(name, `must be an http(s) origin without path or query, got "${parsed.origin}${parsed.pathname}"`)
+      }
+      return parsed.origin
+    }
+  },
+  enum: {
+    describe: ({ choices }) => either(choices),
+    parse: (text, { choices }, name) => {
+      if (!choices.includes(text)) throw new ConfigError(name, `must be ${either(choices)}, got "${text}"`)
+      return text
+    }
+  },
+  list: {
+    describe: ({ items, item }) => `comma-separated ${items}, each ${item.description}`,
+    parse: (text, { item }, name) => {
+      const items = commaSeparated(text)
+      const bad = items.find((entry) => !item.pattern.test(entry))
+      if (bad !== undefined) throw new ConfigError(name, `has an invalid entry "${bad}"`)
+      return items
+    }
+  },
+  'ssh-public-key': {
+    describe: () => 'an OpenSSH public key line',
+    parse: unlessEmpty((text, _type, name) => {
+      if (!/^(ssh|ecdsa)-\S+ \S+/.test(text)) throw new ConfigError(name, 'must be an OpenSSH public key line (ssh-ed25519 AAAA...)')
+      return text
+    })
+  },
+  id: {
+    describe: ({ what, item }) => `${what}: ${item.description}`,
+    parse: unlessEmpty((text, { what, item }, name) => {
+      if (!item.pattern.test(text)) throw new ConfigError(name, `must be ${what}, got "${text}"`)
+      return text
+    })
+  },
+  'postgres-url': {
+    describe: () => 'a postgres:// or postgresql:// URL',
+    // the message never repeats the value: it holds a password
+    parse: unlessEmpty((text, _type, name) => {
+      const parsed = urlOf(text, () => new ConfigError(name, 'must be a postgres:// or postgresql:// URL (the value is not repeated here: it may hold a password)'))
+      if ((parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') || parsed.hostname === '') {
+        throw new ConfigError(name, `must be a postgres:// or postgresql:// URL with a host, got a ${parsed.protocol.replace(/:$/, '')} URL (the value is not repeated here: it may hold a password)`)
+      }
+      return text
+    })
+  },
+  proxies: {
+    describe: () => 'true, false, a hop count from 0 to 99 or comma-separated addresses/CIDRs',
+    parse: (text, _type, name) => {
+      if (text === 'true' || text === 'false') return text === 'true'
+      if (/^\d{1,2}$/.test(text)) return Number(text)
+      const entries = commaSeparated(text)
+      const refused = new ConfigError(name, `must be true, false, a hop count or addresses/CIDRs, got "${text}"`)
+      if (entries.length === 0 || entries.some((entry) => !/^[0-9a-fA-F.:/]+$/.test(entry))) throw refused
+      try {
+        proxyAddr.compile(entries)
+      } catch {
+        throw refused
+      }
+      return entries
+    }
+  },
+  text: {
+    describe: ({ what }) => what,
+    parse: (text) => text
+  },
+  file: {
+    describe: () => 'a file path',
+    parse: unlessEmpty((text) => text)
+  }
+}
+
+/** The parser and wording of a setting type's kind. */
+function kindOf<K extends Kind> (type: SettingType<K>): KindOfSetting<K> {
+  return KINDS[type.kind]
+}
+
+/** What --help says a setting's values must be, from its table entry ("an integer from 0 to 65535"). */
+export function describeType (type: SettingType): string {
+  return kindOf(type).describe(type)
+}
+
+/** The variable's value, trimmed; its default when unset or blank. */
 function read (env: Env, name: EnvName): string {
   const value = env[name]?.trim()
-  return value === undefined || value === '' ? ENVIRONMENT[name][0] : value
+  return value === undefined || value === '' ? ENVIRONMENT[name].default : value
 }
 
-/** A whole number in the range its ENVIRONMENT entry gives. */
-function integer (env: Env, name: EnvName): number {
-  const entry: Setting = ENVIRONMENT[name]
-  const [min, max] = entry[2] ?? [0, Number.MAX_SAFE_INTEGER]
-  const text = read(env, name)
-  const value = Number(text)
-  if (!/^\d+$/.test(text) || value < min || value > max) throw new ConfigError(name, `must be an integer from ${min} to ${max}, got "${text}"`)
-  return value
-}
-
-function flag (env: Env, name: EnvName): boolean {
-  const text = read(env, name)
-  if (text !== 'true' && text !== 'false') throw new ConfigError(name, `must be true or false, got "${text}"`)
-  return text === 'true'
-}
-
-function url (env: Env, name: EnvName): string {
-  const text = read(env, name)
-  let parsed: URL
-  try {
-    parsed = new URL(text)
-  } catch {
-    throw new ConfigError(name, 'must be an http(s) URL')
-  }
-  if (parsed.username !== '' || parsed.password !== '') throw new ConfigError(name, 'must not carry credentials')
-  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.pathname !== '/' || parsed.search !== '') {
-    throw new ConfigError(name, `must be an http(s) origin without path or query, got "${parsed.origin}${parsed.pathname}"`)
-  }
-  return parsed.origin
-}
-
-/** A PostgreSQL connection string; the message never repeats it (it holds a password). */
-function databaseUrl (env: Env): string | undefined {
-  const text = read(env, 'DATABASE_URL')
-  if (text === '') return undefined
-  let parsed: URL
-  try {
-    parsed = new URL(text)
-  } catch {
-    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL (the value is not repeated here: it may hold a password)')
-  }
-  if ((parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') || parsed.hostname === '') {
-    throw new ConfigError('DATABASE_URL', `must be a postgres:// or postgresql:// URL with a host, got a ${parsed.protocol.replace(/:$/, '')} URL (the value is not repeated here: it may hold a password)`)
-  }
-  return text
-}
-
-function trustProxyOf (text: string): boolean | number | string[] {
-  if (text === 'true' || text === 'false') return text === 'true'
-  if (/^\d{1,2}$/.test(text)) return Number(text)
-  const entries = text.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
-  const refused = new ConfigError('TRUST_PROXY', `must be true, false, a hop count or addresses/CIDRs, got "${text}"`)
-  if (entries.length === 0 || entries.some((entry) => !/^[0-9a-fA-F.:/]+$/.test(entry))) throw refused
-  try {
-    proxyAddr.compile(entries)
-  } catch {
-    throw refused
-  }
-  return entries
-}
-
-/** An integer that must not exceed (or fall below) another variable's value. */
-function bounded (value: number, name: EnvName, relation: 'at most' | 'at least', other: EnvName, otherValue: number): number {
-  if (relation === 'at most' ? value > otherValue : value < otherValue) throw new ConfigError(name, `must be ${relation} ${other} (${otherValue}), got ${value}`)
-  return value
-}
-
-function list (env: Env, name: EnvName, pattern: RegExp): string[] {
-  const items = read(env, name).split(',').map((item) => item.trim()).filter((item) => item !== '')
-  const bad = items.find((item) => !pattern.test(item))
-  if (bad !== undefined) throw new ConfigError(name, `has an invalid entry "${bad}"`)
-  return items
+/** One setting, parsed as its table entry says, or a ConfigError naming it. */
+export function readSetting<N extends EnvName> (env: Env, name: N): SettingValue<N> {
+  const type: SettingType = ENVIRONMENT[name].type
+  // the parser is the one of the entry's kind: what it returns is that kind's value
+  return kindOf(type).parse(read(env, name), type, name, env) as SettingValue<N>
 }
 
 export function loadConfig (env: Env): Config {
-  const logLevel = read(env, 'LOG_LEVEL')
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
-  const sshKeyIds = list(env, 'OPENMETAL_SSH_KEY_IDS', /^[A-Za-z0-9_-]{1,64}$/)
-  const sshPublicKey = read(env, 'OPENMETAL_SSH_PUBLIC_KEY')
-  if (sshPublicKey !== '' && !/^(ssh|ecdsa)-\S+ \S+/.test(sshPublicKey)) throw new ConfigError('OPENMETAL_SSH_PUBLIC_KEY', 'must be an OpenSSH public key line (ssh-ed25519 AAAA...)')
-  const deploymentConfiguration = read(env, 'OPENMETAL_DEPLOYMENT_CONFIGURATION')
-  if (deploymentConfiguration !== '' && !/^[A-Za-z0-9_-]{1,64}$/.test(deploymentConfiguration)) {
-    throw new ConfigError('OPENMETAL_DEPLOYMENT_CONFIGURATION', `must be an OpenMetal configuration ID, got "${deploymentConfiguration}"`)
-  }
-  const allowedHubIds = list(env, 'IAL_ALLOWED_HUB_IDS', /^[A-Za-z0-9_-]{1,64}$/)
-  const certFile = read(env, 'TLS_CERT_FILE')
-  const keyFile = read(env, 'TLS_KEY_FILE')
-  if ((certFile === '') !== (keyFile === '')) throw new ConfigError(certFile === '' ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE', 'must be set together with its pair (TLS_CERT_FILE and TLS_KEY_FILE)')
-  const logFormat = read(env, 'LOG_FORMAT')
-  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError('LOG_FORMAT', `must be json or pretty, got "${logFormat}"`)
-  const requestTimeoutMs = integer(env, 'REQUEST_TIMEOUT_MS')
-  const maxConnections = integer(env, 'MAX_CONNECTIONS')
-  const rateLimitPerMinute = integer(env, 'RATE_LIMIT_PER_MINUTE')
-  const rateLimitPerAddressPerMinute = integer(env, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE')
-  const requestDeadlineMs = integer(env, 'REQUEST_DEADLINE_MS')
-  const coordinationLeaseMs = integer(env, 'COORDINATION_LEASE_MS')
+  const setting = <N extends EnvName>(name: N): SettingValue<N> => readSetting(env, name)
+  // of several bad settings, the first read is the one named: keep this order
+  const logLevel = setting('LOG_LEVEL')
+  const sshKeyIds = setting('OPENMETAL_SSH_KEY_IDS')
+  const sshPublicKey = setting('OPENMETAL_SSH_PUBLIC_KEY')
+  const deploymentConfiguration = setting('OPENMETAL_DEPLOYMENT_CONFIGURATION')
+  const allowedHubIds = setting('IAL_ALLOWED_HUB_IDS')
+  const certFile = setting('TLS_CERT_FILE')
+  const keyFile = setting('TLS_KEY_FILE')
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError(certFile === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE', 'must be set together with its pair (TLS_CERT_FILE and TLS_KEY_FILE)')
+  const logFormat = setting('LOG_FORMAT')
+  const requestTimeoutMs = setting('REQUEST_TIMEOUT_MS')
+  const maxConnections = setting('MAX_CONNECTIONS')
+  const rateLimitPerMinute = setting('RATE_LIMIT_PER_MINUTE')
+  const rateLimitPerAddressPerMinute = setting('RATE_LIMIT_PER_ADDRESS_PER_MINUTE')
+  const requestDeadlineMs = setting('REQUEST_DEADLINE_MS')
+  const coordinationLeaseMs = setting('COORDINATION_LEASE_MS')
   if (coordinationLeaseMs < requestDeadlineMs + LEASE_OVER_DEADLINE_MS) {
     throw new ConfigError('COORDINATION_LEASE_MS', `must be at least REQUEST_DEADLINE_MS + ${LEASE_OVER_DEADLINE_MS} (${requestDeadlineMs + LEASE_OVER_DEADLINE_MS}): a lease must outlast the purchase it guards, got ${coordinationLeaseMs}`)
   }
-  const coordinationRequired = flag(env, 'COORDINATION_REQUIRED')
-  const database = databaseUrl(env)
-  if (coordinationRequired && database === undefined) throw new ConfigError('COORDINATION_REQUIRED', 'is true, so DATABASE_URL must name the PostgreSQL coordinator')
-  const upstreamConnections = integer(env, 'OPENMETAL_CONNECTIONS')
-  const upstreamTenantConcurrency = integer(env, 'OPENMETAL_TENANT_CONCURRENCY')
+  const coordinationRequired = setting('COORDINATION_REQUIRED')
+  const databaseUrl = setting('DATABASE_URL')
+  if (coordinationRequired && databaseUrl === undefined) throw new ConfigError('COORDINATION_REQUIRED', 'is true, so DATABASE_URL must name the PostgreSQL coordinator')
+  const upstreamConnections = setting('OPENMETAL_CONNECTIONS')
+  const upstreamTenantConcurrency = setting('OPENMETAL_TENANT_CONCURRENCY')
   if (upstreamTenantConcurrency >= upstreamConnections) {
     throw new ConfigError('OPENMETAL_TENANT_CONCURRENCY', `must be below OPENMETAL_CONNECTIONS (${upstreamConnections}), so that no tenant can hold every connection, got "${upstreamTenantConcurrency}"`)
   }
   return {
-    port: integer(env, 'PORT'),
-    host: read(env, 'HOST'),
-    logLevel: logLevel as LogLevel,
-    openMetalApiUrl: url(env, 'OPENMETAL_API_URL'),
-    deploymentConfiguration: deploymentConfiguration === '' ? undefined : deploymentConfiguration,
-    sshPublicKey: sshPublicKey === '' ? undefined : sshPublicKey,
+    port: setting('PORT'),
+    host: setting('HOST'),
+    logLevel,
+    openMetalApiUrl: setting('OPENMETAL_API_URL'),
+    deploymentConfiguration,
+    sshPublicKey,
     sshKeyIds,
-    upstreamTimeoutMs: integer(env, 'OPENMETAL_TIMEOUT_MS'),
+    upstreamTimeoutMs: setting('OPENMETAL_TIMEOUT_MS'),
     upstreamConnections,
     upstreamTenantConcurrency,
-    upstreamTenantQueue: integer(env, 'OPENMETAL_TENANT_QUEUE'),
-    upstreamMaxAttempts: integer(env, 'OPENMETAL_MAX_ATTEMPTS'),
-    upstreamMaxAnswerBytes: integer(env, 'OPENMETAL_MAX_ANSWER_BYTES'),
+    upstreamTenantQueue: setting('OPENMETAL_TENANT_QUEUE'),
+    upstreamMaxAttempts: setting('OPENMETAL_MAX_ATTEMPTS'),
+    upstreamMaxAnswerBytes: setting('OPENMETAL_MAX_ANSWER_BYTES'),
     requestDeadlineMs,
-    catalogTtlMs: integer(env, 'CATALOG_TTL_MS'),
-    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES'),
+    catalogTtlMs: setting('CATALOG_TTL_MS'),
+    bodyLimitBytes: setting('BODY_LIMIT_BYTES'),
     requestTimeoutMs,
-    headersTimeoutMs: bounded(integer(env, 'HEADERS_TIMEOUT_MS'), 'HEADERS_TIMEOUT_MS', 'at most', 'REQUEST_TIMEOUT_MS', requestTimeoutMs),
-    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS'),
+    headersTimeoutMs: setting('HEADERS_TIMEOUT_MS'),
+    keepAliveTimeoutMs: setting('KEEP_ALIVE_TIMEOUT_MS'),
     maxConnections,
-    maxConnectionsPerAddress: bounded(integer(env, 'MAX_CONNECTIONS_PER_ADDRESS'), 'MAX_CONNECTIONS_PER_ADDRESS', 'at most', 'MAX_CONNECTIONS', maxConnections),
-    silentConnectionTimeoutMs: integer(env, 'SILENT_CONNECTION_TIMEOUT_MS'),
+    maxConnectionsPerAddress: setting('MAX_CONNECTIONS_PER_ADDRESS'),
+    silentConnectionTimeoutMs: setting('SILENT_CONNECTION_TIMEOUT_MS'),
     rateLimitPerMinute,
-    rateLimitPerAddressPerMinute: rateLimitPerAddressPerMinute === 0 ? 0 : bounded(rateLimitPerAddressPerMinute, 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE', 'at least', 'RATE_LIMIT_PER_MINUTE', rateLimitPerMinute),
+    rateLimitPerAddressPerMinute,
     allowedHubIds,
-    tls: certFile === '' ? undefined : { certFile, keyFile },
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS'),
+    tls: certFile === undefined || keyFile === undefined ? undefined : { certFile, keyFile },
+    shutdownGraceMs: setting('SHUTDOWN_GRACE_MS'),
     logPretty: logFormat === 'pretty',
-    trustProxy: trustProxyOf(read(env, 'TRUST_PROXY')),
-    ipBlockPurchase: flag(env, 'OPENMETAL_IP_BLOCK_PURCHASE'),
-    ipBlocksPerServerMax: integer(env, 'OPENMETAL_IP_BLOCKS_PER_SERVER_MAX'),
-    databaseUrl: database,
+    trustProxy: setting('TRUST_PROXY'),
+    ipBlockPurchase: setting('OPENMETAL_IP_BLOCK_PURCHASE'),
+    ipBlocksPerServerMax: setting('OPENMETAL_IP_BLOCKS_PER_SERVER_MAX'),
+    databaseUrl,
     coordinationLeaseMs,
     coordinationRequired
   }

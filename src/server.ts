@@ -6,7 +6,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
 import { logStartup } from './observability/startup.ts'
 import { parseCommandLine, readCommandLine } from './cli/args.ts'
-import { ConfigError, ENVIRONMENT, loadConfig, type EnvName } from './config.ts'
+import { ConfigError, ENVIRONMENT, describeType, loadConfig, type EnvName } from './config.ts'
 
 const USAGE = `usage: npm start   (in the image: node dist/server.js)
 
@@ -14,7 +14,7 @@ The Cycle IAL server for OpenMetal. It takes no arguments: it is configured by e
 variables alone (defaults below; .env.example and the README's Configuration table say more),
 and tenants' OpenMetal credentials arrive with each Cycle call.
 
-${(Object.keys(ENVIRONMENT) as EnvName[]).map((name) => { const [fallback, help, range] = ENVIRONMENT[name] as readonly [string, string, (readonly [number, number])?]; return `  ${name}=${fallback}\n      ${help}${range === undefined ? '' : ` (an integer from ${range[0]} to ${range[1]})`}` }).join('\n')}
+${(Object.keys(ENVIRONMENT) as EnvName[]).map((name) => { const { default: fallback, help, type } = ENVIRONMENT[name]; return `  ${name}=${fallback}\n      ${help} (${describeType(type)})` }).join('\n')}
 
 exit code: 0 after a graceful shutdown (SIGTERM, SIGINT); 1 for a setting that cannot be
 used (the message names its variable); 2 for arguments.`

@@ -42,7 +42,7 @@ credentials: OPENMETAL_CLIENT_ID + OPENMETAL_CLIENT_SECRET, or OPENMETAL_API_KEY
 options:
   --hub HUB_ID    only what belongs to this Cycle hub
   --json          the report as JSON
-  --api-url URL   the OpenMetal API (default OPENMETAL_API_URL, else ${ENVIRONMENT.OPENMETAL_API_URL[0]};
+  --api-url URL   the OpenMetal API (default OPENMETAL_API_URL, else ${ENVIRONMENT.OPENMETAL_API_URL.default};
                   the sandbox is ${SANDBOX_API_URL})
   --help          this text
 

@@ -4,7 +4,7 @@
  * call that never reached it told with the host and the cause, not as a bare "network"; and
  * any other failure in the words the adapter's one mapping gives Cycle.
  */
-import { ConfigError, loadConfig } from '../config.ts'
+import { ConfigError, readSetting } from '../config.ts'
 import { OpenMetalTransportError } from '../openmetal/errors.ts'
 import { systemCodeIn, toAdapterError } from '../errors.ts'
 import { UsageError } from './args.ts'
@@ -12,7 +12,7 @@ import { UsageError } from './args.ts'
 /** The OpenMetal origin the command talks to; a bad one is a UsageError naming the flag or the variable it came from. */
 export function openMetalOrigin (flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
   try {
-    return loadConfig({ OPENMETAL_API_URL: flag ?? env.OPENMETAL_API_URL }).openMetalApiUrl
+    return readSetting({ OPENMETAL_API_URL: flag ?? env.OPENMETAL_API_URL }, 'OPENMETAL_API_URL')
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     const problem = error.message.replace(/^OPENMETAL_API_URL /, '')

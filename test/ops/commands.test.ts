@@ -68,7 +68,7 @@ describe.each(Object.entries(COMMANDS))('npm run %s', (script, command) => {
 
 describe('ial-inventory --help is the whole story', () => {
   test('the OpenMetal API it reads by default, what each finding means, what each exit code says', () => {
-    expect(INVENTORY_USAGE).toContain(`default OPENMETAL_API_URL, else ${ENVIRONMENT.OPENMETAL_API_URL[0]}`)
+    expect(INVENTORY_USAGE).toContain(`default OPENMETAL_API_URL, else ${ENVIRONMENT.OPENMETAL_API_URL.default}`)
     // every kind the report can flag, read from the type in src/mapping/inventory.ts
     const union = /export type Finding = ([^\n]+)/.exec(readRepoFile('src/mapping/inventory.ts'))?.[1] ?? ''
     const kinds = [...union.matchAll(/'([a-z-]+)'/g)].map((match) => match[1])

@@ -8,7 +8,7 @@ import { ENVIRONMENT, loadConfig, type EnvName } from '../../src/config.ts'
 import { readRepoFile } from './support.ts'
 
 const variables = Object.keys(ENVIRONMENT) as EnvName[]
-const defaults = Object.fromEntries(variables.map((name) => [name, ENVIRONMENT[name][0]]))
+const defaults = Object.fromEntries(variables.map((name) => [name, ENVIRONMENT[name].default]))
 
 function envExample (): Array<{ name: string, value: string, comment: string }> {
   const lines = readRepoFile('.env.example').split('\n')
@@ -51,7 +51,7 @@ describe('.env.example', () => {
   })
 
   test('each variable is explained by the comment above it', () => {
-    for (const entry of envExample()) expect(entry.comment, entry.name).toBe(ENVIRONMENT[entry.name as EnvName][1])
+    for (const entry of envExample()) expect(entry.comment, entry.name).toBe(ENVIRONMENT[entry.name as EnvName].help)
   })
 
   test('copied to .env as it is, it is a configuration the server starts with', () => {

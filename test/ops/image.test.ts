@@ -87,8 +87,8 @@ describe('Dockerfile', () => {
   test('it listens on every interface at the default port, and exposes that port', () => {
     const env = envOf(runtime)
     expect(env.HOST).toBe('0.0.0.0')
-    expect(env.PORT).toBe(ENVIRONMENT.PORT[0])
-    expect(instructionsOf(runtime, 'EXPOSE')).toEqual([ENVIRONMENT.PORT[0]])
+    expect(env.PORT).toBe(ENVIRONMENT.PORT.default)
+    expect(instructionsOf(runtime, 'EXPOSE')).toEqual([ENVIRONMENT.PORT.default])
   })
 
   test('CMD starts the compiled server with node directly (signals reach it), as `npm start` does; HEALTHCHECK asks /healthz with node', () => {

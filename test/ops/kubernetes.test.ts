@@ -328,8 +328,8 @@ const deployment = only<Deployment>(base, 'Deployment')
 const pod = deployment.spec.template.spec
 const container = pod.containers[0] as Container
 const configMap = only<ConfigMap>(base, 'ConfigMap')
-const defaultPort = Number(ENVIRONMENT.PORT[0])
-const defaults: Readonly<Record<string, readonly [string, string, ...unknown[]] | undefined>> = ENVIRONMENT
+const defaultPort = Number(ENVIRONMENT.PORT.default)
+const defaults: Readonly<Record<string, { readonly default: string } | undefined>> = ENVIRONMENT
 const databaseSecret = { name: 'cycle-ial-openmetal-database', key: 'url' }
 
 /** The variables the loader reads that the ConfigMap leaves out, each for its reason. */
@@ -342,7 +342,7 @@ const NOT_IN_CONFIGMAP: Readonly<Record<string, string>> = {
 /** The value the pod runs with: the ConfigMap's (or env's), or the loader's default when unset or empty. */
 function effective (name: string, manifests: readonly Manifest[] = base): string | undefined {
   const value = environmentOf(manifests)[name]
-  return value === undefined || value.trim() === '' ? defaults[name]?.[0] : value
+  return value === undefined || value.trim() === '' ? defaults[name]?.default : value
 }
 
 describe('the files', () => {
@@ -522,7 +522,7 @@ describe('the Deployment runs the server as it listens and answers', () => {
     const pauseSeconds = preStop?.sleep?.seconds ?? Number(preStop?.exec?.command.join(' ').match(/^sleep (\d+)$/)?.[1])
     expect(pauseSeconds).toBeGreaterThan(0)
     const graceMs = pod.terminationGracePeriodSeconds * 1000
-    expect(graceMs).toBeGreaterThan(Number(ENVIRONMENT.SHUTDOWN_GRACE_MS[0]))
+    expect(graceMs).toBeGreaterThan(Number(ENVIRONMENT.SHUTDOWN_GRACE_MS.default))
     expect(graceMs).toBeGreaterThan(pauseSeconds * 1000 + Number(effective('SHUTDOWN_GRACE_MS')))
   })
 
@@ -548,7 +548,7 @@ describe('the ConfigMap', () => {
   test('it holds every variable the loader reads (what --help lists) with its default, but those left out for a reason, and nothing else', () => {
     const [raw] = documentsOf(`${baseFolder}/configmap.yaml`) as ConfigMap[]
     for (const name of Object.keys(NOT_IN_CONFIGMAP)) expect(Object.keys(ENVIRONMENT), `${name} is a variable the loader reads`).toContain(name)
-    const expected = Object.fromEntries(Object.entries(ENVIRONMENT).filter(([name]) => !Object.hasOwn(NOT_IN_CONFIGMAP, name)).map(([name, [value]]) => [name, value]))
+    const expected = Object.fromEntries(Object.entries(ENVIRONMENT).filter(([name]) => !Object.hasOwn(NOT_IN_CONFIGMAP, name)).map(([name, { default: value }]) => [name, value]))
     // a key the loader does not read, one it reads that is missing, a default out of step: all differ here
     expect(raw?.data).toEqual(expected)
     // built: the same keys, the provisioning settings from the operator's provisioning.env

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { ENVIRONMENT } from '../../src/config.ts'
+import { ENVIRONMENT, describeType, type EnvName } from '../../src/config.ts'
 import { root, runNode, startServerProcess } from './support.ts'
 import { startPglite } from '../helpers/pglite.ts'
 import { startSimulator } from '@cycle-ial-openmetal/openmetal-simulator'
@@ -102,16 +102,42 @@ describe('the start-up summary', () => {
   })
 })
 
+/** How --help words the values of each setting that is not a whole number. */
+const NOT_WHOLE_NUMBERS: Readonly<Record<string, string>> = {
+  HOST: 'a host name or IP address',
+  LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  OPENMETAL_API_URL: 'an http(s) origin, without path or query',
+  OPENMETAL_DEPLOYMENT_CONFIGURATION: 'an OpenMetal configuration ID: 1 to 64 letters, digits, _ or -',
+  OPENMETAL_SSH_PUBLIC_KEY: 'an OpenSSH public key line',
+  OPENMETAL_SSH_KEY_IDS: 'comma-separated SSH key IDs, each 1 to 64 letters, digits, _ or -',
+  IAL_ALLOWED_HUB_IDS: 'comma-separated Cycle hub IDs, each 1 to 64 letters, digits, _ or -',
+  TLS_CERT_FILE: 'a file path',
+  TLS_KEY_FILE: 'a file path',
+  LOG_FORMAT: 'json or pretty',
+  OPENMETAL_IP_BLOCK_PURCHASE: 'true or false',
+  DATABASE_URL: 'a postgres:// or postgresql:// URL',
+  COORDINATION_REQUIRED: 'true or false',
+  TRUST_PROXY: 'true, false, a hop count from 0 to 99 or comma-separated addresses/CIDRs'
+}
+
 describe('the command line', () => {
   test('--help lists every variable with its default and exits 0 without starting', async () => {
     const help = await runNode([server, '--help'], {})
     expect(help.code, help.output).toBe(0)
     expect(help.output).toMatch(/^usage: npm start/)
-    for (const [name, [fallback]] of Object.entries(ENVIRONMENT)) expect(help.output, name).toContain(`  ${name}=${fallback}\n`)
-    // a whole number's range, from the same table the loader checks it against
-    for (const [name, entry] of Object.entries(ENVIRONMENT)) {
-      const range = (entry as readonly unknown[])[2] as readonly [number, number] | undefined
-      if (range !== undefined) expect(help.output, name).toMatch(new RegExp(`  ${name}=.*\\n.*\\(an integer from ${range[0]} to ${range[1]}\\)`))
+    for (const [name, { default: fallback }] of Object.entries(ENVIRONMENT)) expect(help.output, name).toContain(`  ${name}=${fallback}\n`)
+    // each setting's meaning and the values it takes, worded from the same table the loader parses with
+    for (const [name, { default: fallback, help: meaning, type }] of Object.entries(ENVIRONMENT)) {
+      expect(help.output, name).toContain(`  ${name}=${fallback}\n      ${meaning} (${describeType(type)})\n`)
+      if (type.kind === 'integer') expect(help.output, name).toMatch(new RegExp(`  ${name}=.*\\n.*\\(an integer from ${type.min} to ${type.max}[,)]`))
+    }
+    // in an operator's words, every setting that is not a whole number
+    const worded = (Object.keys(ENVIRONMENT) as EnvName[]).filter((name) => ENVIRONMENT[name].type.kind !== 'integer')
+    expect(Object.keys(NOT_WHOLE_NUMBERS).sort()).toEqual([...worded].sort())
+    const lines = help.output.split('\n')
+    for (const [name, wording] of Object.entries(NOT_WHOLE_NUMBERS)) {
+      const meaning = lines[lines.findIndex((line) => line.startsWith(`  ${name}=`)) + 1] ?? ''
+      expect(meaning.slice(-wording.length - 3), name).toBe(` (${wording})`)
     }
     expect(help.output).not.toMatch(/serving|listening/)
   })

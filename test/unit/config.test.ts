@@ -1,8 +1,8 @@
 /** Unit tests of src/config.ts. */
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { ConfigError, ENVIRONMENT, loadConfig, PRODUCTION_API_URL, SANDBOX_API_URL } from '../../src/config.ts'
-import type { EnvName } from '../../src/config.ts'
+import { ConfigError, ENVIRONMENT, describeType, loadConfig, PRODUCTION_API_URL, readSetting, SANDBOX_API_URL } from '../../src/config.ts'
+import type { EnvName, Kind, SettingType } from '../../src/config.ts'
 import { HUB_SSH_PUBLIC_KEY } from '../helpers/fixtures.ts'
 
 /** The adapter's environment: defaults, and a failed start that names the bad variable. */
@@ -50,7 +50,7 @@ describe('src/config.ts', () => {
     })
 
     test('every documented default loads', () => {
-      const defaults = Object.fromEntries(Object.entries(ENVIRONMENT).map(([name, [value]]) => [name, value]))
+      const defaults = Object.fromEntries(Object.entries(ENVIRONMENT).map(([name, { default: value }]) => [name, value]))
       expect(loadConfig(defaults)).toEqual(loadConfig({}))
     })
   })
@@ -137,9 +137,9 @@ describe('src/config.ts', () => {
     })
 
     test('every whole-number setting is held to the range its table entry gives, one below and one above it refused naming it', () => {
-      const ranged = Object.entries(ENVIRONMENT).flatMap(([name, entry]) => {
-        const range = (entry as readonly unknown[])[2] as readonly [number, number] | undefined
-        return range === undefined ? [] : [{ name: name as EnvName, range }]
+      const ranged = (Object.keys(ENVIRONMENT) as EnvName[]).flatMap((name) => {
+        const { type } = ENVIRONMENT[name]
+        return type.kind === 'integer' ? [{ name, range: [type.min, type.max] as const }] : []
       })
       expect(ranged.length).toBeGreaterThan(15)
       for (const { name, range: [min, max] } of ranged) {
@@ -200,6 +200,76 @@ describe('src/config.ts', () => {
       fc.assert(fc.property(notAPort, (value) => {
         expect(failure({ PORT: value }).message.startsWith('PORT ')).toBe(true)
       }))
+    })
+  })
+
+  describe('the ENVIRONMENT table and the loader agree', () => {
+    const entries: ReadonlyArray<{ name: EnvName, type: SettingType, fallback: string }> = (Object.keys(ENVIRONMENT) as EnvName[])
+      .map((name) => ({ name, type: ENVIRONMENT[name].type, fallback: ENVIRONMENT[name].default }))
+
+    /** For each kind, values outside it, that every setting of the kind must refuse (a kind taking any text has none). */
+    const OUTSIDE: { readonly [K in Kind]: (type: SettingType<K>) => readonly string[] } = {
+      integer: ({ min, max }) => [...(min > 0 ? [String(min - 1)] : []), String(max + 1), 'abc', '-1', '1.5', '1e3', '0x10'],
+      flag: () => ['yes', 'TRUE', '1', 'off'],
+      origin: () => ['ftp://x', 'https://x/path', 'https://x/?token=1', 'https://user:secret@x', 'x.example'],
+      enum: ({ choices }) => ['nope', choices[0].toUpperCase()],
+      list: () => ['ok,bad/id', 'has space', 'x'.repeat(65)],
+      'ssh-public-key': () => ['garbage', 'ssh-ed25519'],
+      id: () => ['../x', 'has space', 'x'.repeat(65)],
+      'postgres-url': () => ['mysql://user:secret@db/ial', 'postgres://user:secret@', 'secret'],
+      proxies: () => ['everyone', 'yes', '10.0.0.0/99', '300.1.2.3', ','],
+      text: () => [],
+      file: () => []
+    }
+    function outside<K extends Kind> (type: SettingType<K>): readonly string[] {
+      const values: (type: SettingType<K>) => readonly string[] = OUTSIDE[type.kind]
+      return values(type)
+    }
+
+    test('every kind is a setting\'s, and each setting\'s default parses as its kind', () => {
+      expect(new Set(entries.map(({ type }) => type.kind))).toEqual(new Set(Object.keys(OUTSIDE)))
+      for (const { name, fallback } of entries) {
+        expect(() => readSetting({ [name]: fallback }, name), name).not.toThrow()
+        expect(readSetting({ [name]: fallback }, name), name).toEqual(readSetting({}, name))
+      }
+    })
+
+    test.each(entries.map((entry) => [entry.name, entry.type.kind, entry]))('%s (%s): a value outside its kind is refused, naming it, by the loader and the reader alike', (_name, _kind, { name, type }) => {
+      for (const value of outside(type)) {
+        const error = failure({ [name]: value })
+        expect(error.message, value).toMatch(new RegExp(`^${name} (must|has) `))
+        expect(() => readSetting({ [name]: value }, name), value).toThrow(error.message)
+        // a connection string is never repeated: it holds a password
+        if (type.kind === 'postgres-url') expect(error.message).not.toContain('secret')
+      }
+    })
+
+    test('the message of a refused whole number, flag or choice says what --help says the value must be', () => {
+      for (const { name, type } of entries) {
+        if (type.kind === 'integer') expect(failure({ [name]: 'abc' }).message, name).toBe(`${name} must be an integer from ${type.min} to ${type.max}, got "abc"`)
+        if (type.kind === 'integer' && type.relation === undefined) expect(describeType(type), name).toBe(`an integer from ${type.min} to ${type.max}`)
+        if (type.kind === 'flag' || type.kind === 'enum') expect(failure({ [name]: 'nope' }).message, name).toBe(`${name} must be ${describeType(type)}, got "nope"`)
+      }
+      expect(describeType(ENVIRONMENT.LOG_FORMAT.type)).toBe('json or pretty')
+      expect(describeType(ENVIRONMENT.LOG_LEVEL.type)).toBe('one of fatal, error, warn, info, debug, trace, silent')
+      expect(describeType(ENVIRONMENT.COORDINATION_REQUIRED.type)).toBe('true or false')
+      for (const level of ENVIRONMENT.LOG_LEVEL.type.choices) expect(readSetting({ LOG_LEVEL: level }, 'LOG_LEVEL')).toBe(level)
+    })
+
+    test('each relation the table gives is held naming both settings, and --help says it', () => {
+      const related = entries.flatMap(({ name, type }) => type.kind === 'integer' && type.relation !== undefined ? [{ name, relation: type.relation, type }] : [])
+      expect(related.map(({ name }) => name)).toEqual(['HEADERS_TIMEOUT_MS', 'MAX_CONNECTIONS_PER_ADDRESS', 'RATE_LIMIT_PER_ADDRESS_PER_MINUTE'])
+      for (const { name, relation, type } of related) {
+        const other = ENVIRONMENT[relation.than]
+        // a relation names a whole number without one of its own: reading it cannot go round in circles
+        expect(other.type.relation, name).toBeUndefined()
+        const bound = Number(other.default)
+        const past = relation.is === 'at most' ? bound + 1 : bound - 1
+        expect(failure({ [name]: String(past) }).message).toBe(`${name} must be ${relation.is} ${relation.than} (${bound}), got ${past}`)
+        expect(readSetting({ [name]: String(bound) }, name)).toBe(bound)
+        if (relation.unless !== undefined) expect(readSetting({ [name]: String(relation.unless), [relation.than]: String(other.type.max) }, name)).toBe(relation.unless)
+        expect(describeType(type)).toBe(`an integer from ${type.min} to ${type.max}, ${relation.is} ${relation.than}${relation.unless === undefined ? '' : ` unless ${relation.unless}`}`)
+      }
     })
   })
 })
