@@ -299,7 +299,35 @@ async function preparedCopies (specs: PinnedSpecs, work: string): Promise<void> 
   }
 }
 
-/** `--pin`: openapi/specs.sha256 from every file of each pin's folder in the local copy. */
+/**
+ * The files of a spec its entry reaches through $refs once the corrections are applied (one
+ * corrects a $ref upstream got wrong), as `<folder>/<path>`; worked out on a scratch copy.
+ */
+async function referencedFiles (folder: string, spec: SpecPin): Promise<string[]> {
+  const work = await mkdtemp(join(tmpdir(), 'ial-openapi-pin-'))
+  try {
+    const copy = join(work, spec.folder)
+    for (const entry of await readdir(folder, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue
+      const target = join(copy, relative(folder, join(entry.parentPath, entry.name)))
+      await mkdir(dirname(target), { recursive: true })
+      await writeFile(target, await readFile(join(entry.parentPath, entry.name)))
+    }
+    if (spec === openMetalPin) await applyFileFixes(copy)
+    const reached = (await $RefParser.resolve(join(copy, spec.entry))).paths()
+    const outside = reached.find((file) => relative(copy, file).startsWith('..'))
+    if (outside !== undefined) throw new SpecsError(`--pin: ${spec.entry} refers to ${relative(copy, outside)}, outside its folder`)
+    return reached.map((file) => `${spec.folder}/${relative(copy, file).split(sep).join('/')}`).sort()
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+/**
+ * `--pin`: openapi/specs.sha256 from the local copy: each pin's entry and every file its
+ * $refs reach, and nothing else of the folder (an editor's or a linter's configuration is no
+ * part of the spec, and a file the download need not fetch is one it cannot fail on).
+ */
 async function pin (): Promise<void> {
   const named = process.env.OPENAPI_SPECS_DIR
   const dir = resolve(root, named === undefined || named === '' ? SHARED_DIR : named)
@@ -309,8 +337,7 @@ async function pin (): Promise<void> {
     if (!existsSync(join(folder, spec.entry))) {
       throw new SpecsError(`--pin: ${join(folder, spec.entry)} not found; set OPENAPI_SPECS_DIR to a copy of https://${spec.repository} at ${spec.commit} (path ${spec.path}) laid out as ${spec.folder}/`)
     }
-    const entries = await readdir(folder, { recursive: true, withFileTypes: true })
-    const paths = entries.filter((entry) => entry.isFile()).map((entry) => `${spec.folder}/${relative(folder, join(entry.parentPath, entry.name)).split(sep).join('/')}`).sort()
+    const paths = await referencedFiles(folder, spec)
     for (const path of paths) {
       if (/\s/.test(path)) throw new SpecsError(`--pin: ${path} has a space in its name, which ${PINS_FILE} cannot hold`)
       lines.push(`${sha256(await readFile(join(dir, path)))}  ${path}`)

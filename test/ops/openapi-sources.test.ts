@@ -145,14 +145,19 @@ afterAll(async () => {
 })
 
 describe('the pins', () => {
-  test('specs.sha256 lists every file of both spec folders, in sha256sum format, as --pin writes it', async () => {
+  test('specs.sha256 lists each spec\'s entry and every file its $refs reach, in sha256sum format, as --pin writes it; a folder\'s other files are no part of it', async () => {
     expect(readRepoFile('openapi/specs.sha256')).toMatch(/^(?:[0-9a-f]{64} {2}(?:cycle-ial|openmetal)\/\S+\n)+$/)
     for (const pin of specPins) expect(pinned.map(({ path }) => path)).toContain(`${pin.folder}/${pin.entry}`)
+    // what else an upstream folder holds (a linter's configuration, notes) is never pinned, so never downloaded
+    const withExtras = join(work, 'specs-with-extras')
+    await cp(specs, withExtras, { recursive: true })
+    await writeFile(join(withExtras, 'openmetal/redocly.yaml'), '')
+    await writeFile(join(withExtras, 'cycle-ial/components/NOTES.md'), 'not part of the spec\n')
     const clone = await makeClone('pin')
     await writeFile(join(clone, 'openapi/specs.sha256'), '')
-    const written = await generator(clone, ['--pin'], { OPENAPI_SPECS_DIR: specs })
+    const written = await generator(clone, ['--pin'], { OPENAPI_SPECS_DIR: withExtras })
     expect(written.code, written.output).toBe(0)
-    expect(written.output).toBe(`wrote openapi/specs.sha256: ${pinned.length} files from ${specs}\n`)
+    expect(written.output).toBe(`wrote openapi/specs.sha256: ${pinned.length} files from ${withExtras}\n`)
     expect(readFileSync(join(clone, 'openapi/specs.sha256'), 'utf8')).toBe(readRepoFile('openapi/specs.sha256'))
   }, 60_000)
 
