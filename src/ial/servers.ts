@@ -45,6 +45,20 @@ export function decodeServerId (token: string, source = '/request/server_id'): S
   return ref
 }
 
+/**
+ * The cloud an order names, refused when OpenMetal's record of it names another order: the
+ * two records disagree, and a cloud that may be another order's is neither shown as this
+ * server nor deleted with it (503, nothing done, until OpenMetal's records agree).
+ */
+export function cloudOfOrder (order: OrderAnswer, cloud: CloudAnswer | undefined): CloudAnswer | undefined {
+  const claimed = cloud?.fields?.order_id
+  if (claimed === undefined || claimed === order.id) return cloud
+  throw Errors.notReady({
+    detail: `OpenMetal's order ${order.id} names cloud ${cloud?.id ?? '(no ID)'}, but the cloud's own record says it belongs to order ${claimed}: nothing is done with it until OpenMetal's records agree`,
+    retryAfter: 60
+  })
+}
+
 function stringIn (extra: Record<string, unknown> | null | undefined, key: string, pattern: RegExp): string | undefined {
   const value = extra?.[key]
   return typeof value === 'string' && pattern.test(value) ? value : undefined
@@ -125,7 +139,7 @@ export class ServerDirectory {
     if (matches) return this.withFacts({ ref, order, cloudId, cloud: cloud ?? null, stats })
     if (input.withCloud === true && cloudId !== undefined && deployed?.status === 'complete') {
       const [lateCloud, lateStats] = await Promise.all([this.client.getCloud(cloudId, call), this.client.getCloudStats(cloudId, call)])
-      return this.withFacts({ ref, order, cloudId, cloud: lateCloud ?? null, stats: lateStats })
+      return this.withFacts({ ref, order, cloudId, cloud: cloudOfOrder(order, lateCloud) ?? null, stats: lateStats })
     }
     return { ref, order, cloudId }
   }

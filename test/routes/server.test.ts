@@ -277,6 +277,28 @@ describe('restart and decommission', () => {
     const again = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId, extra))
     expect(again.body.data).toBe(true)
   })
+  test('decommission of a cloud whose own record names another order deletes nothing (it may be someone else\'s): 503 until OpenMetal\'s records agree', async () => {
+    const tenant = tenantA()
+    const { server, serverId, extra } = await provisioned(h, tenant)
+    const cloudId = String(extra.cloud_id)
+    const real = (await h.openMetal('GET', `/v1/clouds/${cloudId}`)).body as Record<string, unknown> & { fields: Record<string, unknown> }
+    const before = h.sim.state.cloudsDeleted
+    try {
+      h.sim.faults.add({ method: 'GET', path: `/v1/clouds/${cloudId}`, status: 200, body: { ...real, fields: { ...real.fields, order_id: 'some-other-order' } }, times: Infinity })
+      const refused = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId, extra))
+      expect(refused.status).toBe(503)
+      expect(refused.body.error?.detail).toMatch(/belongs to order some-other-order: nothing is done with it/)
+      expect(((await h.openMetal('GET', `/v1/clouds/${cloudId}`)).body as { fields: { pending_delete: boolean } }).fields.pending_delete).toBe(false)
+    } finally {
+      h.sim.faults.clear()
+    }
+    expect(((await h.openMetal('GET', `/v1/clouds/${cloudId}`)).body as { fields: { pending_delete: boolean } }).fields.pending_delete).toBe(false)
+    expect(h.sim.state.cloudsDeleted).toBe(before)
+    // once the records agree, decommission goes ahead
+    const done = await h.call('POST', '/v1/infrastructure/server/decommission', serverActionBody(tenant, server, serverId, extra))
+    expect(done).toMatchObject({ status: 200, body: { data: true } })
+  })
+
   test('decommission before the cloud exists: not yet (retry) while the order is active, done once it is not', async () => {
     const tenant = tenantA()
     const { server, serverId, orderId } = await ordered(h, tenant)

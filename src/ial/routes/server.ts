@@ -5,6 +5,7 @@ import { decommissionSchema, provisionSchema, provisionStatusSchema, restartSche
 import { ialCall, type IalCall } from '../context.ts'
 import type { IalDeps } from '../deps.ts'
 import { requireConfiguration } from '../deployment-configuration.ts'
+import { cloudOfOrder } from '../servers.ts'
 import { podsOf, storageGbOf } from '../../mapping/catalog.ts'
 import { unhonourableOption } from '../../mapping/provision-options.ts'
 import { provisioningSettings } from '../../mapping/hub-config.ts'
@@ -144,7 +145,9 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
    * failure there makes Cycle's retry give them back.
    */
   async function removeCloud (order: OrderAnswer, cloudId: string, call: IalCall, cycleServerId: string, request: FastifyRequest): Promise<void> {
-    const [cloud, cloudBlocks] = await Promise.all([client.getCloud(cloudId, call), client.listPrefixes(call, { cloudId, fresh: true })])
+    const [read, cloudBlocks] = await Promise.all([client.getCloud(cloudId, call), client.listPrefixes(call, { cloudId, fresh: true })])
+    // a cloud whose own record names another order may be someone else's: neither it nor its blocks are touched
+    const cloud = cloudOfOrder(order, read)
     const blocksGiven = purchases.releaseAll(call, cloudBlocks, call.hubId ?? '', cycleServerId).then((leftBehind) => ({ leftBehind }), (error: unknown) => ({ error }))
     if (cloud !== undefined && cloud.fields?.pending_delete !== true) await deleteCloudOf(order, cloudId, cloud, call)
     const given = await blocksGiven

@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from 'vitest'
 import { OpenMetalHttpError } from '../../../src/openmetal/errors.ts'
-import { ServerDirectory, decodeServerId, type ServerQuery } from '../../../src/ial/servers.ts'
+import { ServerDirectory, cloudOfOrder, decodeServerId, type ServerQuery } from '../../../src/ial/servers.ts'
 import type { IalCall } from '../../../src/ial/context.ts'
 import type { OpenMetalClient } from '../../../src/openmetal/client.ts'
 import type { CloudAnswer, CloudStatsAnswer, OrderAnswer } from '../../../src/openmetal/answers.ts'
@@ -300,15 +300,29 @@ describe('ServerDirectory.owned withCloud: what a status poll costs', () => {
     expect(directory.knownNode('CLD1')).toBe('node-1')
   })
 
-  test('a cloud read early that names another order is not taken from the early read: cloud and stats are asked again', async () => {
+  test('a cloud that names another order is not taken from the early read, nor handed out when asked again: 503, until OpenMetal\'s records agree', async () => {
     const om = fakeOpenMetal({ orders: [order('ORD1', TAG, { id: 'CLD1', status: 'complete' })], clouds: [cloud('CLD1', 'ORD1')], stats: { CLD1: stats('node-1') } })
     const directory = new ServerDirectory(om.client)
     await directory.owned(call(HUB), query({ withCloud: true }))
     // the order still names CLD1, but OpenMetal's cloud now says it belongs to ORD9
     om.clouds.set('CLD1', cloud('CLD1', 'ORD9'))
     om.reset()
-    await directory.owned(call(HUB), query({ withCloud: true }))
+    const refused = await directory.owned(call(HUB), query({ withCloud: true })).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(AdapterError)
+    expect(refused).toMatchObject({ code: '503.not-ready', retryAfter: 60 })
+    expect((refused as AdapterError).detail).toMatch(/order ORD1 names cloud CLD1, but the cloud's own record says it belongs to order ORD9/)
     expect(om.started.filter(({ operation }) => operation === 'getCloudStats')).toHaveLength(2)
+    // once the records agree again, the server is handed out
+    om.clouds.set('CLD1', cloud('CLD1', 'ORD1'))
+    expect((await directory.owned(call(HUB), query({ withCloud: true }))).cloud?.id).toBe('CLD1')
+  })
+
+  test('cloudOfOrder: a cloud naming no order, or this one, is the order\'s; one naming another is refused', () => {
+    const mine = order('ORD1', TAG, { id: 'CLD1', status: 'complete' })
+    expect(cloudOfOrder(mine, cloud('CLD1', 'ORD1'))).toEqual(cloud('CLD1', 'ORD1'))
+    expect(cloudOfOrder(mine, { id: 'CLD1' })).toEqual({ id: 'CLD1' })
+    expect(cloudOfOrder(mine, undefined)).toBeUndefined()
+    expect(() => cloudOfOrder(mine, cloud('CLD1', 'ORD2'))).toThrow(AdapterError)
   })
 
   test('a hint naming a cloud that cannot be read (another tenant\'s: 403) fails nothing: the order\'s own cloud is read', async () => {
