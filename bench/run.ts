@@ -302,7 +302,7 @@ async function isolationRow (sim: Simulator, env: Record<string, string>, health
       hangingRequests: run.hanging.length,
       refusedAtOnce: run.hanging.filter((answer) => answer.status === 503 && answer.retryAfter !== undefined).length,
       answeredByDeadline: run.hanging.filter((answer) => answer.status !== 0 && answer.ms <= ISOLATION.deadlineMs + ISOLATION.answerSlackMs).length,
-      slowestHangingAnswerMs: Math.round(Math.max(...run.hanging.map((answer) => answer.ms))),
+      slowestHangingAnswerMs: Math.round(run.hanging.reduce((slowest, answer) => Math.max(slowest, answer.ms), 0)),
       openMetalCallsForHanging: run.upstream.length,
       latestCallAfterAnswerMs: Math.round(Math.max(-Infinity, ...run.upstream.map((call) => call.afterAnswerMs))),
       otherTenantErrors: run.healthy.filter((answer) => answer.status !== 200).length
@@ -635,7 +635,7 @@ async function bodyFloodRow (adapter: Server): Promise<{ row: Row, figures: Body
       probeErrors,
       p50Ms: round1(quantile(latencies, 0.5)),
       p99Ms: round1(quantile(latencies, 0.99)),
-      maxMs: round1(Math.max(...latencies)),
+      maxMs: round1(latencies.reduce((slowest, ms) => Math.max(slowest, ms), 0)),
       adapterCpuPercent
     }
     const refusedAll = floodRequests > 0 && floodOutcomes['413'] === floodRequests

@@ -447,7 +447,10 @@ function lines (findings: readonly DriftFinding[]): Line[] {
   const groups = new Map<string, DriftFinding[]>()
   for (const finding of findings) {
     const key = leaf(finding)
-    if (key !== undefined) groups.set(key, [...groups.get(key) ?? [], finding])
+    if (key === undefined) continue
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [finding])
+    else group.push(finding)
   }
   const out: Line[] = []
   const done = new Set<string>()
@@ -478,7 +481,7 @@ export function formatDrift (report: SpecDriftReport, title = 'What the sandbox 
     if (operation.findings.length === 0) continue
     out.push(`  ${operation.operation} (${tally(operation.answers)})`)
     const shown = lines(operation.findings)
-    const width = Math.min(48, Math.max(...shown.map((line) => line.path.length)))
+    const width = Math.min(48, shown.reduce((widest, line) => Math.max(widest, line.path.length), 0))
     for (const line of shown) out.push(`    ${line.path.padEnd(width)}  ${line.text}${line.count > 1 ? `  ×${line.count}` : ''}`)
   }
   const quiet = report.operations.filter((operation) => operation.findings.length === 0 && Object.keys(operation.answers).length > 0).map((operation) => operation.operation)

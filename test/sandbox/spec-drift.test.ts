@@ -4,7 +4,7 @@
  * ones are counted, and nothing secret (tokens, header values, strings from bodies) is kept.
  */
 import { describe, expect, test } from 'vitest'
-import { ANSWER_SCHEMAS, SpecDriftRecorder, type DriftFinding } from '../../scripts/sandbox/spec-drift.ts'
+import { ANSWER_SCHEMAS, SpecDriftRecorder, formatDrift, type DriftFinding } from '../../scripts/sandbox/spec-drift.ts'
 import { PODS, productCatalog } from '@cycle-ial-openmetal/openmetal-simulator/catalog'
 import { OPERATIONS, type Operation } from '../../src/openmetal/operations.ts'
 import * as OM from '../../src/generated/openmetal.ts'
@@ -298,5 +298,15 @@ describe('status and robustness', () => {
 
   test('no answer seen at all', () => {
     expect(new SpecDriftRecorder().format()).toBe('What the sandbox said that the spec does not: no answer was seen.')
+  })
+})
+
+describe('a report of any size', () => {
+  test('200,000 findings of one operation are printed, one line each, without running out of stack', () => {
+    const findings = Array.from({ length: 200_000 }, (_, index): DriftFinding => ({ kind: 'extra', path: `header X-Odd-${index}`, message: 'not in the spec', count: 1 }))
+    const text = formatDrift({ answers: 1, findings: findings.length, operations: [{ operation: 'listOrders', answers: { 200: 1 }, errors: {}, findings }] })
+    const lines = text.split('\n')
+    expect(lines).toHaveLength(2 + findings.length)
+    expect(lines[2]).toBe(`    ${'header X-Odd-0'.padEnd(19)}  not in the spec`)
   })
 })
