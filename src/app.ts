@@ -59,9 +59,15 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     genReqId: requestIdOf,
     ajv: { customOptions: { strict: false, coerceTypes: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
-  capConnections(app.server, { total: config.maxConnections, perAddress: config.maxConnectionsPerAddress, silentMs: config.silentConnectionTimeoutMs, isProxy: (address) => trusted(address, 0) })
-
   const metrics = deps.metrics ?? createMetrics()
+  metrics.connections.count(capConnections(app.server, {
+    total: config.maxConnections,
+    perAddress: config.maxConnectionsPerAddress,
+    silentMs: config.silentConnectionTimeoutMs,
+    isProxy: (address) => trusted(address, 0),
+    observer: metrics.connections
+  }))
+
   const { onSkipped, onCleanup } = upstreamReports(app.log, metrics)
   const client = deps.client ?? createClient(config, metrics, { onSkipped, ...deps.clientOptions })
   if (deps.client === undefined) app.addHook('onClose', async () => { await client.close() })

@@ -26,6 +26,24 @@ export interface ConnectionCaps {
   readonly silentMs: number
   /** whether a peer is a proxy TRUST_PROXY names */
   readonly isProxy: (address: string) => boolean
+  /** told of every connection the caps close (for metrics) */
+  readonly observer?: ConnectionObserver
+}
+
+/**
+ * Why the caps closed a connection: a newcomer over its address's cap ('per-address') or over
+ * the total with no connection to make room ('total'); one closed to make room for a newcomer
+ * ('reclaimed'); one that sent nothing in time ('silent').
+ */
+export type ConnectionClosure = 'per-address' | 'total' | 'reclaimed' | 'silent'
+
+export interface ConnectionObserver {
+  closed (reason: ConnectionClosure): void
+}
+
+/** What the caps hold now: every open connection, all addresses together. */
+export interface ConnectionCount {
+  readonly open: number
 }
 
 /**
@@ -114,7 +132,7 @@ function first<T> (set: Set<T>): T | undefined {
   return set.values().next().value
 }
 
-export function capConnections (server: HttpServer, caps: ConnectionCaps): void {
+export function capConnections (server: HttpServer, caps: ConnectionCaps): ConnectionCount {
   const addresses = new Map<string, Address>()
   // every address's idle connections together, longest idle first
   const idle = new Set<Connection>()
@@ -189,23 +207,25 @@ export function capConnections (server: HttpServer, caps: ConnectionCaps): void 
     const connection: Connection = { socket, address, answers: [], latest: undefined, idleSince: 0, closed: false }
     address.open++
     open++
-    const drop = (): void => {
+    const drop = (reason: ConnectionClosure): void => {
       forget(connection)
       socket.destroy()
+      caps.observer?.closed(reason)
     }
-    if (!proxy && address.open > caps.perAddress) return drop()
+    if (!proxy && address.open > caps.perAddress) return drop('per-address')
     if (open > caps.total) {
       const victim = reclaimable(address)
-      if (victim === undefined) return drop()
+      if (victim === undefined) return drop('total')
       forget(victim)
       victim.socket.destroy()
+      caps.observer?.closed('reclaimed')
     }
     rest(connection)
     bySocket.set(socket, connection)
     const handshake = tls ? peerKey(socket) : undefined
     if (handshake !== undefined) handshaking.set(handshake, connection)
     // bytesRead counts what reached the socket, though the HTTP parser reads it natively
-    const silence = proxy ? undefined : setTimeout(() => { if (socket.bytesRead === 0) drop() }, caps.silentMs).unref()
+    const silence = proxy ? undefined : setTimeout(() => { if (socket.bytesRead === 0 && !connection.closed) drop('silent') }, caps.silentMs).unref()
     socket.once('close', () => {
       clearTimeout(silence)
       if (handshake !== undefined && handshaking.get(handshake) === connection) handshaking.delete(handshake)
@@ -237,4 +257,5 @@ export function capConnections (server: HttpServer, caps: ConnectionCaps): void 
       if (answers.length === 0 && !connection.closed) rest(connection)
     })
   })
+  return { get open () { return open } }
 }

@@ -9,6 +9,10 @@ import type { UpstreamObserver } from '../openmetal/transport.ts'
 import type { TokenCacheObserver } from '../openmetal/auth.ts'
 import type { Operation } from '../openmetal/operations.ts'
 import type { LeaseEvent } from '../coordination/coordinator.ts'
+import type { ConnectionClosure, ConnectionCount, ConnectionObserver } from '../edge/connections.ts'
+
+/** Every reason a connection is closed for (a Record, so a new reason does not compile until it is here). */
+const CONNECTION_CLOSURES: Readonly<Record<ConnectionClosure, true>> = { 'per-address': true, total: true, reclaimed: true, silent: true }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
@@ -18,6 +22,8 @@ export interface Metrics {
   readonly tokens: TokenCacheObserver
   /** leases on purchases: taken, found held, given back, kept past an unknown outcome; and the coordinator failing */
   readonly coordination: { lease (event: LeaseEvent): void, unavailable (): void }
+  /** connections the caps closed (by reason); `count` is what the open-connections gauge reads */
+  readonly connections: ConnectionObserver & { count (connections: ConnectionCount): void }
   /** a part of an OpenMetal answer was skipped as unreadable */
   skipped (operation: Operation): void
   register (app: FastifyInstance): void
@@ -40,6 +46,12 @@ export function createMetrics (): Metrics {
   const skippedParts = new Counter({ name: 'openmetal_answer_parts_skipped_total', help: 'Items or entries of OpenMetal answers skipped because they could not be read', labelNames: ['operation'], registers: [registry] })
   const leaseEvents = new Counter({ name: 'ial_coordination_leases_total', help: 'Leases on purchases: acquired, busy (held by another call past the wait), released, kept (outcome unknown: left to lapse)', labelNames: ['event'], registers: [registry] })
   const coordinatorFailures = new Counter({ name: 'ial_coordination_unavailable_total', help: 'Calls to the coordinator that failed (nothing was bought)', registers: [registry] })
+  const connectionsClosed = new Counter({ name: 'ial_connections_closed_total', help: 'Client connections the connection caps closed: per-address and total (a newcomer over a cap), reclaimed (an idle or stalled one closed to make room), silent (nothing sent within SILENT_CONNECTION_TIMEOUT_MS)', labelNames: ['reason'], registers: [registry] })
+  // every reason from 0, so that a rate over it is defined before the first closure
+  for (const reason of Object.keys(CONNECTION_CLOSURES)) connectionsClosed.labels({ reason }).inc(0)
+  let openConnections: ConnectionCount | undefined
+  // eslint-disable-next-line no-new -- the registry keeps it and reads it through collect
+  new Gauge({ name: 'ial_connections_open', help: 'Client connections open on this replica', registers: [registry], collect () { this.set(openConnections?.open ?? 0) } })
   const tokenEvents = new Counter({ name: 'openmetal_token_cache_events_total', help: 'OAuth token cache hits, misses and exchanges', labelNames: ['event'], registers: [registry] })
 
   // label children are looked up once per route, method and status (nested maps: no key string is built per request)
@@ -75,6 +87,10 @@ export function createMetrics (): Metrics {
     registry,
     started: () => { inFlight.inc() },
     skipped: (operation) => { skippedParts.inc({ operation }) },
+    connections: {
+      closed: (reason) => { connectionsClosed.inc({ reason }) },
+      count: (connections) => { openConnections = connections }
+    },
     coordination: {
       lease: (event) => { leaseEvents.inc({ event }) },
       unavailable: () => { coordinatorFailures.inc() }

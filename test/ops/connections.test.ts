@@ -132,6 +132,13 @@ async function serverConnections (h: Harness): Promise<number> {
   return await new Promise((resolve) => h.app.server.getConnections((_error, count) => resolve(count)))
 }
 
+/** A metric's value in the adapter's own Prometheus text (what /metrics serves), 0 when absent. */
+async function metric (h: Harness, series: string): Promise<number> {
+  const text = (await h.app.inject({ method: 'GET', url: '/metrics' })).body
+  const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `))
+  return line === undefined ? 0 : Number(line.slice(series.length + 1))
+}
+
 function portOf (h: Harness): number {
   return (h.app.server.address() as { port: number }).port
 }
@@ -146,8 +153,10 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
       try {
         for (const address of ATTACKERS) for (let i = 0; i < 10; i++) attackers.push(await idleConnection(port, address))
         expect(await serverConnections(h)).toBe(40)
+        expect(await metric(h, 'ial_connections_open')).toBe(40)
         // an attacker cannot open more from an address at its cap
         expect(await refused(port, ATTACKERS[0] ?? '')).toBe(true)
+        expect(await metric(h, 'ial_connections_closed_total{reason="per-address"}')).toBe(1)
 
         // Cycle: five calls at once (five new connections), then more on the same connections
         const calls = await Promise.all([
@@ -162,6 +171,9 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
         const reclaimed = attackers.filter((client) => client.closed()).length
         expect(reclaimed).toBeGreaterThanOrEqual(1)
         expect(reclaimed).toBeLessThanOrEqual(5)
+        // each counted once, by why it was closed
+        expect(await metric(h, 'ial_connections_closed_total{reason="reclaimed"}')).toBe(reclaimed)
+        expect(await metric(h, 'ial_connections_closed_total{reason="total"}')).toBe(0)
         // the attackers' other connections are still served
         const survivor = attackers.find((client) => !client.closed())
         expect(await survivor?.send(HEALTHZ)).toBe(200)
@@ -217,6 +229,8 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
         for (const request of requests) expect(request.client.closed()).toBe(false)
         // every connection has a request the adapter is working on: the next newcomer is the one closed
         expect(await refused(port, '127.0.0.5', secure)).toBe(true)
+        expect(await metric(h, 'ial_connections_closed_total{reason="total"}')).toBe(1)
+        expect(await metric(h, 'ial_connections_closed_total{reason="reclaimed"}')).toBe(1)
         // and the requests in flight all along are answered
         for (const request of [...requests, newcomer]) expect(await request.answer).toBe(200)
       } finally {
@@ -275,6 +289,7 @@ describe.skipIf(!otherLoopbacks)('connection caps an attacker cannot turn agains
         expect(closedAfterMs).toBeLessThan(3000)
         // closed without a word: it asked nothing
         expect(silent.statuses()).toEqual([])
+        expect(await metric(h, 'ial_connections_closed_total{reason="silent"}')).toBe(1)
         expect(started.closed()).toBe(false)
         expect(await started.send('thz HTTP/1.1\r\nHost: adapter\r\n\r\n')).toBe(200)
       } finally {

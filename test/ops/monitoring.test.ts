@@ -152,7 +152,7 @@ describe('the alerts watch what the adapter exports', () => {
     }
     // the adapter's own metrics are most of what the alerts read
     expect([...read].filter((metric) => series.has(metric)).sort()).toEqual([
-      'ial_coordination_leases_total', 'ial_coordination_unavailable_total', 'ial_requests_total',
+      'ial_connections_closed_total', 'ial_coordination_leases_total', 'ial_coordination_unavailable_total', 'ial_requests_total',
       'openmetal_answer_parts_skipped_total', 'openmetal_calls_refused_total', 'openmetal_calls_total'
     ])
   })
