@@ -168,7 +168,7 @@ describe('logs', () => {
     expect(answer.body.error?.detail).toContain('OpenMetal answered 400 to createOrder: deployment configuration cfg-unknown-7 not found for client')
     const mine = (await logLines()).filter((line) => line.reqId === 'refused-1')
     const warned = mine.find((line) => line.level === 40)
-    expect(warned).toMatchObject({ msg: 'OpenMetal refused createOrder', code: '422.invalid-argument', operation: 'createOrder', upstreamStatus: 400 })
+    expect(warned).toMatchObject({ msg: 'OpenMetal refused createOrder', code: '422.invalid-argument', reason: 'OPENMETAL_HTTP_STATUS', operation: 'createOrder', upstreamStatus: 400 })
     expect(String(warned?.upstreamMessage)).toContain('cfg-unknown-7 not found')
     // no control character, no credential of the call, no bearer token
     for (const text of [JSON.stringify(mine), JSON.stringify(answer.body)]) {
@@ -201,8 +201,8 @@ describe('logs', () => {
       expect([(await first).status, second.status]).toEqual([200, 503])
       expect(Number(second.headers['retry-after'])).toBeGreaterThan(0)
       await new Promise((resolve) => setTimeout(resolve, 30))
-      const refused = text.split('\n').filter((line) => line.includes('"busy-1"')).map((line) => JSON.parse(line) as { level: number, code?: string })
-      expect(refused.find((line) => line.code === '503.not-ready')?.level).toBe(40)
+      const refused = text.split('\n').filter((line) => line.includes('"busy-1"')).map((line) => JSON.parse(line) as { level: number, code?: string, reason?: string })
+      expect(refused.find((line) => line.code === '503.not-ready')).toMatchObject({ level: 40, reason: 'OPENMETAL_TENANT_BUSY' })
     })
   })
 
