@@ -156,8 +156,10 @@ function fromKnown (error: KnownFailure): AdapterError {
       const detail = `OpenMetal ${error.operation}: its answer is larger than ${limit} (OPENMETAL_MAX_ANSWER_BYTES), so it was cut off unread and nothing was done with it`
       return Errors.notReady({ detail, retryAfter: 120, cause: error, reason, report: { level: 'warn', message: `OpenMetal answered ${error.operation} with more than the adapter reads`, fields: { operation: error.operation, detail } } })
     }
-    case 'OPENMETAL_NETWORK':
-      return Errors.notReady({ detail: `OpenMetal ${error.operation}: network (connection failed${systemCodeIn(error.cause)})`, retryAfter: 5, cause: error, reason })
+    case 'OPENMETAL_NETWORK': {
+      const code = systemCodeIn(error.cause)
+      return Errors.notReady({ detail: `OpenMetal ${error.operation}: network (connection failed${code === undefined ? '' : `: ${code}`})`, retryAfter: 5, cause: error, reason })
+    }
     case 'OPENMETAL_TIMEOUT':
     case 'OPENMETAL_DEADLINE':
       return Errors.notAvailable({ detail: `OpenMetal ${error.operation}: ${error.kind} (no answer in time)`, cause: error, reason })
@@ -170,14 +172,14 @@ function unplaced (error: never): AdapterError {
   return Errors.unknown({ cause: error })
 }
 
-/** The system's code for a failed connection (ECONNREFUSED, ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, …) down a chain of causes, as ": CODE". */
-export function systemCodeIn (error: unknown): string {
+/** The system's code for a failed connection (ECONNREFUSED, ENOTFOUND, UND_ERR_CONNECT_TIMEOUT, …), the first down a chain of causes. */
+export function systemCodeIn (error: unknown): string | undefined {
   for (let cause = error, depth = 0; cause !== undefined && cause !== null && depth < 8; depth++) {
     const code = (cause as { code?: unknown }).code
-    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{2,40}$/.test(code)) return `: ${code}`
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{2,40}$/.test(code)) return code
     cause = cause instanceof AggregateError ? cause.errors[0] : (cause as { cause?: unknown }).cause
   }
-  return ''
+  return undefined
 }
 
 /**

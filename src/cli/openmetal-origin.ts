@@ -24,7 +24,7 @@ export function openMetalOrigin (flag: string | undefined, env: Readonly<Record<
 export function unreachable (error: unknown, origin: string): string | undefined {
   if (!(error instanceof OpenMetalTransportError) || (error.kind !== 'network' && error.kind !== 'timeout')) return undefined
   const code = systemCodeIn(error.cause)
-  return `could not reach ${new URL(origin).host} for ${error.operation}: ${error.kind === 'timeout' ? 'no answer in time' : 'the connection failed'}${code === '' ? '' : ` (${code.slice(2)})`}`
+  return `could not reach ${new URL(origin).host} for ${error.operation}: ${error.kind === 'timeout' ? 'no answer in time' : 'the connection failed'}${code === undefined ? '' : ` (${code})`}`
 }
 
 /**
