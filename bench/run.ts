@@ -24,6 +24,7 @@ import { startPglite } from '../test/helpers/pglite.ts'
 import { startWireCounter, type WireCounts } from './pg-wire-counter.ts'
 import { UsageError, parseCommandLine, readCommandLine } from '../src/cli/args.ts'
 import { ENVIRONMENT } from '../src/config.ts'
+import { failsRun, verdictOf, type Row } from './verdict.ts'
 import { SSH_PUBLIC_KEY } from '../test/helpers/fixtures.ts'
 
 const USAGE = `usage: npm run bench [-- --latency MS] [--quick] [--ci] [--json FILE]
@@ -64,27 +65,6 @@ const CLOCK_TICKS = 100
 const HUB = 'a1b2c3d4e5f6a1b2c3d4e5f6'
 const AUTH = { client_id: 'sim-client', secret: 'sim-secret', cycle: { hub_id: HUB, hub_name: 'bench' } }
 const SSH_KEY = SSH_PUBLIC_KEY
-
-export interface Row {
-  name: string
-  connections: number
-  requests: number
-  p50: number
-  p99: number
-  rps: number
-  upstreamPerRequest: number
-  /** 'count': the row counts events that must not happen (target: at most `target` of them) */
-  ideal: { metric: 'p50' | 'p99' | 'rps' | 'count', value: number, why: string, unit?: string }
-  ratio: number
-  target: number
-  met: boolean
-  /** where CI draws the line when the target itself sits inside this machine's noise (see BENCHMARKS.md) */
-  ciFloor?: number
-  /** the same for a latency row: CI fails it only above this p50 (ms) */
-  ciCeiling?: number
-  /** each round of an alternating measurement, raw requests/s included */
-  rounds?: Array<Record<string, number>>
-}
 
 // With taskset (util-linux) and two cores, the load generator and the simulator (this
 // process) keep core 0 and every server under test gets core 1, so they do not take turns
@@ -233,17 +213,10 @@ function upstreamCount (sim: Simulator): number {
   return sim.state.requests.length
 }
 
-/** Whether a row fails the run: a missed target, or in CI, for a row with a floor, falling below that floor. */
-function failsRun (row: Row): boolean {
-  if (values.ci === true && row.ciFloor !== undefined) return row.ratio < row.ciFloor
-  if (values.ci === true && row.ciCeiling !== undefined) return row.p50 > row.ciCeiling
-  return !row.met
-}
-
 /** In CI a row that would fail is measured once more: a noisy neighbour gets one retry, a regression does not pass. */
 async function onceMoreInCi<T> (measure: () => Promise<T>, rowOf: (result: T) => Row): Promise<T> {
   const first = await measure()
-  return values.ci === true && failsRun(rowOf(first)) ? await measure() : first
+  return values.ci === true && failsRun(rowOf(first), values.ci === true) ? await measure() : first
 }
 
 async function measured (sim: Simulator, name: string, run: () => Promise<autocannon.Result>, ideal: Row['ideal'], target: number, connections: number, ciCeiling?: number): Promise<Row> {
@@ -777,7 +750,7 @@ async function main (): Promise<void> {
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`)
     console.log(`\nwrote ${file}`)
     const missed = rows.filter((row) => !row.met)
-    const failed = rows.filter(failsRun).length + (memory.growth >= 10 ? 1 : 0) + (memory.rssAfterMb >= (values.ci === true ? RSS_CI_CEILING_MB : RSS_LIMIT_MB) ? 1 : 0) + budget.filter((step) => !step.met).length
+    const failed = rows.filter((row) => failsRun(row, values.ci === true)).length + (memory.growth >= 10 ? 1 : 0) + (memory.rssAfterMb >= (values.ci === true ? RSS_CI_CEILING_MB : RSS_LIMIT_MB) ? 1 : 0) + budget.filter((step) => !step.met).length
     for (const row of missed) if (row.ciFloor !== undefined) console.log(`\n${row.name}: ratio ${row.ratio} misses the ${row.target}x target; CI fails it below ${row.ciFloor}x (BENCHMARKS.md)`)
     for (const row of missed) if (row.ciCeiling !== undefined) console.log(`\n${row.name}: p50 ${row.p50} ms misses the ${row.target} ms target; CI fails it above ${row.ciCeiling} ms (BENCHMARKS.md)`)
     if (failed > 0) console.log(`\n${failed} target(s) missed`)
@@ -815,7 +788,7 @@ function printTable (rows: Row[], memory: { rss10kMb: number, rssAfterMb: number
       ? `${Math.round(row.ideal.value)} ${row.ideal.unit ?? 'req/s'} (${row.ideal.why})`
       : row.ideal.metric === 'count' ? `${row.ideal.value} ${row.ideal.unit ?? ''} (${row.ideal.why})` : `${row.ideal.value} ms (${row.ideal.why})`
     const target = row.ideal.metric === 'rps' ? `>= ${row.target}x` : row.ideal.metric === 'count' ? `<= ${row.target}` : `<= ${row.target} ms`
-    console.log([row.name.padEnd(27), String(row.connections).padStart(5), String(row.requests).padStart(6), String(row.p50).padStart(8), String(row.p99).padStart(6), String(row.rps).padStart(7), String(row.upstreamPerRequest).padStart(7), ideal.slice(0, 64).padEnd(65), String(row.ratio).padStart(6), target.padStart(10), row.met ? '  yes' : failsRun(row) ? '   NO' : 'CI ok'].join(' '))
+    console.log([row.name.padEnd(27), String(row.connections).padStart(5), String(row.requests).padStart(6), String(row.p50).padStart(8), String(row.p99).padStart(6), String(row.rps).padStart(7), String(row.upstreamPerRequest).padStart(7), ideal.slice(0, 64).padEnd(65), String(row.ratio).padStart(6), target.padStart(10), verdictOf(row, values.ci === true).padStart(5)].join(' '))
   }
   // the rows held to a p99, whose figures do not fit the table
   for (const row of rows.filter((candidate) => candidate.ideal.metric === 'p99')) console.log(`\n${row.name}: p99 ${row.p99} ms (target <= ${row.target} ms); ${row.ideal.why}`)
