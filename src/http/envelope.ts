@@ -6,12 +6,14 @@
  */
 import fp from 'fastify-plugin'
 import { toAdapterError, Errors } from '../errors.ts'
+import { abandoned } from './request-context.ts'
 
 export const envelope = fp(async (app) => {
   app.setErrorHandler(async (error, request, reply) => {
     const failure = toAdapterError(error)
     const { report } = failure
-    if (report !== 'silent') request.log[report.level]({ code: failure.code, ...(failure.reason === undefined ? {} : { reason: failure.reason }), ...report.fields }, report.message)
+    // a caller that hung up stopped the work itself: its request line says `aborted`, nothing failed
+    if (report !== 'silent' && !abandoned(request)) request.log[report.level]({ code: failure.code, ...(failure.reason === undefined ? {} : { reason: failure.reason }), ...report.fields }, report.message)
     if (failure.retryAfter !== undefined) reply.header('retry-after', String(failure.retryAfter))
     return reply.code(failure.status).send({ error: failure.toBody(), data: null })
   })

@@ -33,6 +33,8 @@ interface RequestState {
   startedAt: number
   /** answered or abandoned, counted and logged */
   ended: boolean
+  /** its caller hung up before the answer */
+  abandoned: boolean
   deadlineController: AbortController | null
   deadlineTimer: NodeJS.Timeout | null
   /** stops watching the connection for the caller hanging up (armed with the deadline) */
@@ -44,13 +46,21 @@ const STATE = Symbol('request-context')
 /** The request's state, made on first use (a request Fastify refuses before onRequest has none yet). */
 function stateOf (request: FastifyRequest): RequestState {
   const holder = request as unknown as Record<typeof STATE, RequestState | null>
-  holder[STATE] ??= { startedAt: performance.now(), ended: false, deadlineController: null, deadlineTimer: null, unwatchCaller: null }
+  holder[STATE] ??= { startedAt: performance.now(), ended: false, abandoned: false, deadlineController: null, deadlineTimer: null, unwatchCaller: null }
   return holder[STATE]
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Fastify's `genReqId`: the client's X-Request-ID when it is a sane one, else a fresh UUID. */
+/**
+ * Whether the request's caller hung up before its answer: what failed after that (its calls
+ * stopped on purpose) is no failure to report; its request line says `aborted`.
+ */
+export function abandoned (request: FastifyRequest): boolean {
+  return stateOf(request).abandoned
+}
+
 export function requestIdOf (request: IncomingMessage): string {
   const incoming = request.headers['x-request-id']
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
@@ -98,6 +108,7 @@ export const requestContext = fp<RequestContextOptions>(async (app, { requestDea
   function callerGone (request: FastifyRequest): void {
     const state = stateOf(request)
     if (state.ended) return
+    state.abandoned = true
     state.deadlineController?.abort(new DOMException('the caller has gone', 'AbortError'))
     end(request, 'aborted', performance.now() - state.startedAt)
   }

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { request } from 'undici'
 import { provisionBody, statusBody } from '@cycle-ial-openmetal/ial-check/cycle-requests'
-import { startHarness, tenantA, type Harness } from '../helpers/harness.ts'
+import { PassThrough } from 'node:stream'
+import { startHarness, tenantA, withHarness, type Harness } from '../helpers/harness.ts'
 import { provisioned, unprovisioned } from '../helpers/lifecycle.ts'
 
 let h: Harness
@@ -16,10 +17,10 @@ beforeEach(() => { h.sim.faults.clear() })
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Sends a call over a real socket and hangs up after `ms`, before any answer. */
-async function leaveAfter (ms: number, path: string, body: unknown): Promise<void> {
-  await expect(request(`${h.url}${path}`, {
+async function leaveAfter (ms: number, path: string, body: unknown, headers: Record<string, string> = {}, on: Harness = h): Promise<void> {
+  await expect(request(`${on.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(ms)
   })).rejects.toThrow()
@@ -44,6 +45,23 @@ describe('a caller that hangs up', () => {
     const metrics = await (await request(`${h.url}/metrics`)).body.text()
     expect(metrics).toMatch(/ial_requests_total\{route="\/v1\/infrastructure\/server\/provision-status",method="POST",status="aborted"\} 1/)
     expect(metrics).toMatch(/ial_requests_in_flight 1\n/)
+  })
+
+  test('is no failure to report: its request line says aborted, and no error line follows for the calls it stopped', async () => {
+    const lines = new PassThrough()
+    let text = ''
+    lines.on('data', (chunk: Buffer) => { text += chunk.toString() })
+    await withHarness({ env: { LOG_LEVEL: 'info' }, deps: { logStream: lines } }, async (logged) => {
+      const tenant = tenantA()
+      const { server, serverId, extra } = await provisioned(logged, tenant)
+      logged.sim.faults.add({ method: 'GET', path: '/v1/orders/*', delayMs: 600, times: Infinity })
+      await leaveAfter(150, '/v1/infrastructure/server/provision-status', statusBody(tenant, server, serverId, extra), { 'x-request-id': 'gone-1' }, logged)
+      // past the OpenMetal answer the request no longer waits for
+      await sleep(900)
+      const mine = text.split('\n').filter((line) => line.includes('"gone-1"')).map((line) => JSON.parse(line) as { level: number, msg: string, status?: unknown })
+      expect(mine.filter((line) => line.msg === 'request')).toEqual([expect.objectContaining({ level: 30, status: 'aborted' })])
+      expect(mine.filter((line) => line.level >= 40)).toEqual([])
+    })
   })
 
   test('after its order was sent: the purchase keeps its lease, so a retry waits instead of buying blind', async () => {
