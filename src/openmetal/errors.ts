@@ -81,22 +81,15 @@ export class OpenMetalTransportError extends OpenMetalError {
   readonly code: typeof TRANSPORT_CODES[TransportFailure]
   readonly operation: Operation
   readonly kind: TransportFailure
+  /** whether the request left for OpenMetal at all (false: cut off while it waited for its turn) */
+  readonly sent: boolean
 
-  constructor (operation: Operation, kind: TransportFailure, cause?: unknown) {
+  constructor (operation: Operation, kind: TransportFailure, cause?: unknown, options: { readonly sent?: boolean } = {}) {
     super(`OpenMetal ${operation} failed: ${kind}`, { cause })
     this.code = TRANSPORT_CODES[kind]
     this.operation = operation
     this.kind = kind
-  }
-
-  /**
-   * Whether OpenMetal may have acted on the request although we saw no answer. An answer that
-   * could not be used (malformed, too large) did arrive, and asking again would get the same:
-   * a size is what the answer holds (a list, a catalog), not a glitch, and each try would
-   * download up to the cap again. It passes when OpenMetal holds less or the cap is raised.
-   */
-  get ambiguous (): boolean {
-    return this.kind !== 'malformed' && this.kind !== 'too-large'
+    this.sent = options.sent ?? true
   }
 }
 
@@ -180,7 +173,17 @@ export type OpenMetalFailure = OpenMetalHttpError | OpenMetalTransportError | Op
  * so must be looked for before it is tried again.
  */
 export function mayHaveActed (error: unknown): boolean {
-  return error instanceof OpenMetalTransportError || (error instanceof OpenMetalHttpError && error.status >= 500)
+  return (error instanceof OpenMetalTransportError && error.sent) || (error instanceof OpenMetalHttpError && error.status >= 500)
+}
+
+/**
+ * Whether OpenMetal is known to have done nothing for a call that failed: it refused it (4xx),
+ * or the call never left (a full bulkhead, or cut off while it waited for its turn). Anything
+ * else leaves a create possibly done, including a failure no one classified.
+ */
+export function nothingDone (error: unknown): boolean {
+  return (error instanceof OpenMetalHttpError && error.status < 500) || error instanceof OpenMetalBusyError ||
+    (error instanceof OpenMetalTransportError && !error.sent)
 }
 
 /** OpenMetal refusing this one call (a 4xx): not the credentials (401), not a rate limit (429). */

@@ -22,8 +22,7 @@ import type * as OM from '../generated/openmetal.ts'
 import type { Listing } from './pagination.ts'
 import type { Operation } from './operations.ts'
 import { canonicalOrder, oldest } from './orders.ts'
-import { OpenMetalBusyError } from './errors.ts'
-import { OpenMetalHttpError, OpenMetalIncompleteListError, OpenMetalUnsettledWriteError, isRefusal, mayHaveActed } from './errors.ts'
+import { OpenMetalIncompleteListError, OpenMetalUnsettledWriteError, isRefusal, mayHaveActed, nothingDone, type OpenMetalHttpError } from './errors.ts'
 
 /** What of the client the workflow uses (unit tests drive it with a fake). */
 export type WriteClient = Pick<OpenMetalClient,
@@ -109,14 +108,6 @@ export async function createOrFind<T> (operation: Operation, create: () => Promi
     if (found === undefined) throw new OpenMetalUnsettledWriteError(operation, error)
     return found
   }
-}
-
-/**
- * Whether OpenMetal is known to have done nothing for a call that failed: it refused (4xx) or
- * the call never left (a full bulkhead). Anything else after a create was sent leaves it possibly done.
- */
-function nothingDone (error: unknown): boolean {
-  return (error instanceof OpenMetalHttpError && error.status < 500) || error instanceof OpenMetalBusyError
 }
 
 /** Creates a deployment configuration whose label the caller found free, looked for after a lost answer (ial-setup). */

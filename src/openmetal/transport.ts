@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici'
 import type { paths } from '../generated/openmetal-paths.ts'
 import { Bulkhead } from './bulkhead.ts'
-import { AnswerTooLarge, OpenMetalBusyError, OpenMetalHttpError, OpenMetalTransportError, SAFE_REQUEST_ID } from './errors.ts'
+import { AnswerTooLarge, OpenMetalBusyError, OpenMetalHttpError, OpenMetalTransportError, SAFE_REQUEST_ID, type TransportFailure } from './errors.ts'
 import type { Operation } from './operations.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE' | 'PATCH'
@@ -24,7 +24,7 @@ export interface UpstreamCall {
   readonly authorization?: string
   /** credential material behind the call (a secret, an API key), hidden from any text kept of its answer */
   readonly secrets?: readonly string[]
-  /** safe to repeat after an ambiguous failure; defaults to true for GET and DELETE */
+  /** safe to repeat after a failure that may have acted; defaults to true for GET and DELETE */
   readonly idempotent?: boolean
   /**
    * the bulkhead compartment the call runs in: the tenant's credential key, or one of the
@@ -187,6 +187,13 @@ export interface TransportOptions {
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504])
+/**
+ * The failures without an answer worth a second attempt (of a call safe to repeat). An answer
+ * that could not be used (malformed, too large) did arrive, and asking again would get the
+ * same: a size is what the answer holds, not a glitch, and each try would download up to the
+ * cap again. A deadline that passed leaves no time for another.
+ */
+const RETRYABLE_FAILURE = new Set<TransportFailure>(['timeout', 'network'])
 
 /**
  * The most of a failure's answer (4xx, 5xx) read: a refusal's reason fits in far less, and
@@ -235,10 +242,12 @@ export class OpenMetalTransport {
 
   async send (call: UpstreamCall): Promise<UpstreamResponse> {
     const idempotent = call.idempotent ?? (call.method === 'GET' || call.method === 'DELETE')
+    // whether any attempt left for OpenMetal: a call cut off before then is known to have done nothing
+    const progress = { sent: false }
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= this.options.maxAttempts
       try {
-        const response = await this.bulkhead.run(call.compartment ?? '', call.signal, async () => await this.attempt(call))
+        const response = await this.bulkhead.run(call.compartment ?? '', call.signal, async () => await this.attempt(call, progress))
         if (response.status < 400) return response
         const retryAfter = parseRetryAfter(response.headers['retry-after'])
         // a wait longer than a backoff step is Cycle's to do, not ours: it hears Retry-After
@@ -256,8 +265,8 @@ export class OpenMetalTransport {
           this.options.observer?.refused?.(call.operation)
           throw error
         }
-        const failure = classify(call.operation, error, call.signal)
-        if (last || !idempotent || !failure.ambiguous || failure.kind === 'deadline') throw failure
+        const failure = classify(call.operation, error, call.signal, progress.sent)
+        if (last || !idempotent || !RETRYABLE_FAILURE.has(failure.kind)) throw failure
         this.options.observer?.retry(call.operation, failure.kind)
         await this.backoff(attempt, undefined, call)
       }
@@ -273,9 +282,9 @@ export class OpenMetalTransport {
     await this.pool.close()
   }
 
-  private async attempt (call: UpstreamCall): Promise<UpstreamResponse> {
+  private async attempt (call: UpstreamCall, progress: { sent: boolean }): Promise<UpstreamResponse> {
     // every caller left while this call waited for its turn: nothing is sent
-    if (call.signal?.aborted === true) throw new OpenMetalTransportError(call.operation, 'deadline', call.signal.reason)
+    if (call.signal?.aborted === true) throw new OpenMetalTransportError(call.operation, 'deadline', call.signal.reason, { sent: progress.sent })
     const started = performance.now()
     const headers: Record<string, string> = { accept: 'application/json' }
     if (call.authorization !== undefined) headers.authorization = call.authorization
@@ -288,6 +297,7 @@ export class OpenMetalTransport {
     const signal = call.signal
     let status: number | string = 'error'
     try {
+      progress.sent = true
       const response = await this.pool.request({ method: call.method, path: call.path, query: call.query, headers, body, signal })
       status = response.statusCode
       const text = await readCapped(response, response.statusCode < 400 ? this.options.maxAnswerBytes : Math.min(this.options.maxAnswerBytes, FAILURE_ANSWER_BYTES))
@@ -371,12 +381,13 @@ function cutOff (body: Dispatcher.ResponseData['body'], reason: AnswerTooLarge):
   return reason
 }
 
-function classify (operation: Operation, error: unknown, deadline: AbortSignal | undefined): OpenMetalTransportError {
+/** A failure without an answer, by kind; `sent` false: no attempt of the call ever left (it waited for its turn). */
+function classify (operation: Operation, error: unknown, deadline: AbortSignal | undefined, sent = true): OpenMetalTransportError {
   if (error instanceof OpenMetalTransportError) return error
-  if (deadline?.aborted === true) return new OpenMetalTransportError(operation, 'deadline', error)
+  if (deadline?.aborted === true) return new OpenMetalTransportError(operation, 'deadline', error, { sent })
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError ||
     (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError'))) {
-    return new OpenMetalTransportError(operation, 'timeout', error)
+    return new OpenMetalTransportError(operation, 'timeout', error, { sent })
   }
-  return new OpenMetalTransportError(operation, 'network', error)
+  return new OpenMetalTransportError(operation, 'network', error, { sent })
 }

@@ -32,7 +32,7 @@ function block (id: string, label: string, createdAt: string): PrefixAnswer {
   return { id, label, created_at: createdAt, fields: { prefix_type: 'routed', pod_location: 'pod_1', cloud_id: 'CLD1', cidr: '198.51.100.0/28' } } as PrefixAnswer
 }
 
-type Step = 'ok' | 'lost' | 'refused' | 'lost-but-made'
+type Step = 'ok' | 'lost' | 'refused' | 'lost-but-made' | 'unsent'
 
 /** An OpenMetal of one list of orders, blocks and addresses per organisation, whose creates do what `next` says. */
 function fakeOpenMetal () {
@@ -50,6 +50,7 @@ function fakeOpenMetal () {
     next = 'ok'
     if (step === 'refused') throw new OpenMetalHttpError(operation, 400, undefined, undefined, 'refused')
     if (step === 'lost') throw new OpenMetalTransportError(operation, 'network')
+    if (step === 'unsent') throw new OpenMetalTransportError(operation, 'deadline', new DOMException('the caller has gone', 'AbortError'), { sent: false })
     const result = made()
     if (step === 'lost-but-made') throw new OpenMetalTransportError(operation, 'network')
     return result
@@ -181,6 +182,14 @@ describe('buying an order', () => {
     const { writes, failNext, orderLeaseFree } = setUp()
     failNext('refused')
     await expect(writes.buyOrder(orderRequest, owner, as(API_KEY))).rejects.toBeInstanceOf(OpenMetalHttpError)
+    expect(await orderLeaseFree()).toBe(true)
+  })
+
+  test('a create cut off before it left (it waited for its turn): nothing was made, so nothing is looked for and the lease is given back', async () => {
+    const { writes, failNext, orderLeaseFree, calls } = setUp()
+    failNext('unsent')
+    await expect(writes.buyOrder(orderRequest, owner, as(API_KEY))).rejects.toMatchObject({ kind: 'deadline', sent: false })
+    expect(calls.slice(calls.indexOf('createOrder'))).toEqual(['createOrder'])
     expect(await orderLeaseFree()).toBe(true)
   })
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { OpenMetalTransport, openMetalPath, parseRetryAfter, requestIdOf, refusalMessage } from '../../../src/openmetal/transport.ts'
-import { AnswerTooLarge, OpenMetalHttpError, OpenMetalTransportError, mayHaveActed } from '../../../src/openmetal/errors.ts'
+import { AnswerTooLarge, OpenMetalHttpError, OpenMetalTransportError, mayHaveActed, nothingDone } from '../../../src/openmetal/errors.ts'
 import { withinDeadline } from '../../../src/openmetal/shared-lookup.ts'
 import type { TransportOptions, UpstreamCall, UpstreamTrace } from '../../../src/openmetal/transport.ts'
 import fc from 'fast-check'
@@ -264,7 +264,8 @@ describe('src/openmetal/transport.ts', () => {
       const started = performance.now()
       const error = await failureOf(created.send(getOrder))
       expect(error).toBeInstanceOf(OpenMetalTransportError)
-      expect(error).toMatchObject({ kind: 'timeout', operation: 'getOrder', ambiguous: true })
+      expect(error).toMatchObject({ kind: 'timeout', operation: 'getOrder' })
+      expect(mayHaveActed(error)).toBe(true)
       expect(seen).toHaveLength(2)
       expect(retries).toEqual([{ operation: 'getOrder', reason: 'timeout' }])
       expect(performance.now() - started).toBeGreaterThanOrEqual(190)
@@ -273,7 +274,8 @@ describe('src/openmetal/transport.ts', () => {
     test('a POST that times out is not repeated (OpenMetal may have acted on it)', async () => {
       handler = () => undefined
       const error = await failureOf(transport({ attemptTimeoutMs: 100 }).created.send({ operation: 'createOrder', method: 'POST', path: '/v1/orders', body: {} }))
-      expect(error).toMatchObject({ kind: 'timeout', ambiguous: true })
+      expect(error).toMatchObject({ kind: 'timeout' })
+      expect(mayHaveActed(error)).toBe(true)
       expect(seen).toHaveLength(1)
     })
 
@@ -285,7 +287,8 @@ describe('src/openmetal/transport.ts', () => {
       const { created, retries, calls } = transport({ baseUrl: `http://127.0.0.1:${port}` })
       const error = await failureOf(created.send(getOrder))
       expect(error).toBeInstanceOf(OpenMetalTransportError)
-      expect(error).toMatchObject({ kind: 'network', ambiguous: true })
+      expect(error).toMatchObject({ kind: 'network' })
+      expect(mayHaveActed(error)).toBe(true)
       expect(retries.map((retry) => retry.reason)).toEqual(['network', 'network'])
       expect(calls.map((call) => call.status)).toEqual(['network', 'network', 'network'])
     })
@@ -295,7 +298,7 @@ describe('src/openmetal/transport.ts', () => {
       const { created, calls } = transport()
       const error = await failureOf(created.send(getOrder))
       expect(error).toBeInstanceOf(OpenMetalTransportError)
-      expect(error).toMatchObject({ kind: 'malformed', ambiguous: false })
+      expect(error).toMatchObject({ kind: 'malformed' })
       expect(seen).toHaveLength(1)
       expect(calls).toEqual([{ operation: 'getOrder', status: 'malformed' }])
     })
@@ -305,16 +308,32 @@ describe('src/openmetal/transport.ts', () => {
       const { created, retries } = transport()
       const error = await failureOf(created.send({ ...getOrder, signal: AbortSignal.abort() }))
       expect(error).toBeInstanceOf(OpenMetalTransportError)
-      expect(error).toMatchObject({ kind: 'deadline' })
+      // it never left: OpenMetal is known to have done nothing
+      expect(error).toMatchObject({ kind: 'deadline', sent: false })
+      expect([mayHaveActed(error), nothingDone(error)]).toEqual([false, true])
       expect(seen.length).toBeLessThanOrEqual(1)
       expect(retries).toEqual([])
+    })
+
+    test('a create whose deadline ends while it waits for its turn never left: known to have done nothing', async () => {
+      handler = () => undefined
+      const { created } = transport({ tenantConcurrency: 1, connections: 2, attemptTimeoutMs: 5000 })
+      const holding = created.send({ ...getOrder, compartment: 'tenant', signal: AbortSignal.timeout(400) }).catch((error: unknown) => error)
+      const queued = await failureOf(created.send({ operation: 'createOrder', method: 'POST', path: '/v1/orders', body: {}, compartment: 'tenant', signal: AbortSignal.timeout(100) }))
+      expect(queued).toMatchObject({ kind: 'deadline', sent: false })
+      expect(nothingDone(queued)).toBe(true)
+      // only the call holding the turn reached the server
+      expect(seen).toHaveLength(1)
+      await holding
     })
 
     test('a deadline that ends during an attempt is kind deadline, even though attempts remain', async () => {
       handler = () => undefined
       const { created, retries } = transport({ attemptTimeoutMs: 5000 })
       const error = await failureOf(created.send({ ...getOrder, signal: AbortSignal.timeout(80) }))
-      expect(error).toMatchObject({ kind: 'deadline' })
+      // it left: OpenMetal may have acted on it
+      expect(error).toMatchObject({ kind: 'deadline', sent: true })
+      expect([mayHaveActed(error), nothingDone(error)]).toEqual([true, false])
       expect(seen).toHaveLength(1)
       expect(retries).toEqual([])
     })
@@ -364,7 +383,7 @@ describe('src/openmetal/transport.ts', () => {
       const { created, calls, retries } = transport({ maxAnswerBytes: CAP })
       const error = await failureOf(created.send(getOrder))
       expect(error).toBeInstanceOf(OpenMetalTransportError)
-      expect(error).toMatchObject({ kind: 'too-large', operation: 'getOrder', ambiguous: false })
+      expect(error).toMatchObject({ kind: 'too-large', operation: 'getOrder' })
       expect((error as OpenMetalTransportError).cause).toBeInstanceOf(AnswerTooLarge)
       expect((error as OpenMetalTransportError).cause).toMatchObject({ limitBytes: CAP, announcedBytes: 64 * 1024 * 1024 })
       expect(await settled(answer.closed)).toBe(true)
