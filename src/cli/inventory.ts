@@ -67,9 +67,9 @@ export async function collectInventory (apiUrl: string, credentials: Credentials
     const tagged = (item: unknown): boolean => cycleTag.parse(labelOf(item)) !== undefined
     const [orders, clouds, prefixes] = await Promise.all([client.listOrders(context, { mustRead: tagged }), client.listClouds(context), client.listPrefixes(context)])
     const routed = prefixes.items.filter((prefix) => prefix.fields.prefix_type === 'routed')
-    const details = await Promise.all(routed.map(async (prefix) => ({ prefixId: prefix.id, detail: await client.getPrefixAddresses(prefix.id, context) })))
-    const addresses = details.flatMap(({ prefixId, detail }) => (detail?.ip_addrs ?? []).map((address) => ({ prefixId, address })))
-    const blocks = routed.map((block, index) => ({ block, addresses: details[index]?.detail?.ip_addrs ?? [] }))
+    const details = await Promise.all(routed.map(async (prefix) => ({ prefixId: prefix.id, detail: await client.addresses(prefix.id, context) })))
+    const addresses = details.flatMap(({ prefixId, detail }) => (detail?.items ?? []).map((address) => ({ prefixId, address })))
+    const blocks = routed.map((block, index) => ({ block, addresses: details[index]?.detail?.items ?? [] }))
     const incomplete = [['orders', orders], ['clouds', clouds], ['IP blocks', prefixes]] as const
     return inventoryReport({
       orders: orders.items,

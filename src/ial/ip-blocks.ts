@@ -94,7 +94,7 @@ export class IpBlockPurchases {
     const cidr = parseCidr(block.fields.cidr ?? '')
     if (cycleTag.blockNumber(block.label, hubId, cycleServerId) === undefined || cidr === undefined) return false
     // every entry must be readable: one skipped could be an address in use
-    const addresses = await this.client.addresses(block.id, call, { mustRead: () => true })
+    const addresses = await this.client.addresses(block.id, call, { fresh: true, mustRead: () => true })
     if (addresses === undefined) return false
     const inUse = addresses.items.map((ip) => ip.ip)
     if (freeAddresses(cidr, inUse) < freeAddresses(cidr, [])) return false
@@ -115,7 +115,7 @@ export class IpBlockPurchases {
     for (const { block } of IpBlockPurchases.boughtFor(cloudBlocks.items, hubId, cycleServerId)) {
       try {
         // an entry that may be one of this server's addresses must be readable, or it would stay allocated
-        const addresses = await this.client.addresses(block.id, call, { mustRead: (item) => cycleTag.owns(labelOf(item), hubId, cycleServerId) })
+        const addresses = await this.client.addresses(block.id, call, { fresh: true, mustRead: (item) => cycleTag.owns(labelOf(item), hubId, cycleServerId) })
         for (const ip of addresses?.items ?? []) {
           if (ip.id !== undefined && cycleTag.owns(ip.label, hubId, cycleServerId)) await this.client.deleteIp(block.id, ip.id, call)
         }

@@ -175,13 +175,6 @@ export const AddressAnswer = Type.Object({
 })
 export type AddressAnswer = Static<typeof AddressAnswer>
 
-/** getPrefixAddresses: the block's addresses, to count its room and find one by label. */
-export const PrefixAddressesAnswer = Type.Object({
-  cidr: Type.Optional(OM.PrefixDetailed.properties.cidr),
-  ip_addrs: Type.Optional(Tolerant.ListOf(AddressAnswer))
-})
-export type PrefixAddressesAnswer = Static<typeof PrefixAddressesAnswer>
-
 /** createIpAddress: the new address and its ID (the address may come with its prefix length). */
 export const CreatedAddressAnswer = Type.Object({ id: Type.Integer(), ip: Tolerant.Address(), label: Type.Optional(Type.String()) })
 export type CreatedAddressAnswer = Static<typeof CreatedAddressAnswer>

@@ -18,7 +18,7 @@ import { readAllPages, type Listing } from './pagination.ts'
 import { kindOfPath, readAnswer, type SkipObserver } from './tolerant-reader.ts'
 import { UnreadableAnswer } from './errors.ts'
 import {
-  AccountProfileAnswer, AddressAnswer, AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, ConfigurationAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer, PrefixAddressesAnswer,
+  AccountProfileAnswer, AddressAnswer, AvailabilityAnswer, CloudAnswer, CloudStatsAnswer, ConfigurationAnswer, CreatedAddressAnswer, OrderAnswer, PodsAnswer,
   PrefixAnswer, ProductsAnswer, TokenAnswer, VlanAnswer, podMapIn, stockIn
 } from './answers.ts'
 import type * as OM from '../generated/openmetal.ts'
@@ -98,6 +98,12 @@ export function mayHold (key: string, value: string | number): (item: unknown) =
     const found = (item as Record<string, unknown>)[key]
     return (typeof found !== 'string' && typeof found !== 'number') || String(found) === String(value)
   }
+}
+
+/** Whether a listed block may be in `cloudId`: its `fields.cloud_id` names it, or cannot be told (so it may). */
+function mayBeIn (item: unknown, cloudId: string): boolean {
+  const named = (item as { fields?: { cloud_id?: unknown } } | null)?.fields?.cloud_id
+  return typeof named !== 'string' || named === cloudId
 }
 
 export class OpenMetalClient {
@@ -293,30 +299,25 @@ export class OpenMetalClient {
    * that cannot be read is skipped.
    */
   async listPrefixes (context: TenantContext, options: { cloudId?: string, fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<PrefixAnswer>> {
-    const { cloudId, mustRead } = options
+    const { cloudId } = options
+    // with a cloud, only an entry that may be in it is one the caller can depend on
+    const mustRead = options.mustRead === undefined || cloudId === undefined ? options.mustRead : (item: unknown): boolean => mayBeIn(item, cloudId) && options.mustRead?.(item) === true
     const listing = await this.list('listPrefixes', openMetalPath('/v1/prefixes', {}), PrefixAnswer, context, { fresh: options.fresh === true, ...(mustRead === undefined ? {} : { mustRead }) })
     return cloudId === undefined ? listing : { ...listing, items: listing.items.filter((prefix) => prefix.fields.cloud_id === cloudId) }
   }
 
   /**
-   * The prefix as the network sees it, with its addresses and their labels. `fresh` asks anew
-   * rather than joining a read already on its way (which may predate a create being looked for).
+   * A block's addresses (its prefix as the network sees it), one by one: an entry that cannot be
+   * read is skipped, unless `mustRead` says the caller depends on it; `undefined` when the block
+   * is gone. `fresh` asks anew rather than joining a read already on its way (which may predate
+   * a create being looked for, or addresses others took since).
    */
-  getPrefixAddresses (prefixId: string, context: TenantContext, options: { fresh?: boolean } = {}): Promise<PrefixAddressesAnswer | undefined> {
+  async addresses (prefixId: string, context: TenantContext, options: { fresh?: boolean, mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<AddressAnswer> | undefined> {
     const path = openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId })
-    const body = options.fresh === true
+    const read = options.fresh === true
       ? this.authed({ operation: 'getPrefixAddresses', method: 'GET', path }, context).then((response) => response.body)
       : this.sharedGet('getPrefixAddresses', path, context)
-    return orAbsent('getPrefixAddresses', body.then((answer) => this.read(PrefixAddressesAnswer, answer, 'getPrefixAddresses')))
-  }
-
-  /**
-   * The block's addresses, read fresh, one by one: an entry that cannot be read is skipped,
-   * unless `mustRead` says the caller depends on it; `undefined` when the block is gone.
-   */
-  async addresses (prefixId: string, context: TenantContext, options: { mustRead?: (item: unknown) => boolean } = {}): Promise<Listing<AddressAnswer> | undefined> {
-    const path = openMetalPath('/v1/deployment/network/prefix/{prefixId}', { prefixId })
-    const body = await orAbsent('getPrefixAddresses', this.authed({ operation: 'getPrefixAddresses', method: 'GET', path }, context).then((response) => response.body))
+    const body = await orAbsent('getPrefixAddresses', read)
     if (body === undefined) return undefined
     const entries = (body as { ip_addrs?: unknown } | null)?.ip_addrs ?? []
     if (!Array.isArray(entries)) throw new OpenMetalTransportError('getPrefixAddresses', 'malformed', new UnreadableAnswer('/ip_addrs', 'is not a list'))

@@ -82,7 +82,7 @@ export const sources = {
   orders: (client: Pick<WriteClient, 'listOrders'>): LabelledSource<OrderAnswer> => ({ operation: 'listOrders', read: (context, mustRead) => client.listOrders(context, { fresh: true, mustRead }) }),
   blocks: (client: Pick<WriteClient, 'listPrefixes'>): LabelledSource<PrefixAnswer> => ({ operation: 'listPrefixes', read: (context, mustRead) => client.listPrefixes(context, { fresh: true, mustRead }) }),
   configurations: (client: Pick<WriteClient, 'listConfigurations'>): LabelledSource<ConfigurationAnswer> => ({ operation: 'listConfigurations', read: (context, mustRead) => client.listConfigurations(context, { fresh: true, mustRead }) }),
-  addresses: (client: Pick<WriteClient, 'addresses'>, prefixId: string): LabelledSource<AddressAnswer> => ({ operation: 'getPrefixAddresses', read: (context, mustRead) => client.addresses(prefixId, context, { mustRead }) })
+  addresses: (client: Pick<WriteClient, 'addresses'>, prefixId: string): LabelledSource<AddressAnswer> => ({ operation: 'getPrefixAddresses', read: (context, mustRead) => client.addresses(prefixId, context, { fresh: true, mustRead }) })
 }
 
 /**

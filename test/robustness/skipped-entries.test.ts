@@ -62,4 +62,14 @@ describe('release', () => {
     expect([refused.status, refused.body.error?.code]).toEqual([503, '503.not-ready'])
     expect(stillAllocated(addressId)).toBe(true)
   })
+
+  test('an unreadable block of another cloud (no ID at all) holds nothing up: it cannot be the server\'s block', async () => {
+    const { tenant, server, serverId, ip, addressId } = await allocated()
+    h.sim.faults.setAnswerHook((answer, incoming) => incoming.path === '/v1/prefixes' && Array.isArray(answer.body)
+      ? { ...answer, body: [...answer.body as unknown[], { label: 'elsewhere', fields: { cloud_id: 'another-cloud', cidr: null } }] }
+      : answer)
+    const released = await h.call('POST', '/v1/infrastructure/ip/release', releaseBody(tenant, server, serverId, ip))
+    expect(released.body).toEqual({ data: true })
+    expect(stillAllocated(addressId)).toBe(false)
+  })
 })

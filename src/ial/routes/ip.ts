@@ -33,8 +33,8 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
    * replica or another) filled it since its addresses were read. Full is "the next block", not a failure.
    */
   async function filledUp (call: IalCall, prefixId: string, block: Ipv4Block): Promise<boolean> {
-    const listed = await client.getPrefixAddresses(prefixId, call, { fresh: true })
-    return listed !== undefined && freeAddresses(block, (listed.ip_addrs ?? []).map((ip) => ip.ip)) === 0
+    const listed = await client.addresses(prefixId, call, { fresh: true })
+    return listed !== undefined && freeAddresses(block, listed.items.map((ip) => ip.ip)) === 0
   }
 
   /** What Cycle gets for an address made in a block; one OpenMetal made outside its block is given back at once. */
@@ -91,11 +91,11 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
    * means "not this block, not now" ('full' when every block is, or filled up meanwhile).
    */
   async function addressIn (call: IalCall, blocks: ReadonlyArray<{ prefixId: string, block: Ipv4Block }>, label: string, fresh: boolean): Promise<{ created: AllocateIPResponse } | { refused: OpenMetalHttpError } | { full: true }> {
-    const addresses = await Promise.all(blocks.map(({ prefixId }) => client.getPrefixAddresses(prefixId, call, { fresh })))
+    const addresses = await Promise.all(blocks.map(({ prefixId }) => client.addresses(prefixId, call, { fresh })))
     let refusal: OpenMetalHttpError | undefined
     for (const [index, { prefixId, block }] of blocks.entries()) {
       const listed = addresses[index]
-      if (listed === undefined || freeAddresses(block, (listed.ip_addrs ?? []).map((ip) => ip.ip)) === 0) continue
+      if (listed === undefined || freeAddresses(block, listed.items.map((ip) => ip.ip)) === 0) continue
       const attempt = await writes.createAddress(prefixId, { label }, call)
       if ('created' in attempt) return { created: await handedOut(call, prefixId, block, attempt.created) }
       if (!await filledUp(call, prefixId, block)) refusal = attempt.refused
@@ -114,7 +114,7 @@ export const ipRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { client
     // that may be this block or this address must be readable, or "not there" could be "not read"
     const [blocks, prefix] = await Promise.all([
       server.cloudId === undefined ? undefined : client.listPrefixes(call, { cloudId: server.cloudId, mustRead: mayHold('id', ref.prefixId) }),
-      client.addresses(ref.prefixId, call, { mustRead: mayHold('id', ref.ipId) })
+      client.addresses(ref.prefixId, call, { fresh: true, mustRead: mayHold('id', ref.ipId) })
     ])
     if (prefix === undefined) return { data: true }
     if (blocks === undefined || !blocks.items.some((block) => block.id === ref.prefixId)) {
