@@ -21,7 +21,7 @@ import type { CreatedAddress, OpenMetalClient, TenantContext } from './client.ts
 import type * as OM from '../generated/openmetal.ts'
 import type { Listing } from './pagination.ts'
 import type { Operation } from './operations.ts'
-import { canonicalOrder, oldest } from './orders.ts'
+import { canonicalOrder, oldest, standsForServer } from './orders.ts'
 import { OpenMetalIncompleteListError, OpenMetalUnsettledWriteError, isRefusal, mayHaveActed, nothingDone, type OpenMetalHttpError } from './errors.ts'
 
 /** What of the client the workflow uses (unit tests drive it with a fake). */
@@ -143,7 +143,7 @@ export class LabelledWrites {
 
   /** Every order carrying this tag that stands for a server: the one Cycle knows and any duplicate. */
   async ordersTagged (tag: string, context: TenantContext): Promise<OrderAnswer[]> {
-    return (await findLabelled(sources.orders(this.client), tag, context)).filter((order) => canonicalOrder([order], tag) !== undefined)
+    return (await findLabelled(sources.orders(this.client), tag, context)).filter(standsForServer)
   }
 
   /**
@@ -200,15 +200,9 @@ export class LabelledWrites {
       return { created: await createOrFind('createIpAddress', () => this.client.createIpAddress(prefixId, request, context), find, context, this.recoveryTimeoutMs) }
     } catch (error) {
       if (error instanceof OpenMetalUnsettledWriteError) this.cleanUpLater(prefixId, request.label, context)
+      // refused: a known outcome, nothing was made (the caller reads the block anyway, to tell a full one)
       if (!isRefusal(error)) throw error
-      // refused: nothing should have been made, but a look is cheap and leaves nothing behind
-      let found: CreatedAddress | undefined
-      try {
-        found = await find(context)
-      } catch {
-        this.cleanUpLater(prefixId, request.label, context)
-      }
-      return found === undefined ? { refused: error } : { created: found }
+      return { refused: error }
     }
   }
 

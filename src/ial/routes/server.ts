@@ -129,7 +129,8 @@ export const serverRoutes: FastifyPluginAsyncTypebox<IalDeps> = async (app, { cl
     // without a hub that can be in a tag nothing else can be proven to be this server's
     if (call.hubId !== undefined && cycleTag.carries(call.hubId) && cycleTag.carries(cycleServerId)) {
       const tagged = await writes.ordersTagged(cycleTag.forServer(call.hubId, cycleServerId), call)
-      const duplicates = tagged.filter((order) => order.id !== server?.order.id && cycleTag.owns(order.label, call.hubId, cycleServerId))
+      // the tag names this hub and server: every order carrying it is this server's
+      const duplicates = tagged.filter((order) => order.id !== server?.order.id)
       if (duplicates.length > 0) request.log.warn({ orders: duplicates.map((order) => order.id) }, 'decommissioning orders that duplicate this Cycle server')
       await removeAll(duplicates.map((order) => ({ order, cloudId: deployedCloud(order)?.id })))
     }

@@ -273,10 +273,11 @@ describe('creating an address', () => {
     expect(calls).toContain('deleteIpAddress')
   })
 
-  test('refused: OpenMetal\'s refusal, unless a look finds it made after all', async () => {
-    const { writes, failNext } = setUp()
+  test('refused: OpenMetal\'s refusal, a known outcome, so nothing is looked for', async () => {
+    const { writes, failNext, calls } = setUp()
     failNext('refused')
     expect(await writes.createAddress('PFX', { label: 'cycle:hub1:srv1:ip:none:bb' }, as(API_KEY))).toMatchObject({ refused: { status: 400 } })
+    expect(calls.slice(calls.indexOf('createIpAddress'))).toEqual(['createIpAddress'])
   })
 })
 
