@@ -6,7 +6,10 @@
 
 import { createHash } from 'node:crypto'
 import { CoordinatorUnavailableError, LeaseBusyError } from './coordinator.ts'
-import type { CoordinationObserver, Coordinator, CoordinatorKind, Lease } from './coordinator.ts'
+import type { CoordinationObserver, Coordinator, Lease } from './coordinator.ts'
+
+/** How long a purchase waits for another call's lease before answering 503 with Retry-After (the request deadline bounds it too). */
+export const LEASE_WAIT_MS = 5000
 
 export interface LeasesOptions {
   /** how long a lease lasts when it is neither released nor kept past its outcome */
@@ -33,10 +36,6 @@ export class Leases {
     this.#observer = options.observer
   }
 
-  get kind (): CoordinatorKind {
-    return this.#coordinator.kind
-  }
-
   check (): Promise<string | undefined> {
     return this.#coordinator.check()
   }
@@ -54,12 +53,12 @@ export class Leases {
     for (;;) {
       const acquisition = await this.#coordinator.tryAcquire(key, this.#ttlMs)
       if ('held' in acquisition) {
+        this.#observer?.lease('acquired')
         if (signal?.aborted === true) {
           // the caller has gone: hand the lease straight back rather than let it block others
           void this.release(acquisition.held)
           throw signal.reason
         }
-        this.#observer?.lease('acquired')
         return acquisition.held
       }
       const { remainingMs } = acquisition.busy

@@ -7,9 +7,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CoordinatorUnavailableError, type Coordinator } from './coordinator.ts'
 
-/** How long a purchase waits for another call's lease before answering 503 with Retry-After (the request deadline bounds it too). */
-export const LEASE_WAIT_MS = 5000
-
 export interface StartOptions {
   readonly required: boolean
   /** attempts when required, `delayMs` apart (a database starting alongside the replica) */

@@ -194,6 +194,31 @@ describe('Leases', () => {
     expect(observer.events).toEqual([])
   })
 
+  it('a caller gone by the time the lease is taken: the lease goes straight back (counted taken, then given back), and the caller hears its own reason', async () => {
+    const inner = new InProcessCoordinator()
+    const controller = new AbortController()
+    const gone = new DOMException('the caller has gone', 'AbortError')
+    // the caller leaves while the coordinator is answering
+    const leaving: Coordinator = {
+      kind: inner.kind,
+      tryAcquire: async (key: string, ttlMs: number): Promise<Acquisition> => {
+        const acquired = await inner.tryAcquire(key, ttlMs)
+        controller.abort(gone)
+        return acquired
+      },
+      release: async (lease: Lease) => await inner.release(lease),
+      start: async () => { await inner.start() },
+      check: async () => await inner.check(),
+      close: async () => { await inner.close() }
+    }
+    const observer = recordingObserver()
+    const leases = new Leases(leaving, { ttlMs: 60_000, waitMs: 0, observer })
+    await expect(leases.acquire('a', controller.signal)).rejects.toBe(gone)
+    await expect.poll(() => observer.events).toEqual(['acquired', 'released'])
+    // free for the next caller at once, not after the lease's 60 s
+    expect('held' in await inner.tryAcquire('a', 1000)).toBe(true)
+  })
+
   it('reports each lease event once', async () => {
     const coordinator = new InProcessCoordinator()
     const observer = recordingObserver()
@@ -208,7 +233,6 @@ describe('Leases', () => {
 
     expect(observer.events).toEqual(['acquired', 'busy', 'released', 'acquired', 'kept', 'acquired', 'released'])
     expect(observer.unavailableErrors).toEqual([])
-    expect(leases.kind).toBe('in-process')
     expect(await leases.check()).toBeUndefined()
   })
 })
