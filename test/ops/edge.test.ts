@@ -317,6 +317,15 @@ describe('rate limits that fit Cycle: per hub and address, under a ceiling per a
   const locations = async (h: Harness, hubId: string, headers: Record<string, string> = {}): ReturnType<Harness['call']> =>
     await h.call('GET', '/v1/infrastructure/provider/locations', listBody(tenantA(hubId)), headers)
 
+  test('an IPv6 client is its /64: addresses of one /64 share the ceiling, another /64 has its own, a mapped IPv4 address is its IPv4 one', async () => {
+    await withEnv({ RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '2', TRUST_PROXY: '127.0.0.1' }, async (h) => {
+      const from = async (address: string): Promise<number> => (await locations(h, objectId(), { 'x-forwarded-for': address })).status
+      expect([await from('2001:db8:0:1::1'), await from('2001:db8:0:1:ffff::2'), await from('2001:db8:0:1::3')]).toEqual([200, 200, 429])
+      expect(await from('2001:db8:0:2::1')).toBe(200)
+      expect([await from('198.51.100.7'), await from('::ffff:198.51.100.7'), await from('198.51.100.7')]).toEqual([200, 200, 429])
+    })
+  })
+
   test('two hubs behind one address each get their own budget; the address ceiling caps their sum; a new hub ID does not escape it; probes, metrics and docs are never limited', async () => {
     await withEnv({ RATE_LIMIT_PER_MINUTE: '3', RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '7' }, async (h) => {
       const [busy, quiet] = [objectId(), objectId()]
