@@ -202,9 +202,15 @@ export type SettingValue<N extends EnvName> = ValueOf<(typeof ENVIRONMENT)[N]['t
 type ValueOf<T> = T extends { readonly kind: 'enum', readonly choices: ReadonlyArray<infer C> } ? C : T extends { readonly kind: infer K extends Kind } ? Values[K] : never
 
 export class ConfigError extends Error {
+  readonly variable: EnvName
+  /** what is wrong with it, in words that follow its name */
+  readonly problem: string
+
   constructor (variable: EnvName, problem: string) {
     super(`${variable} ${problem}`)
     this.name = 'ConfigError'
+    this.variable = variable
+    this.problem = problem
   }
 }
 

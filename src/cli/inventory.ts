@@ -122,7 +122,7 @@ async function main (): Promise<number> {
     console.log(args.values.json === true ? JSON.stringify(report, null, 2) : renderInventory(report))
     return report.findings > 0 ? 1 : 0
   } catch (error) {
-    console.error(`ial-inventory: ${printable(failureOf(error, apiUrl, 'nothing was reported').message)}`)
+    console.error(`ial-inventory: ${printable(failureOf(error, apiUrl, 'nothing was reported', credentials).message)}`)
     return 2
   }
 }

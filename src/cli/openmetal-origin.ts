@@ -8,6 +8,7 @@ import { ConfigError, readSetting } from '../config.ts'
 import { OpenMetalTransportError } from '../openmetal/errors.ts'
 import { systemCodeIn, toAdapterError } from '../errors.ts'
 import { UsageError } from './args.ts'
+import type { Credentials } from '../openmetal/auth.ts'
 
 /** The OpenMetal origin the command talks to; a bad one is a UsageError naming the flag or the variable it came from. */
 export function openMetalOrigin (flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
@@ -15,8 +16,7 @@ export function openMetalOrigin (flag: string | undefined, env: Readonly<Record<
     return readSetting({ OPENMETAL_API_URL: flag ?? env.OPENMETAL_API_URL }, 'OPENMETAL_API_URL')
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    const problem = error.message.replace(/^OPENMETAL_API_URL /, '')
-    throw new UsageError(`${flag === undefined ? 'OPENMETAL_API_URL' : '--api-url'} ${problem}`)
+    throw new UsageError(`${flag === undefined ? 'OPENMETAL_API_URL' : '--api-url'} ${error.problem}`)
   }
 }
 
@@ -32,7 +32,12 @@ export function unreachable (error: unknown, origin: string): string | undefined
  * would get), or the host and the cause of a call that never reached OpenMetal; and whether
  * the operator's credentials are at fault (exit code 2, like a usage error) or not (1).
  */
-export function failureOf (error: unknown, origin: string, nothingDone: string): { code: 1 | 2, message: string } {
+export function failureOf (error: unknown, origin: string, nothingDone: string, credentials?: Credentials): { code: 1 | 2, message: string } {
+  const told = plainFailureOf(error, origin, nothingDone)
+  return { ...told, message: withoutSecrets(told.message, credentials) }
+}
+
+function plainFailureOf (error: unknown, origin: string, nothingDone: string): { code: 1 | 2, message: string } {
   const away = unreachable(error, origin)
   if (away !== undefined) return { code: 1, message: `${away}; ${nothingDone}` }
   const failure = toAdapterError(error)
@@ -40,4 +45,11 @@ export function failureOf (error: unknown, origin: string, nothingDone: string):
   if (failure.code === '500.unknown') return { code: 1, message: `unexpected failure: ${error instanceof Error ? error.message : String(error)}` }
   const retry = failure.retryAfter === undefined ? '' : ` (retry in ${failure.retryAfter} s)`
   return { code: failure.code === '401.auth-invalid' ? 2 : 1, message: `${failure.title}${failure.detail === undefined ? '' : `: ${failure.detail}`}${retry}` }
+}
+
+/** OpenMetal's reasons come cleaned of credentials; a message from anywhere else (an unexpected failure) is cleaned here. */
+function withoutSecrets (message: string, credentials: Credentials | undefined): string {
+  if (credentials === undefined) return message
+  const secret = credentials.kind === 'oauth' ? credentials.secret : credentials.apiKey
+  return secret.length >= 4 ? message.replaceAll(secret, '***') : message
 }

@@ -261,9 +261,9 @@ export function renderResult (result: SetupResult, spec: CycleOsSpec, apiUrl: st
 }
 
 /** The exit code and the one line saying why, for a run that failed. */
-export function setupFailure (error: unknown, apiUrl: string): { code: 1 | 2, message: string } {
+export function setupFailure (error: unknown, apiUrl: string, credentials?: Credentials): { code: 1 | 2, message: string } {
   if (error instanceof SetupRefused) return { code: 1, message: error.message }
-  return failureOf(error, apiUrl, 'nothing was changed')
+  return failureOf(error, apiUrl, 'nothing was changed', credentials)
 }
 
 /** A message as one line of output, whatever it holds (parseArgs writes some over several). */
@@ -298,10 +298,8 @@ export async function main (argv: string[], env: Readonly<Record<string, string 
     io.stdout.write(`${options.json ? JSON.stringify(json) : renderResult(result, spec, options.apiUrl)}\n`)
     return 0
   } catch (error) {
-    const failure = setupFailure(error, options.apiUrl)
-    // OpenMetal's reasons come cleaned of credentials; a message from anywhere else is cleaned here
-    const secrets = (credentials.kind === 'oauth' ? [credentials.secret] : [credentials.apiKey]).filter((secret) => secret.length >= 4)
-    io.stderr.write(`ial-setup: ${printable(oneLine(secrets.reduce((text, secret) => text.replaceAll(secret, '***'), failure.message)))}\n`)
+    const failure = setupFailure(error, options.apiUrl, credentials)
+    io.stderr.write(`ial-setup: ${printable(oneLine(failure.message))}\n`)
     return failure.code
   } finally {
     await client.close()
