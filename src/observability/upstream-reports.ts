@@ -14,16 +14,16 @@ const SKIP_LOG_INTERVAL_MS = 10 * 60_000
 export function upstreamReports (log: FastifyBaseLogger, metrics: Metrics): Pick<OpenMetalClientOptions, 'onSkipped'> & Pick<LabelledWritesOptions, 'onCleanup'> {
   const lastLogged = new Map<string, number>()
   return {
-    onSkipped ({ operation, kind, problem }) {
+    onSkipped ({ operation, path, kind, problem }) {
       metrics.skipped(operation)
-      // one line per kind of part, however many entries of that kind (list positions and map keys are not kinds)
-      const where = kind
-      const key = `${operation} ${where} ${problem}`
+      // one line per kind of part, however many entries of that kind (list positions and map keys
+      // are not kinds), with the first entry met as an example of where
+      const key = `${operation} ${kind} ${problem}`
       const now = Date.now()
       if ((lastLogged.get(key) ?? 0) > now - SKIP_LOG_INTERVAL_MS) return
       if (lastLogged.size >= 1000) lastLogged.clear()
       lastLogged.set(key, now)
-      log.warn({ operation, path: where.slice(0, 200), problem }, 'skipped a part of an OpenMetal answer that could not be read')
+      log.warn({ operation, path: kind.slice(0, 200), example: path.slice(0, 200), problem }, 'skipped a part of an OpenMetal answer that could not be read')
     },
     onCleanup ({ prefixId, outcome }) {
       const entry = { operation: 'createIpAddress', prefixId, outcome }
